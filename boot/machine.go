@@ -1,0 +1,385 @@
+package boot
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Guest layout. Guest-physical [0, ReservedSize) belongs to the machine and
+// is mapped, supervisor-only, at KernelBase in every address space; the rest
+// of RAM is frames for the app. The app itself lives in the lower half.
+const (
+	KernelBase   = 0xffff_ffff_8000_0000
+	ReservedSize = 0x100000
+
+	gdtPA    = 0x1000
+	idtPA    = 0x2000
+	stubPA   = 0x3000
+	tssPA    = 0x4000 // tssSize bytes per vCPU
+	istPA    = 0x10000
+	tssSize  = 128
+	istSize  = 512 // per stack; two stacks per vCPU
+	MaxVCPUs = 256 // bounded by the TSS and IST areas above
+
+	// UserEnd is the end of the lower canonical half minus a guard page,
+	// as Linux's TASK_SIZE.
+	UserEnd = 0x7fff_ffff_f000
+)
+
+// Stub entry points (offsets fixed by .org in stub.S).
+const (
+	StubSyscall  = KernelBase + stubPA + 0x000
+	StubFlushTLB = KernelBase + stubPA + 0x010
+	StubSetFS    = KernelBase + stubPA + 0x020
+	stubVectors  = stubPA + 0x100
+)
+
+// Ports the stub exits through.
+const (
+	PortSyscall   = 0x10
+	PortFlushTLB  = 0x11
+	PortException = 0x20 // + vector
+)
+
+// SegReg selectors in our GDT.
+const (
+	selCode = 0x08
+	selData = 0x10
+	selTSS  = 0x28
+)
+
+// Control-register and MSR bits the machine sets.
+const (
+	CR0_PE = 1 << 0
+	CR0_MP = 1 << 1
+	CR0_ET = 1 << 4
+	CR0_NE = 1 << 5
+	CR0_WP = 1 << 16
+	CR0_AM = 1 << 18
+	CR0_PG = 1 << 31
+
+	CR4_PAE        = 1 << 5
+	CR4_OSFXSR     = 1 << 9
+	CR4_OSXMMEXCPT = 1 << 10
+	CR4_FSGSBASE   = 1 << 16
+	CR4_OSXSAVE    = 1 << 18
+
+	EFER_SCE = 1 << 0
+	EFER_LME = 1 << 8
+	EFER_LMA = 1 << 10
+	EFER_NXE = 1 << 11
+
+	MSR_STAR           = 0xc0000081
+	MSR_LSTAR          = 0xc0000082
+	MSR_CSTAR          = 0xc0000083
+	MSR_SFMASK         = 0xc0000084
+	MSR_FS_BASE        = 0xc0000100
+	MSR_GS_BASE        = 0xc0000101
+	MSR_KERNEL_GS_BASE = 0xc0000102
+)
+
+// Machine is one KVM VM: its guest RAM, descriptor tables, stub and vCPUs.
+type Machine struct {
+	kvm   *KVM
+	vmfd  int
+	Mem   *Memory
+	cpuid []cpuidEntry
+	xcr0  uint64
+
+	mu    sync.Mutex
+	vcpus []*VCPU
+}
+
+// NewMachine creates a VM with memSize bytes of RAM and installs the stub.
+func NewMachine(memSize uint64) (*Machine, error) {
+	k, err := OpenKVM()
+	if err != nil {
+		return nil, err
+	}
+	m := &Machine{kvm: k}
+	if err := m.init(memSize); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Machine) init(memSize uint64) error {
+	fd, err := ioctl(m.kvm.fd, kvmCreateVM, 0)
+	if err != nil {
+		return fmt.Errorf("KVM_CREATE_VM: %w", err)
+	}
+	m.vmfd = int(fd)
+	if m.Mem, err = NewMemory(memSize, ReservedSize); err != nil {
+		return err
+	}
+	region := struct {
+		Slot, Flags                       uint32
+		GuestPhys, Size, UserspaceAddress uint64
+	}{0, 0, 0, memSize, uint64(m.Mem.Host())}
+	if _, err := ioctl(m.vmfd, kvmSetUserMemoryRegion, uintptr(unsafe.Pointer(&region))); err != nil {
+		return fmt.Errorf("KVM_SET_USER_MEMORY_REGION: %w", err)
+	}
+	if m.cpuid, err = m.kvm.supportedCPUID(); err != nil {
+		return err
+	}
+	m.xcr0 = 1 // x87 is always on
+	for _, e := range m.cpuid {
+		if e.Function == 0xd && e.Index == 0 {
+			m.xcr0 = uint64(e.EAX) | uint64(e.EDX)<<32
+		}
+	}
+	m.writeTables()
+	return nil
+}
+
+func (m *Machine) writeTables() {
+	le := binary.LittleEndian
+	gdt := m.Mem.Bytes(gdtPA, PageSize)
+	le.PutUint64(gdt[selCode:], 0x00af9b000000ffff) // 64-bit code, DPL 0
+	le.PutUint64(gdt[selData:], 0x00cf93000000ffff) // data, DPL 0
+	idt := m.Mem.Bytes(idtPA, PageSize)
+	for v := uint64(0); v < 32; v++ {
+		off := KernelBase + stubVectors + 16*v
+		g := idt[16*v:]
+		le.PutUint16(g[0:], uint16(off))
+		le.PutUint16(g[2:], selCode)
+		ist := byte(1)
+		if v == 2 || v == 8 || v == 18 { // NMI, #DF, #MC: their own stack
+			ist = 2
+		}
+		g[4] = ist
+		g[5] = 0x8e // present, DPL 0, 64-bit interrupt gate
+		le.PutUint16(g[6:], uint16(off>>16))
+		le.PutUint32(g[8:], uint32(off>>32))
+	}
+	copy(m.Mem.Bytes(stubPA, PageSize), stubBlob)
+}
+
+// MapKernel maps the machine's reserved area into pt at KernelBase.
+func (m *Machine) MapKernel(pt *PageTable) error {
+	for pa := uint64(0); pa < ReservedSize; pa += PageSize {
+		flags := uint64(PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX)
+		if pa == stubPA {
+			flags = PTE_P | PTE_A
+		}
+		if err := pt.Map(KernelBase+pa, pa, flags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases the VM and its memory.
+func (m *Machine) Close() {
+	m.mu.Lock()
+	for _, v := range m.vcpus {
+		v.close()
+	}
+	m.vcpus = nil
+	m.mu.Unlock()
+	if m.vmfd > 0 {
+		unix.Close(m.vmfd)
+	}
+	if m.Mem != nil {
+		m.Mem.Close()
+	}
+	m.kvm.Close()
+}
+
+// MaxVCPUs is how many vCPUs this machine can create.
+func (m *Machine) MaxVCPUs() int { return min(m.kvm.MaxVCPUs, MaxVCPUs) }
+
+// VCPU is one virtual CPU. Its methods must be called from the one OS thread
+// that runs it.
+type VCPU struct {
+	ID  int
+	fd  int
+	Run *Run
+	run []byte
+	m   *Machine
+}
+
+// NewVCPU creates a vCPU in 64-bit ring 0 with paging rooted at cr3, the
+// stub as its SYSCALL target, and every exception on an IST stack.
+func (m *Machine) NewVCPU(cr3 uint64) (*VCPU, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := len(m.vcpus)
+	if id >= m.MaxVCPUs() {
+		return nil, fmt.Errorf("vCPU limit %d reached", m.MaxVCPUs())
+	}
+	fd, err := ioctl(m.vmfd, kvmCreateVCPU, uintptr(id))
+	if err != nil {
+		return nil, fmt.Errorf("KVM_CREATE_VCPU: %w", err)
+	}
+	run, err := unix.Mmap(int(fd), 0, m.kvm.mmapSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		unix.Close(int(fd))
+		return nil, fmt.Errorf("mmap kvm_run: %w", err)
+	}
+	v := &VCPU{ID: id, fd: int(fd), run: run, Run: (*Run)(unsafe.Pointer(&run[0])), m: m}
+	if err := v.setup(cr3); err != nil {
+		v.close()
+		return nil, err
+	}
+	m.vcpus = append(m.vcpus, v)
+	return v, nil
+}
+
+func (v *VCPU) close() {
+	unix.Munmap(v.run)
+	unix.Close(v.fd)
+}
+
+// istTop returns the guest-physical top of IST stack n (1 or 2) of vCPU id.
+func istTop(id, n int) uint64 { return istPA + uint64(id)*2*istSize + uint64(n)*istSize }
+
+func (v *VCPU) setup(cr3 uint64) error {
+	m := v.m
+	le := binary.LittleEndian
+	tss := m.Mem.Bytes(tssPA+uint64(v.ID)*tssSize, tssSize)
+	le.PutUint64(tss[0x24:], KernelBase+istTop(v.ID, 1))
+	le.PutUint64(tss[0x2c:], KernelBase+istTop(v.ID, 2))
+	le.PutUint16(tss[0x66:], 0x68) // no I/O bitmap
+
+	if err := v.setCPUID(); err != nil {
+		return err
+	}
+	var s Sregs
+	if _, err := ioctl(v.fd, kvmGetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
+		return fmt.Errorf("KVM_GET_SREGS: %w", err)
+	}
+	code := SegReg{Limit: 0xffffffff, Selector: selCode, Type: 11, Present: 1, S: 1, L: 1, G: 1}
+	data := SegReg{Limit: 0xffffffff, Selector: selData, Type: 3, Present: 1, S: 1, DB: 1, G: 1}
+	s.CS = code
+	s.DS, s.ES, s.FS, s.GS, s.SS = data, data, data, data, data
+	s.TR = SegReg{Base: KernelBase + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
+	s.LDT = SegReg{Unusable: 1}
+	s.GDT = DTable{Base: KernelBase + gdtPA, Limit: 8*8 - 1}
+	s.IDT = DTable{Base: KernelBase + idtPA, Limit: 256*16 - 1}
+	s.CR0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG
+	s.CR3 = cr3
+	s.CR4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE
+	s.EFER = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE
+	if err := v.SetSregs(&s); err != nil {
+		return err
+	}
+	if err := v.setXCR0(m.xcr0); err != nil {
+		return err
+	}
+	if err := v.SetMSRs(map[uint32]uint64{
+		MSR_STAR:   selCode << 32,
+		MSR_LSTAR:  StubSyscall,
+		MSR_CSTAR:  StubSyscall,
+		MSR_SFMASK: 0x100, // TF: single-step must not follow into the stub
+	}); err != nil {
+		return err
+	}
+	v.Run.ValidRegs = KVM_SYNC_X86_REGS
+	return nil
+}
+
+func (v *VCPU) setCPUID() error {
+	entries := v.m.cpuid
+	buf := make([]byte, 8+len(entries)*int(unsafe.Sizeof(cpuidEntry{})))
+	binary.LittleEndian.PutUint32(buf, uint32(len(entries)))
+	dst := unsafe.Slice((*cpuidEntry)(unsafe.Pointer(&buf[8])), len(entries))
+	copy(dst, entries)
+	for i := range dst {
+		if dst[i].Function == 1 {
+			// Initial APIC ID, so getcpu-style code sees distinct CPUs.
+			dst[i].EBX = dst[i].EBX&0x00ffffff | uint32(v.ID)<<24
+		}
+	}
+	if _, err := ioctl(v.fd, kvmSetCPUID2, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
+		return fmt.Errorf("KVM_SET_CPUID2: %w", err)
+	}
+	return nil
+}
+
+func (v *VCPU) setXCR0(xcr0 uint64) error {
+	var x struct {
+		N, Flags uint32
+		XCRs     [16]struct {
+			XCR, _ uint32
+			Value  uint64
+		}
+		_ [16]uint64
+	}
+	x.N = 1
+	x.XCRs[0].Value = xcr0
+	if _, err := ioctl(v.fd, kvmSetXCRs, uintptr(unsafe.Pointer(&x))); err != nil {
+		return fmt.Errorf("KVM_SET_XCRS (xcr0=%#x): %w", xcr0, err)
+	}
+	return nil
+}
+
+// SetMSRs writes model-specific registers.
+func (v *VCPU) SetMSRs(msrs map[uint32]uint64) error {
+	buf := make([]byte, 8+16*len(msrs))
+	binary.LittleEndian.PutUint32(buf, uint32(len(msrs)))
+	i := 0
+	for idx, val := range msrs {
+		e := (*msrEntry)(unsafe.Pointer(&buf[8+16*i]))
+		e.Index, e.Data = idx, val
+		i++
+	}
+	n, err := ioctl(v.fd, kvmSetMSRs, uintptr(unsafe.Pointer(&buf[0])))
+	if err != nil || int(n) != len(msrs) {
+		return fmt.Errorf("KVM_SET_MSRS: set %d of %d: %v", n, len(msrs), err)
+	}
+	return nil
+}
+
+// GetSregs reads the special registers (an ioctl: not for hot paths).
+func (v *VCPU) GetSregs(s *Sregs) error {
+	_, err := ioctl(v.fd, kvmGetSregs, uintptr(unsafe.Pointer(s)))
+	return err
+}
+
+// SetSregs writes the special registers (~100 µs on PVM: not for hot paths).
+func (v *VCPU) SetSregs(s *Sregs) error {
+	if _, err := ioctl(v.fd, kvmSetSregs, uintptr(unsafe.Pointer(s))); err != nil {
+		return fmt.Errorf("KVM_SET_SREGS: %w", err)
+	}
+	return nil
+}
+
+// Regs returns the synced general registers; after changing them call
+// MarkRegsDirty so the next Enter loads them.
+func (v *VCPU) Regs() *Regs { return &v.Run.SyncRegs }
+
+// MarkRegsDirty makes the next Enter load Regs into the vCPU.
+func (v *VCPU) MarkRegsDirty() { v.Run.DirtyRegs |= KVM_SYNC_X86_REGS }
+
+// Enter runs the vCPU until its next exit. EINTR (a kick) is returned as is.
+func (v *VCPU) Enter() error {
+	_, err := ioctl(v.fd, kvmRun, 0)
+	return err
+}
+
+// ExceptionFrame is what the stub leaves on the IST stack for a vector.
+type ExceptionFrame struct {
+	CR2, RAX, ErrorCode, RIP, CS, RFLAGS, RSP, SS uint64
+}
+
+// ExceptionFrame reads the frame of the exception this vCPU just took.
+func (v *VCPU) ExceptionFrame(vector int) ExceptionFrame {
+	n := 1
+	if vector == 2 || vector == 8 || vector == 18 {
+		n = 2
+	}
+	top := istTop(v.ID, n)
+	b := v.m.Mem.Bytes(top-64, 64)
+	le := binary.LittleEndian
+	var f ExceptionFrame
+	for i, p := range []*uint64{&f.CR2, &f.RAX, &f.ErrorCode, &f.RIP, &f.CS, &f.RFLAGS, &f.RSP, &f.SS} {
+		*p = le.Uint64(b[8*i:])
+	}
+	return f
+}

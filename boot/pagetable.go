@@ -1,0 +1,137 @@
+package boot
+
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// x86-64 page-table entry bits.
+const (
+	PTE_P   = 1 << 0
+	PTE_W   = 1 << 1
+	PTE_U   = 1 << 2
+	PTE_A   = 1 << 5
+	PTE_D   = 1 << 6
+	PTE_PS  = 1 << 7
+	PTE_G   = 1 << 8
+	PTE_NX  = 1 << 63
+	pteAddr = 0x000f_ffff_ffff_f000
+)
+
+// PageTable is a 4-level x86-64 page table that the host writes in guest
+// memory. The caller serializes changes (the address space's lock); the guest
+// CPU may walk the table concurrently, so entries are stored atomically.
+//
+// A and D are set on every leaf up front: with shadow paging a clean or
+// unaccessed entry costs an extra fault to track what we never read.
+type PageTable struct {
+	mem  *Memory
+	Root uint64 // guest-physical address of the PML4, for CR3
+}
+
+// NewPageTable allocates an empty PML4.
+func NewPageTable(mem *Memory) (*PageTable, error) {
+	root, err := mem.Alloc()
+	if err != nil {
+		return nil, err
+	}
+	return &PageTable{mem: mem, Root: root}, nil
+}
+
+func (pt *PageTable) entry(table uint64, idx uint64) *uint64 { return pt.mem.Word(table + idx*8) }
+
+func index(va uint64, level int) uint64 { return (va >> (12 + 9*uint(level))) & 511 }
+
+// leaf returns the level-0 entry for va, creating intermediate tables when
+// create is set; nil if absent.
+func (pt *PageTable) leaf(va uint64, create bool) (*uint64, error) {
+	table := pt.Root
+	for level := 3; level > 0; level-- {
+		e := pt.entry(table, index(va, level))
+		v := atomic.LoadUint64(e)
+		if v&PTE_P == 0 {
+			if !create {
+				return nil, nil
+			}
+			f, err := pt.mem.Alloc()
+			if err != nil {
+				return nil, err
+			}
+			// Intermediate levels grant everything; leaves decide.
+			v = f | PTE_P | PTE_W | PTE_U | PTE_A
+			atomic.StoreUint64(e, v)
+		}
+		table = v & pteAddr
+	}
+	return pt.entry(table, index(va, 0)), nil
+}
+
+// ProtFlags turns mmap protections into leaf bits. PROT_NONE pages are never
+// present, so callers unmap instead of asking for flags 0.
+func ProtFlags(prot int) uint64 {
+	f := uint64(PTE_P | PTE_U | PTE_A | PTE_D)
+	if prot&unix.PROT_WRITE != 0 {
+		f |= PTE_W
+	}
+	if prot&unix.PROT_EXEC == 0 {
+		f |= PTE_NX
+	}
+	return f
+}
+
+// Map installs va -> pa with the given leaf flags.
+func (pt *PageTable) Map(va, pa, flags uint64) error {
+	e, err := pt.leaf(va, true)
+	if err != nil {
+		return err
+	}
+	atomic.StoreUint64(e, pa|flags)
+	return nil
+}
+
+// Lookup returns the leaf entry for va (0 when not present).
+func (pt *PageTable) Lookup(va uint64) uint64 {
+	e, _ := pt.leaf(va, false)
+	if e == nil {
+		return 0
+	}
+	return atomic.LoadUint64(e)
+}
+
+// Frame returns the frame of a present entry.
+func Frame(pte uint64) uint64 { return pte & pteAddr }
+
+// Walk calls fn for every present leaf in [start, end), skipping absent
+// upper-level tables so that sparse ranges cost little. fn gets a pointer to
+// the entry and may rewrite it with SetPTE.
+func (pt *PageTable) Walk(start, end uint64, fn func(va uint64, e *uint64)) {
+	pt.walk(pt.Root, 3, 0, start, end, fn)
+}
+
+func (pt *PageTable) walk(table uint64, level int, base, start, end uint64, fn func(uint64, *uint64)) {
+	span := uint64(1) << (12 + 9*uint(level))
+	for i := uint64(0); i < 512; i++ {
+		lo := base + i*span
+		if level == 3 && i >= 256 {
+			lo |= 0xffff_0000_0000_0000 // sign-extend the upper half
+		}
+		last := lo + span - 1 // inclusive: the top entry's end overflows
+		if last < start || lo >= end {
+			continue
+		}
+		e := pt.entry(table, i)
+		v := atomic.LoadUint64(e)
+		if v&PTE_P == 0 {
+			continue
+		}
+		if level == 0 {
+			fn(lo, e)
+			continue
+		}
+		pt.walk(v&pteAddr, level-1, lo, start, end, fn)
+	}
+}
+
+// SetPTE stores a leaf entry atomically.
+func SetPTE(e *uint64, v uint64) { atomic.StoreUint64(e, v) }

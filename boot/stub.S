@@ -1,0 +1,88 @@
+// The ring-0 stub: the only guest code rumpgo itself provides.
+//
+// The app runs at ring 0, so SYSCALL and exceptions arrive here without a
+// privilege change. Every entry leaves through an OUT to a port that names
+// the event; the monitor then completes the event by writing registers
+// (RIP, RSP, RFLAGS, RAX) itself. No entry returns with SYSRETQ or IRETQ:
+// on PVM both are slow or fatal (DESIGN.md, "This machine").
+//
+// Offsets are fixed with .org so the Go side can name them as constants
+// (stub.go); stub_test.go reassembles this file and compares the blob.
+
+	.code64
+	.text
+	.globl _start
+_start:
+
+// 0x000: LSTAR. RAX holds the syscall number; OUT changes no register.
+	.org 0x000
+syscall_entry:
+	out %al, $0x10
+	hlt
+
+// 0x010: TLB flush trampoline. The monitor points RIP here after it removed
+// or lowered present PTEs; shadow paging only resyncs on a flush. RAX is
+// clobbered; the monitor restores it on the 0x11 exit.
+	.org 0x010
+flush_tlb:
+	mov %cr3, %rax
+	mov %rax, %cr3
+	out %al, $0x11
+	hlt
+
+// 0x020: arch_prctl(ARCH_SET_FS, RSI) without KVM_SET_SREGS: the monitor has
+// already written RAX and RFLAGS, so the call completes here.
+	.org 0x020
+set_fs:
+	wrfsbase %rsi
+	jmp *%rcx
+
+// 0x100 + 16*v: exception vector v. Every vector runs on an IST stack, so the
+// app's red zone and a broken RSP are never touched. The frame the monitor
+// reads, from the IST top down: SS, RSP, RFLAGS, CS, RIP, error code (0 if the
+// CPU pushes none), saved RAX, CR2.
+.macro vec n, err
+	.org 0x100 + 16*\n
+	.if \err == 0
+	push $0
+	.endif
+	push %rax
+	mov %cr2, %rax
+	push %rax
+	out %al, $(0x20 + \n)
+	hlt
+.endm
+
+	vec 0, 0
+	vec 1, 0
+	vec 2, 0
+	vec 3, 0
+	vec 4, 0
+	vec 5, 0
+	vec 6, 0
+	vec 7, 0
+	vec 8, 1
+	vec 9, 0
+	vec 10, 1
+	vec 11, 1
+	vec 12, 1
+	vec 13, 1
+	vec 14, 1
+	vec 15, 0
+	vec 16, 0
+	vec 17, 1
+	vec 18, 0
+	vec 19, 0
+	vec 20, 0
+	vec 21, 1
+	vec 22, 0
+	vec 23, 0
+	vec 24, 0
+	vec 25, 0
+	vec 26, 0
+	vec 27, 0
+	vec 28, 0
+	vec 29, 1
+	vec 30, 1
+	vec 31, 0
+	.org 0x300
