@@ -11,9 +11,11 @@ import (
 
 // Guest layout. Guest-physical [0, ReservedSize) belongs to the machine and
 // is mapped, supervisor-only, at KernelBase in every address space; the rest
-// of RAM is frames for the app. The app itself lives in the lower half.
+// of RAM is frames for the app. Everything lives in the lower half: PVM
+// reserves the upper half for the host. The app's space ends below
+// KernelBase (posix/mm.StackTop).
 const (
-	KernelBase   = 0xffff_ffff_8000_0000
+	KernelBase   = 0x7fff_c000_0000 // lower half: PVM gives a guest nothing else
 	ReservedSize = 0x100000
 
 	gdtPA    = 0x1000
@@ -25,9 +27,6 @@ const (
 	istSize  = 512 // per stack; two stacks per vCPU
 	MaxVCPUs = 256 // bounded by the TSS and IST areas above
 
-	// UserEnd is the end of the lower canonical half minus a guard page,
-	// as Linux's TASK_SIZE.
-	UserEnd = 0x7fff_ffff_f000
 )
 
 // Stub entry points (offsets fixed by .org in stub.S).
@@ -382,4 +381,14 @@ func (v *VCPU) ExceptionFrame(vector int) ExceptionFrame {
 		*p = le.Uint64(b[8*i:])
 	}
 	return f
+}
+
+// CPUID returns the registers of a leaf as the vCPUs see it.
+func (m *Machine) CPUID(fn, index uint32) (eax, ebx, ecx, edx uint32, ok bool) {
+	for _, e := range m.cpuid {
+		if e.Function == fn && (e.Index == index || e.Flags&1 == 0) {
+			return e.EAX, e.EBX, e.ECX, e.EDX, true
+		}
+	}
+	return 0, 0, 0, 0, false
 }

@@ -8,15 +8,18 @@ import (
 
 // x86-64 page-table entry bits.
 const (
-	PTE_P   = 1 << 0
-	PTE_W   = 1 << 1
-	PTE_U   = 1 << 2
-	PTE_A   = 1 << 5
-	PTE_D   = 1 << 6
-	PTE_PS  = 1 << 7
-	PTE_G   = 1 << 8
-	PTE_NX  = 1 << 63
-	pteAddr = 0x000f_ffff_ffff_f000
+	PTE_P  = 1 << 0
+	PTE_W  = 1 << 1
+	PTE_U  = 1 << 2
+	PTE_A  = 1 << 5
+	PTE_D  = 1 << 6
+	PTE_PS = 1 << 7
+	PTE_G  = 1 << 8
+	// PTE_PROTNONE is a software bit: a PROT_NONE page keeps its frame in a
+	// not-present entry, so mprotect back restores its contents.
+	PTE_PROTNONE = 1 << 9
+	PTE_NX       = 1 << 63
+	pteAddr      = 0x000f_ffff_ffff_f000
 )
 
 // PageTable is a 4-level x86-64 page table that the host writes in guest
@@ -102,7 +105,7 @@ func (pt *PageTable) Lookup(va uint64) uint64 {
 // Frame returns the frame of a present entry.
 func Frame(pte uint64) uint64 { return pte & pteAddr }
 
-// Walk calls fn for every present leaf in [start, end), skipping absent
+// Walk calls fn for every present or PROT_NONE leaf in [start, end), skipping absent
 // upper-level tables so that sparse ranges cost little. fn gets a pointer to
 // the entry and may rewrite it with SetPTE.
 func (pt *PageTable) Walk(start, end uint64, fn func(va uint64, e *uint64)) {
@@ -122,11 +125,13 @@ func (pt *PageTable) walk(table uint64, level int, base, start, end uint64, fn f
 		}
 		e := pt.entry(table, i)
 		v := atomic.LoadUint64(e)
-		if v&PTE_P == 0 {
+		if level == 0 {
+			if v&(PTE_P|PTE_PROTNONE) != 0 {
+				fn(lo, e)
+			}
 			continue
 		}
-		if level == 0 {
-			fn(lo, e)
+		if v&PTE_P == 0 {
 			continue
 		}
 		pt.walk(v&pteAddr, level-1, lo, start, end, fn)

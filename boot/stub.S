@@ -30,11 +30,11 @@ flush_tlb:
 	out %al, $0x11
 	hlt
 
-// 0x020: arch_prctl(ARCH_SET_FS, RSI) without KVM_SET_SREGS: the monitor has
+// 0x020: set the FS base from R11 without KVM_SET_SREGS: the monitor has
 // already written RAX and RFLAGS, so the call completes here.
 	.org 0x020
 set_fs:
-	wrfsbase %rsi
+	wrfsbase %r11
 	jmp *%rcx
 
 // 0x100 + 16*v: exception vector v. Every vector runs on an IST stack, so the

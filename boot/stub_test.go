@@ -1,0 +1,36 @@
+package boot
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestStubBlobIsCurrent reassembles stub.S and compares it with the
+// embedded stub.bin, so an edit to the source without `go generate` fails.
+func TestStubBlobIsCurrent(t *testing.T) {
+	for _, tool := range []string{"as", "objcopy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs binutils (%s): %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	obj, bin := filepath.Join(dir, "stub.o"), filepath.Join(dir, "stub.bin")
+	out, err := exec.Command("as", "--64", "-o", obj, "stub.S").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command("objcopy", "-O", "binary", "-j", ".text", obj, bin).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	want, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	require.Equal(t, want, stubBlob, "stub.bin is stale: run go generate ./boot")
+}
+
+func TestStubLayout(t *testing.T) {
+	// The Go side names entry points by offset; the blob must reach them.
+	require.GreaterOrEqual(t, len(stubBlob), int(stubVectors-stubPA)+32*16)
+	require.LessOrEqual(t, len(stubBlob), PageSize)
+	require.Equal(t, []byte{0xe6, PortSyscall}, stubBlob[0:2], "syscall entry is OUT to PortSyscall")
+}

@@ -1,0 +1,122 @@
+// Command rumpgo runs unmodified Linux x86-64 programs as KVM unikernels.
+//
+//	rumpgo run [flags] PROGRAM [ARGS...]
+//
+// Exit status: the guest's (128+N when signal N killed it); 125 when rumpgo
+// itself fails or is misused; 126 when PROGRAM is not a runnable x86-64
+// executable; 127 when PROGRAM does not exist.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/launch"
+)
+
+// Exit statuses of rumpgo's own failures, as a shell's for exec failures.
+const (
+	exitFailure    = 125
+	exitNotRunable = 126
+	exitNotFound   = 127
+)
+
+func main() { os.Exit(Main(os.Args[1:], os.Stderr)) }
+
+const usage = `usage: rumpgo run [flags] PROGRAM [ARGS...]
+
+Runs PROGRAM, an unmodified static Linux x86-64 executable, in a KVM guest
+with no kernel. stdin, stdout and stderr are the guest's; the exit status is
+the guest's.
+`
+
+// Main runs the CLI and returns its exit status.
+func Main(args []string, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "rumpgo: missing command\n"+usage)
+		return exitFailure
+	}
+	switch args[0] {
+	case "run":
+		return run(args[1:], stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stderr, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rumpgo: unknown command %q\n%s", args[0], usage)
+	return exitFailure
+}
+
+func run(args []string, stderr io.Writer) int {
+	fl := flag.NewFlagSet("rumpgo run", flag.ContinueOnError)
+	fl.SetOutput(io.Discard)
+	memory := fl.Uint64("memory", launch.DefaultMemory>>20, "guest memory in MiB")
+	cpus := fl.Int("cpus", 0, "CPUs the guest sees (default: the host's)")
+	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
+	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
+	if err := fl.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "rumpgo run: %v\n%s", err, usage)
+		fl.SetOutput(stderr)
+		fl.PrintDefaults()
+		return exitFailure
+	}
+	if fl.NArg() == 0 {
+		fmt.Fprint(stderr, "rumpgo run: missing PROGRAM\n"+usage)
+		return exitFailure
+	}
+	if *memory == 0 || *memory > 1<<20 {
+		fmt.Fprintf(stderr, "rumpgo run: --memory %d: want 16 to 1048576 MiB\n", *memory)
+		return exitFailure
+	}
+	cfg := launch.Config{
+		Path:   fl.Arg(0),
+		Argv:   fl.Args(),
+		Env:    os.Environ(),
+		Memory: *memory << 20,
+		CPUs:   *cpus,
+		Stdio:  [3]int{0, 1, 2},
+		Report: stderr,
+	}
+	if *strace {
+		cfg.Strace = stderr
+	}
+	res, err := launch.Run(cfg)
+	if err != nil {
+		return failure(stderr, cfg.Path, err)
+	}
+	if *summary || *strace {
+		fmt.Fprintf(stderr, "rumpgo: %d syscalls in %v; exit status %d\n", res.Calls, res.Elapsed.Round(1e6), res.Status.WaitStatus())
+	}
+	if len(res.Unsupported) > 0 && (*summary || *strace) {
+		fmt.Fprintf(stderr, "rumpgo: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
+	}
+	if res.Failure != nil {
+		return exitFailure
+	}
+	return res.Status.WaitStatus()
+}
+
+// failure prints the one-line reason a program did not start and picks the
+// exit status a shell would.
+func failure(stderr io.Writer, path string, err error) int {
+	var ee *boot.ExecError
+	switch {
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
+		return exitNotRunable
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(stderr, "rumpgo: %s: no such file\n", path)
+		return exitNotFound
+	case errors.Is(err, fs.ErrPermission):
+		fmt.Fprintf(stderr, "rumpgo: %s: permission denied\n", path)
+		return exitNotRunable
+	}
+	fmt.Fprintf(stderr, "rumpgo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+	return exitFailure
+}

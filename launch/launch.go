@@ -1,0 +1,203 @@
+// Package launch boots one program: it reads the ELF, builds the machine,
+// loads the image and its initial stack into a fresh address space, starts
+// the first thread and waits for the guest to end. It is the wiring between
+// boot, rumpglue, posix and syscalls that the CLI and tests share.
+package launch
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"github.com/rumpgo/rumpgo/rumpglue/kvm"
+	"github.com/rumpgo/rumpgo/syscalls"
+	"golang.org/x/sys/unix"
+)
+
+// Config says what to run and how.
+type Config struct {
+	Path   string   // the ELF on the host
+	Argv   []string // argv, argv[0] included
+	Env    []string
+	Memory uint64 // guest RAM in bytes
+	CPUs   int    // CPUs the guest is told it has
+	// Stdio are the host descriptors the guest gets as 0, 1 and 2.
+	Stdio [3]int
+	// Strace receives --strace lines; nil turns tracing off.
+	Strace io.Writer
+	// Report receives crash and failure reports.
+	Report io.Writer
+}
+
+// Result is how the guest ended.
+type Result struct {
+	Status      posix.ExitStatus
+	Unsupported []string // unimplemented syscalls the guest made, "name×count"
+	Calls       uint64
+	Failure     error // the machine failed (exit 125), not the guest
+	Elapsed     time.Duration
+}
+
+// DefaultMemory is --memory's default.
+const DefaultMemory = 512 << 20
+
+// Run boots cfg.Path and waits for it to exit. Errors before the guest runs
+// are returned as is: *boot.ExecError for files that are not runnable, fs
+// errors for missing files, others for machine failures.
+func Run(cfg Config) (*Result, error) {
+	start := time.Now()
+	exe, err := boot.ReadELF(cfg.Path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Memory == 0 {
+		cfg.Memory = DefaultMemory
+	}
+	if cfg.Memory < 16<<20 || cfg.Memory%boot.PageSize != 0 {
+		return nil, fmt.Errorf("--memory must be at least 16 MiB, got %d bytes", cfg.Memory)
+	}
+	if cfg.CPUs <= 0 {
+		cfg.CPUs = runtime.NumCPU()
+	}
+	m, err := kvm.New(cfg.Memory, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+
+	as := mm.New(m.Pager(), commitLimit(cfg.Memory))
+	loaded, err := exe.Load(loaderSpace{as})
+	if err != nil {
+		return nil, err
+	}
+	as.SetBrk(loaded.Brk)
+	sp, err := setupStack(as, m.M, exe, loaded, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	fds := posix.NewFDTable()
+	for i, fd := range cfg.Stdio {
+		if _, e := fds.Install(posix.NewHostFile(fd), i, false, 3); e != 0 {
+			return nil, fmt.Errorf("stdio %d: %v", i, e)
+		}
+	}
+	group := posix.NewThreadGroup(1, as, fds)
+	task, _ := group.NewTask()
+	hostname := "rumpgo"
+	k := syscalls.NewKernel(m, syscalls.SystemInfo{
+		Hostname: hostname, CPUs: cfg.CPUs, MemBytes: cfg.Memory,
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
+	})
+	k.Strace, k.Crashes = cfg.Strace, cfg.Report
+	// Linux starts a process with every register zero but RSP and RIP.
+	regs := rumpglue.Regs{RIP: loaded.Entry, RSP: sp, RFLAGS: 0x202}
+	if err := m.Start(k.NewThread(task), regs, 0); err != nil {
+		return nil, err
+	}
+	<-group.Dying()
+	m.Stop()
+	waitStopped(m, 2*time.Second)
+	return &Result{
+		Status:      group.Status(),
+		Unsupported: k.Unsupported(),
+		Calls:       k.Calls(),
+		Failure:     k.Failure(),
+		Elapsed:     time.Since(start),
+	}, nil
+}
+
+// waitStopped waits for the vCPUs to leave, but not forever: a thread
+// blocked in a host read of stdin cannot be interrupted, and the process
+// is exiting anyway.
+func waitStopped(m *kvm.Machine, limit time.Duration) {
+	done := make(chan struct{})
+	go func() { m.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(limit):
+	}
+}
+
+// commitLimit is how much the guest may map: RAM less the machine's area
+// and room for page tables (one 4 KiB table per 2 MiB mapped, plus upper
+// levels).
+func commitLimit(mem uint64) uint64 {
+	usable := mem - boot.ReservedSize
+	return usable - usable/256 - 64*boot.PageSize
+}
+
+// loaderSpace adapts an address space to the ELF loader.
+type loaderSpace struct{ as *mm.AddressSpace }
+
+func errnoErr(e unix.Errno) error {
+	if e == 0 {
+		return nil
+	}
+	return e
+}
+
+func (l loaderSpace) MapFixed(addr, length uint64, prot int) error {
+	_, e := l.as.Mmap(addr, length, prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED)
+	return errnoErr(e)
+}
+
+func (l loaderSpace) Protect(addr, length uint64, prot int) error {
+	return errnoErr(l.as.Mprotect(addr, length, prot))
+}
+
+func (l loaderSpace) Poke(addr uint64, data []byte) error { return errnoErr(l.as.CopyOut(addr, data)) }
+
+// setupStack maps the main thread's stack and writes argv, envp and auxv.
+func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Loaded, cfg Config) (uint64, error) {
+	base := uint64(mm.StackTop - mm.StackSize)
+	if _, e := as.Mmap(base, mm.StackSize, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_GROWSDOWN); e != 0 {
+		return 0, fmt.Errorf("mapping the stack: %v", e)
+	}
+	_, _, _, hwcap, _ := bm.CPUID(1, 0)
+	_, xsaveSize, _, _, _ := bm.CPUID(0xd, 0)
+	uid, gid := uint64(os.Getuid()), uint64(os.Getgid())
+	aux := func(t, v uint64) boot.Aux { return boot.Aux{Type: t, Val: v} }
+	a := boot.StackArgs{
+		Argv: cfg.Argv, Envv: cfg.Env, ExecFn: cfg.Argv[0], Platform: "x86_64",
+		Auxv: []boot.Aux{
+			aux(boot.AT_HWCAP, uint64(hwcap)),
+			aux(boot.AT_PAGESZ, boot.PageSize),
+			aux(boot.AT_CLKTCK, 100),
+			aux(boot.AT_PHDR, l.Phdr),
+			aux(boot.AT_PHENT, l.Phent),
+			aux(boot.AT_PHNUM, l.Phnum),
+			aux(boot.AT_BASE, 0),
+			aux(boot.AT_FLAGS, 0),
+			aux(boot.AT_ENTRY, l.Entry),
+			aux(boot.AT_UID, uid), aux(boot.AT_EUID, uid),
+			aux(boot.AT_GID, gid), aux(boot.AT_EGID, gid),
+			aux(boot.AT_SECURE, 0),
+			aux(boot.AT_HWCAP2, 0),
+			// The signal frame the guest must have room for: the xsave area
+			// plus siginfo, ucontext and the return address, rounded up.
+			aux(boot.AT_MINSIGSTKSZ, uint64(xsaveSize)+1024),
+		},
+	}
+	if len(a.Argv) == 0 {
+		a.Argv = []string{exe.Path}
+		a.ExecFn = exe.Path
+	}
+	rand.Read(a.Random[:])
+	sp, data, err := boot.BuildStack(mm.StackTop, a, mm.StackSize/4)
+	if err != nil {
+		return 0, fmt.Errorf("initial stack: %w", err)
+	}
+	if e := as.CopyOut(sp, data); e != 0 {
+		return 0, fmt.Errorf("writing the initial stack: %v", e)
+	}
+	return sp, nil
+}

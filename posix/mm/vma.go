@@ -1,0 +1,350 @@
+package mm
+
+import (
+	"sort"
+
+	"golang.org/x/sys/unix"
+)
+
+// VMA is one mapping: a page-aligned range with one protection.
+type VMA struct {
+	Start, End uint64
+	Prot       int
+	Flags      int // MAP_* flags the mapping was made with that matter later
+	Name       string
+}
+
+func (v VMA) accessible() bool { return v.Prot != unix.PROT_NONE }
+
+// find returns the index of the VMA containing addr, or -1.
+func (as *AddressSpace) find(addr uint64) int {
+	i := sort.Search(len(as.vmas), func(i int) bool { return as.vmas[i].End > addr })
+	if i < len(as.vmas) && as.vmas[i].Start <= addr {
+		return i
+	}
+	return -1
+}
+
+// VMAs returns a copy of the mappings, for /proc/self/maps and tests.
+func (as *AddressSpace) VMAs() []VMA {
+	as.mu.RLock()
+	defer as.mu.RUnlock()
+	return append([]VMA(nil), as.vmas...)
+}
+
+// commitOf is how many committed bytes [start, end) holds now.
+func (as *AddressSpace) commitOf(start, end uint64) uint64 {
+	var n uint64
+	for _, v := range as.vmas {
+		if v.End <= start || v.Start >= end || !v.accessible() {
+			continue
+		}
+		n += min(v.End, end) - max(v.Start, start)
+	}
+	return n
+}
+
+// free reports whether no VMA overlaps [start, end).
+func (as *AddressSpace) free(start, end uint64) bool {
+	i := sort.Search(len(as.vmas), func(i int) bool { return as.vmas[i].End > start })
+	return i == len(as.vmas) || as.vmas[i].Start >= end
+}
+
+// carve removes [start, end) from the VMA list, splitting VMAs it cuts.
+// Pages are not touched.
+func (as *AddressSpace) carve(start, end uint64) {
+	out := as.vmas[:0:0]
+	for _, v := range as.vmas {
+		if v.End <= start || v.Start >= end {
+			out = append(out, v)
+			continue
+		}
+		if v.Start < start {
+			l := v
+			l.End = start
+			out = append(out, l)
+		}
+		if v.End > end {
+			r := v
+			r.Start = end
+			out = append(out, r)
+		}
+	}
+	as.vmas = out
+}
+
+// insert adds v (whose range is free) and merges it with equal neighbours.
+func (as *AddressSpace) insert(v VMA) {
+	i := sort.Search(len(as.vmas), func(i int) bool { return as.vmas[i].Start >= v.End })
+	as.vmas = append(as.vmas, VMA{})
+	copy(as.vmas[i+1:], as.vmas[i:])
+	as.vmas[i] = v
+	as.merge(i)
+}
+
+func (as *AddressSpace) merge(i int) {
+	same := func(a, b VMA) bool {
+		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name
+	}
+	if i+1 < len(as.vmas) && same(as.vmas[i], as.vmas[i+1]) {
+		as.vmas[i].End = as.vmas[i+1].End
+		as.vmas = append(as.vmas[:i+1], as.vmas[i+2:]...)
+	}
+	if i > 0 && same(as.vmas[i-1], as.vmas[i]) {
+		as.vmas[i-1].End = as.vmas[i].End
+		as.vmas = append(as.vmas[:i], as.vmas[i+1:]...)
+	}
+}
+
+// dropPages unmaps the present pages of [start, end) and frees their frames
+// after every vCPU has forgotten them.
+func (as *AddressSpace) dropPages(start, end uint64) {
+	var frames []uint64
+	as.pager.UnmapRange(start, end, func(_, pa uint64) { frames = append(frames, pa) })
+	if len(frames) > 0 {
+		as.pager.Shootdown()
+		as.pager.FreeFrames(frames)
+	}
+}
+
+// findGap returns the highest free range of length bytes below mmapBase.
+func (as *AddressSpace) findGap(length uint64) (uint64, bool) {
+	top := uint64(mmapBase)
+	for i := len(as.vmas) - 1; i >= -1; i-- {
+		lo := uint64(mmapMin)
+		if i >= 0 {
+			lo = max(lo, as.vmas[i].End)
+		}
+		if i >= 0 && as.vmas[i].Start >= top {
+			continue
+		}
+		if top >= lo && top-lo >= length {
+			return top - length, true
+		}
+		if i >= 0 {
+			top = min(top, as.vmas[i].Start)
+		}
+	}
+	return 0, false
+}
+
+const supportedMapFlags = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | unix.MAP_ANONYMOUS |
+	unix.MAP_NORESERVE | unix.MAP_POPULATE | unix.MAP_GROWSDOWN | unix.MAP_STACK |
+	unix.MAP_FIXED_NOREPLACE | unix.MAP_DENYWRITE | unix.MAP_EXECUTABLE | unix.MAP_LOCKED |
+	unix.MAP_NONBLOCK | unix.MAP_HUGETLB | 0x3f<<26 /* MAP_HUGE_SHIFT sizes */
+
+// Mmap maps anonymous memory. File mappings are the VFS's and come later;
+// the caller rejects them before reaching here.
+func (as *AddressSpace) Mmap(addr, length uint64, prot, flags int) (uint64, unix.Errno) {
+	if length == 0 || flags&(unix.MAP_SHARED|unix.MAP_PRIVATE) == 0 {
+		return 0, unix.EINVAL
+	}
+	if prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC) != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&unix.MAP_HUGETLB != 0 {
+		return 0, unix.EINVAL // no hugetlbfs pool, as a Linux box without reserved huge pages
+	}
+	length = pageUp(length)
+	if length == 0 || length > StackTop {
+		return 0, unix.ENOMEM
+	}
+	fixed := flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
+	if fixed && addr%PageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	var start uint64
+	switch {
+	case fixed:
+		if addr < mmapMin {
+			return 0, unix.EPERM // below vm.mmap_min_addr
+		}
+		if addr+length > StackTop || addr+length < addr {
+			return 0, unix.ENOMEM
+		}
+		if flags&unix.MAP_FIXED_NOREPLACE != 0 && flags&unix.MAP_FIXED == 0 && !as.free(addr, addr+length) {
+			return 0, unix.EEXIST
+		}
+		start = addr
+	default:
+		hint := pageDown(addr)
+		if hint >= mmapMin && hint+length <= StackTop && hint+length > hint && as.free(hint, hint+length) {
+			start = hint
+		} else {
+			var ok bool
+			if start, ok = as.findGap(length); !ok {
+				return 0, unix.ENOMEM
+			}
+		}
+	}
+	end := start + length
+	newCommit := as.committed - as.commitOf(start, end)
+	if prot != unix.PROT_NONE {
+		newCommit += length
+	}
+	if newCommit > as.limit {
+		return 0, unix.ENOMEM
+	}
+	as.dropPages(start, end)
+	as.carve(start, end)
+	as.committed = newCommit
+	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN)})
+	if flags&unix.MAP_POPULATE != 0 && prot != unix.PROT_NONE {
+		for va := start; va < end; va += faultAround * PageSize {
+			if as.faultLocked(va, Read) != FaultHandled {
+				break
+			}
+		}
+	}
+	return start, 0
+}
+
+// rangeArgs validates an (addr, length) pair of munmap/mprotect/madvise.
+func rangeArgs(addr, length uint64) (uint64, uint64, unix.Errno) {
+	if addr%PageSize != 0 {
+		return 0, 0, unix.EINVAL
+	}
+	end := pageUp(addr + length)
+	if addr+length < addr || end > StackTop+PageSize {
+		return 0, 0, unix.EINVAL
+	}
+	return addr, end, 0
+}
+
+// Munmap removes [addr, addr+length).
+func (as *AddressSpace) Munmap(addr, length uint64) unix.Errno {
+	if length == 0 {
+		return unix.EINVAL
+	}
+	start, end, e := rangeArgs(addr, length)
+	if e != 0 {
+		return e
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	as.committed -= as.commitOf(start, end)
+	as.dropPages(start, end)
+	as.carve(start, end)
+	return 0
+}
+
+// Mprotect changes the protection of [addr, addr+length), which must be
+// fully mapped (ENOMEM otherwise, as Linux).
+func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
+	if prot&^(unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC|unix.PROT_GROWSDOWN|unix.PROT_GROWSUP) != 0 {
+		return unix.EINVAL
+	}
+	prot &= unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC
+	start, end, e := rangeArgs(addr, length)
+	if e != 0 {
+		return e
+	}
+	if start == end {
+		return 0
+	}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	for a := start; a < end; {
+		i := as.find(a)
+		if i < 0 {
+			return unix.ENOMEM
+		}
+		a = as.vmas[i].End
+	}
+	newCommit := as.committed - as.commitOf(start, end)
+	if prot != unix.PROT_NONE {
+		newCommit += end - start
+	}
+	if newCommit > as.limit {
+		return unix.ENOMEM
+	}
+	var parts []VMA
+	for _, v := range as.vmas {
+		if v.End > start && v.Start < end {
+			v.Start, v.End = max(v.Start, start), min(v.End, end)
+			parts = append(parts, v)
+		}
+	}
+	downgrade := false
+	for _, v := range parts {
+		if v.Prot&^prot != 0 {
+			downgrade = true
+		}
+	}
+	as.carve(start, end)
+	for _, v := range parts {
+		v.Prot = prot
+		as.insert(v)
+	}
+	as.committed = newCommit
+	// PROT_NONE keeps the frames: contents survive a later mprotect back.
+	as.pager.ProtectRange(start, end, prot)
+	if downgrade {
+		as.pager.Shootdown()
+	}
+	return 0
+}
+
+// Madvise applies advice. MADV_DONTNEED and MADV_FREE drop the pages (they
+// read back as zero); advice about caching, huge pages or fork has no
+// effect to have here and succeeds, as it does on Linux.
+func (as *AddressSpace) Madvise(addr, length uint64, advice int) unix.Errno {
+	start, end, e := rangeArgs(addr, length)
+	if e != 0 {
+		return e
+	}
+	switch advice {
+	case unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_REMOVE:
+		as.mu.Lock()
+		defer as.mu.Unlock()
+		for a := start; a < end; {
+			i := as.find(a)
+			if i < 0 {
+				return unix.ENOMEM
+			}
+			a = as.vmas[i].End
+		}
+		as.dropPages(start, end)
+		return 0
+	case unix.MADV_NORMAL, unix.MADV_RANDOM, unix.MADV_SEQUENTIAL, unix.MADV_WILLNEED,
+		unix.MADV_HUGEPAGE, unix.MADV_NOHUGEPAGE, unix.MADV_DONTFORK, unix.MADV_DOFORK,
+		unix.MADV_DONTDUMP, unix.MADV_DODUMP, unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE,
+		unix.MADV_COLD, unix.MADV_PAGEOUT, unix.MADV_COLLAPSE:
+		return 0
+	}
+	return unix.EINVAL
+}
+
+// SetBrk sets where the program break starts (the end of the loaded image).
+func (as *AddressSpace) SetBrk(start uint64) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	as.brkStart, as.brk = start, start
+}
+
+// Brk moves the program break as brk(2) does: it returns the new break, or
+// the old one when the request cannot be met.
+func (as *AddressSpace) Brk(addr uint64) uint64 {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if addr < as.brkStart || addr > mmapBase {
+		return as.brk
+	}
+	oldEnd, newEnd := pageUp(as.brk), pageUp(addr)
+	switch {
+	case newEnd > oldEnd:
+		if !as.free(oldEnd, newEnd) || as.committed+(newEnd-oldEnd) > as.limit {
+			return as.brk
+		}
+		as.committed += newEnd - oldEnd
+		as.insert(VMA{Start: oldEnd, End: newEnd, Prot: unix.PROT_READ | unix.PROT_WRITE, Flags: unix.MAP_PRIVATE, Name: "[heap]"})
+	case newEnd < oldEnd:
+		as.committed -= as.commitOf(newEnd, oldEnd)
+		as.dropPages(newEnd, oldEnd)
+		as.carve(newEnd, oldEnd)
+	}
+	as.brk = addr
+	return addr
+}

@@ -1,0 +1,320 @@
+// Package kvm runs rumpglue threads on /dev/kvm: one vCPU and one locked OS
+// thread per guest thread. Its loop turns port-I/O exits from the stub into
+// syscalls, exceptions into faults, and keeps every vCPU's TLB in step with
+// the page tables the host writes.
+package kvm
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// Regs must be struct kvm_regs so the synced area can be handed out as is.
+var _ [unsafe.Sizeof(boot.Regs{}) - unsafe.Sizeof(rumpglue.Regs{})]struct{}
+
+// Machine is a boot.Machine with one address space, running threads.
+type Machine struct {
+	M  *boot.Machine
+	PT *boot.PageTable
+
+	gen     atomic.Uint64 // TLB generation: bumped when present PTEs go away
+	stopped atomic.Bool
+
+	mu    sync.Mutex
+	cpus  []*cpu
+	idle  []*cpu
+	limit int
+	wg    sync.WaitGroup
+}
+
+// New creates a machine with memBytes of RAM, one page table with the
+// kernel window mapped, and room for at most maxThreads vCPUs.
+func New(memBytes uint64, maxThreads int) (*Machine, error) {
+	bm, err := boot.NewMachine(memBytes)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := boot.NewPageTable(bm.Mem)
+	if err == nil {
+		err = bm.MapKernel(pt)
+	}
+	if err != nil {
+		bm.Close()
+		return nil, err
+	}
+	limit := bm.MaxVCPUs()
+	if maxThreads > 0 && maxThreads < limit {
+		limit = maxThreads
+	}
+	return &Machine{M: bm, PT: pt, limit: limit}, nil
+}
+
+// Close releases the VM. Call after Stop.
+func (m *Machine) Close() { m.M.Close() }
+
+type cpu struct {
+	m  *Machine
+	v  *boot.VCPU
+	id int
+
+	tid      atomic.Int32 // host thread running it, for kicks
+	inGuest  atomic.Bool
+	flushed  atomic.Uint64 // TLB generation this vCPU has flushed up to
+	flushGen uint64        // generation the pending flush will reach
+
+	fsBase, curFS uint64
+	saved         struct{ rax, rip uint64 } // what the flush trampoline clobbers
+}
+
+func (c *cpu) Regs() *rumpglue.Regs  { return (*rumpglue.Regs)(unsafe.Pointer(c.v.Regs())) }
+func (c *cpu) SetFSBase(base uint64) { c.fsBase = base }
+func (c *cpu) FSBase() uint64        { return c.fsBase }
+
+// Start implements rumpglue.Machine.
+func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
+	if m.stopped.Load() {
+		return errors.New("machine stopped")
+	}
+	c, err := m.getCPU()
+	if err != nil {
+		return err
+	}
+	var s boot.Sregs
+	if err := c.v.GetSregs(&s); err != nil {
+		m.putCPU(c)
+		return err
+	}
+	s.FS.Base = fsBase
+	if err := c.v.SetSregs(&s); err != nil {
+		m.putCPU(c)
+		return err
+	}
+	c.fsBase, c.curFS = fsBase, fsBase
+	*c.Regs() = regs
+	c.v.MarkRegsDirty()
+	c.flushed.Store(0) // a reused vCPU may hold stale translations
+	c.flushGen = 0
+	m.wg.Add(1)
+	go c.loop(th)
+	return nil
+}
+
+func (m *Machine) getCPU() (*cpu, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := len(m.idle); n > 0 {
+		c := m.idle[n-1]
+		m.idle = m.idle[:n-1]
+		return c, nil
+	}
+	if len(m.cpus) >= m.limit {
+		return nil, rumpglue.ErrThreadLimit
+	}
+	v, err := m.M.NewVCPU(m.PT.Root)
+	if err != nil {
+		return nil, err
+	}
+	c := &cpu{m: m, v: v, id: v.ID}
+	m.cpus = append(m.cpus, c)
+	return c, nil
+}
+
+func (m *Machine) putCPU(c *cpu) {
+	m.mu.Lock()
+	m.idle = append(m.idle, c)
+	m.mu.Unlock()
+}
+
+// kick makes c leave the guest soon: immediate_exit covers a vCPU about to
+// enter, the signal one already inside (KVM_RUN returns EINTR). The Go
+// runtime handles SIGURG on every thread, so the signal is harmless.
+func (c *cpu) kick() {
+	c.v.Run.ImmediateExit = 1
+	if tid := c.tid.Load(); tid != 0 {
+		_ = unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
+	}
+}
+
+// Stop implements rumpglue.Machine.
+func (m *Machine) Stop() {
+	m.stopped.Store(true)
+	m.kickAll()
+}
+
+func (m *Machine) kickAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.cpus {
+		if c.inGuest.Load() {
+			c.kick()
+		}
+	}
+}
+
+// Wait returns once Stop was called and every vCPU has left the guest.
+func (m *Machine) Wait() {
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	for {
+		if m.stopped.Load() {
+			m.kickAll()
+		}
+		select {
+		case <-done:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Stopped reports whether Stop was called.
+func (m *Machine) Stopped() bool { return m.stopped.Load() }
+
+// Shootdown makes sure no vCPU runs guest code with translations older than
+// now: vCPUs outside the guest flush before they re-enter; those inside are
+// kicked and waited for, as an IPI-based shootdown waits for its acks.
+func (m *Machine) Shootdown() {
+	g := m.gen.Add(1)
+	m.mu.Lock()
+	cpus := append([]*cpu(nil), m.cpus...)
+	m.mu.Unlock()
+	for _, c := range cpus {
+		for spins := 0; c.inGuest.Load() && c.flushed.Load() < g && !m.stopped.Load(); spins++ {
+			c.kick()
+			if spins < 10 {
+				runtime.Gosched()
+			} else {
+				time.Sleep(20 * time.Microsecond)
+			}
+		}
+	}
+}
+
+func (c *cpu) loop(th rumpglue.Thread) {
+	m := c.m
+	defer m.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c.tid.Store(int32(unix.Gettid()))
+	defer c.tid.Store(0)
+	v := c.v
+	for {
+		c.inGuest.Store(true)
+		if m.stopped.Load() {
+			c.inGuest.Store(false)
+			m.putCPU(c)
+			return
+		}
+		if g := m.gen.Load(); c.flushed.Load() < g && c.flushGen == 0 {
+			r := c.Regs()
+			c.saved.rax, c.saved.rip = r.RAX, r.RIP
+			r.RIP = boot.StubFlushTLB
+			v.MarkRegsDirty()
+			c.flushGen = g
+		}
+		err := v.Enter()
+		c.inGuest.Store(false)
+		v.Run.ImmediateExit = 0
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if err != nil {
+			th.Crash(c, fmt.Errorf("KVM_RUN: %w", err))
+			m.putCPU(c)
+			return
+		}
+		if c.exit(th) == rumpglue.Stop {
+			m.putCPU(c)
+			return
+		}
+	}
+}
+
+// exit handles one VM exit.
+func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
+	v := c.v
+	r := c.Regs()
+	switch v.Run.ExitReason {
+	case boot.KVM_EXIT_IO:
+		io := v.Run.IO()
+		switch port := int(io.Port); {
+		case port == boot.PortSyscall:
+			r.RIP, r.RFLAGS = r.RCX, r.R11
+			v.MarkRegsDirty()
+			res := th.Syscall(c)
+			c.applyFS()
+			return res
+		case port == boot.PortFlushTLB:
+			r.RAX, r.RIP = c.saved.rax, c.saved.rip
+			v.MarkRegsDirty()
+			c.flushed.Store(c.flushGen)
+			c.flushGen = 0
+			return rumpglue.Continue
+		case port >= boot.PortException && port < boot.PortException+32:
+			vec := port - boot.PortException
+			f := v.ExceptionFrame(vec)
+			r.RIP, r.RSP, r.RFLAGS, r.RAX = f.RIP, f.RSP, f.RFLAGS, f.RAX
+			v.MarkRegsDirty()
+			res := th.Fault(c, rumpglue.Fault{Vector: vec, ErrorCode: f.ErrorCode, Addr: f.CR2})
+			c.applyFS()
+			return res
+		}
+		th.Crash(c, fmt.Errorf("unexpected port I/O exit on port %#x at rip %#x", io.Port, r.RIP))
+		return rumpglue.Stop
+	case boot.KVM_EXIT_HLT:
+		// HLT is privileged on Linux: the app gets what a user-mode HLT gets.
+		return th.Fault(c, rumpglue.Fault{Vector: 13})
+	case boot.KVM_EXIT_SHUTDOWN:
+		th.Crash(c, fmt.Errorf("triple fault at rip %#x rsp %#x", r.RIP, r.RSP))
+	case boot.KVM_EXIT_INTR:
+		return rumpglue.Continue
+	case boot.KVM_EXIT_INTERNAL_ERROR:
+		th.Crash(c, internalError(v, r.RIP))
+	default:
+		th.Crash(c, fmt.Errorf("unexpected KVM exit %d at rip %#x", v.Run.ExitReason, r.RIP))
+	}
+	return rumpglue.Stop
+}
+
+// applyFS loads a changed FS base through the stub's wrfsbase trampoline,
+// which costs no ioctl: the stub finds the base in R11 (free once RFLAGS is
+// restored) and returns through RCX.
+func (c *cpu) applyFS() {
+	if c.fsBase == c.curFS {
+		return
+	}
+	r := c.Regs()
+	r.RCX, r.R11 = r.RIP, c.fsBase
+	r.RIP = boot.StubSetFS
+	c.v.MarkRegsDirty()
+	c.curFS = c.fsBase
+}
+
+// internalError explains KVM_EXIT_INTERNAL_ERROR. Suberror 1 is an
+// instruction KVM's emulator could not execute: on a PVM host that means the
+// vCPU never left PVM's emulated non-PVM mode (see the note in README).
+func internalError(v *boot.VCPU, rip uint64) error {
+	d := v.Run.ExitData()
+	sub := binary.LittleEndian.Uint32(d[0:])
+	if sub == 1 {
+		n := int(binary.LittleEndian.Uint32(d[4:]))
+		var insn []byte
+		if n >= 3 {
+			// data[1] holds the instruction length, data[2..] its bytes.
+			l := min(int(d[16]), 15)
+			insn = d[24 : 24+l]
+		}
+		return fmt.Errorf("KVM could not emulate the instruction at rip %#x (% x): the host runs this vCPU in its instruction emulator", rip, insn)
+	}
+	return fmt.Errorf("KVM internal error %d at rip %#x", sub, rip)
+}

@@ -1,0 +1,64 @@
+// Package rumpglue is the contract between the emulation layer (syscalls,
+// posix) and a machine that runs guest code: register access, thread start
+// and stop, TLB shootdown. Its kvm subpackage implements it on /dev/kvm;
+// stage 2 will implement it inside the guest.
+package rumpglue
+
+import "errors"
+
+// ErrThreadLimit is what Machine.Start returns when no CPU is left.
+var ErrThreadLimit = errors.New("thread limit reached")
+
+// Regs are a guest thread's general registers, laid out as struct kvm_regs.
+type Regs struct {
+	RAX, RBX, RCX, RDX, RSI, RDI, RSP, RBP uint64
+	R8, R9, R10, R11, R12, R13, R14, R15   uint64
+	RIP, RFLAGS                            uint64
+}
+
+// CPU is the processor a guest thread is running on, as a handler sees it
+// while the thread is stopped in a syscall or fault.
+type CPU interface {
+	// Regs are the live registers. For a syscall they already hold the
+	// completed state (RIP and RFLAGS as after SYSRET); a handler sets RAX,
+	// or everything when it redirects the thread.
+	Regs() *Regs
+	// SetFSBase sets the thread's FS base when it resumes.
+	SetFSBase(base uint64)
+	// FSBase is the thread's FS base.
+	FSBase() uint64
+}
+
+// Resume says whether a thread continues after a handler returns.
+type Resume int
+
+const (
+	Continue Resume = iota
+	Stop            // the thread is gone: its vCPU is released
+)
+
+// Fault is an exception the guest took, with registers already rewound
+// to the faulting instruction.
+type Fault struct {
+	Vector    int    // x86 exception vector (14 = #PF, 13 = #GP, ...)
+	ErrorCode uint64 // as pushed by the CPU, 0 when it pushes none
+	Addr      uint64 // CR2 for #PF
+}
+
+// Thread is a guest thread as the machine drives it.
+type Thread interface {
+	Syscall(cpu CPU) Resume
+	Fault(cpu CPU, f Fault) Resume
+	// Crash reports a failure of the machine itself while running this thread
+	// (a triple fault, an internal KVM error); the thread is gone.
+	Crash(cpu CPU, err error)
+}
+
+// Machine runs guest threads.
+type Machine interface {
+	// Start runs th on a CPU of its own from regs with the given FS base.
+	Start(th Thread, regs Regs, fsBase uint64) error
+	// Stop makes every CPU leave the guest and every thread end soon. It
+	// does not wait, so a thread's own handler may call it.
+	Stop()
+}

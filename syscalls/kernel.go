@@ -1,0 +1,168 @@
+package syscalls
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// Kernel is the emulation state of one machine: what every thread's calls
+// share.
+type Kernel struct {
+	Machine rumpglue.Machine
+	Futexes *posix.Futexes
+	Info    SystemInfo
+	// Strace, when set, receives one line per syscall in strace's format.
+	Strace io.Writer
+	// Crashes receives a one-line report when the guest dies of a signal or
+	// the machine fails; nil discards them.
+	Crashes io.Writer
+
+	straceMu sync.Mutex
+	stats    stats
+	failure  atomic.Pointer[error]
+}
+
+// SystemInfo is what uname, getrandom and friends report about the machine.
+type SystemInfo struct {
+	Hostname string
+	Release  string // uname -r
+	CPUs     int
+	MemBytes uint64
+	UID, GID uint32
+}
+
+type stats struct {
+	mu     sync.Mutex
+	calls  uint64
+	enosys map[uint64]uint64
+}
+
+// NewKernel returns a kernel for machine m.
+func NewKernel(m rumpglue.Machine, info SystemInfo) *Kernel {
+	return &Kernel{Machine: m, Futexes: posix.NewFutexes(), Info: info, stats: stats{enosys: map[uint64]uint64{}}}
+}
+
+// Unsupported lists the unimplemented syscalls the guest made, with counts,
+// for the exit summary ("name×count"), or nil.
+func (k *Kernel) Unsupported() []string {
+	k.stats.mu.Lock()
+	defer k.stats.mu.Unlock()
+	var out []string
+	for nr, n := range k.stats.enosys {
+		out = append(out, fmt.Sprintf("%s×%d", Name(nr), n))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// countUnsupported records an ENOSYS for a call (or a variant of one) that
+// is not implemented, for the exit summary.
+func (k *Kernel) countUnsupported(nr uint64) {
+	k.stats.mu.Lock()
+	k.stats.enosys[nr]++
+	k.stats.mu.Unlock()
+}
+
+// Calls is how many syscalls the guest made.
+func (k *Kernel) Calls() uint64 {
+	k.stats.mu.Lock()
+	defer k.stats.mu.Unlock()
+	return k.stats.calls
+}
+
+// Failure is the machine failure that ended the guest, if any.
+func (k *Kernel) Failure() error {
+	if p := k.failure.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Thread is one guest thread: a posix task on a CPU of the machine.
+type Thread struct {
+	K    *Kernel
+	Task *posix.Task
+	cpu  rumpglue.CPU
+	gone bool // the task exited: release the CPU
+}
+
+// NewThread binds task to the kernel.
+func (k *Kernel) NewThread(task *posix.Task) *Thread { return &Thread{K: k, Task: task} }
+
+// Syscall implements rumpglue.Thread.
+func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
+	t.cpu = cpu
+	r := cpu.Regs()
+	nr := r.RAX
+	a := Args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
+	e := Lookup(nr)
+	var ret uint64
+	var errno unix.Errno
+	if e == nil {
+		errno = unix.ENOSYS
+	} else {
+		ret, errno = e.fn(t, a)
+	}
+	k := t.K
+	k.stats.mu.Lock()
+	k.stats.calls++
+	k.stats.mu.Unlock()
+	if e == nil {
+		k.countUnsupported(nr)
+	}
+	if errno != 0 {
+		ret = uint64(-int64(errno))
+	}
+	if !t.gone {
+		r.RAX = ret
+	}
+	if k.Strace != nil {
+		k.strace(t, nr, e, a, ret, errno)
+	}
+	if t.gone {
+		return rumpglue.Stop
+	}
+	return rumpglue.Continue
+}
+
+// Fault implements rumpglue.Thread. Signal delivery comes with the signal
+// machinery; until then a fault the address space cannot resolve kills the
+// process with the signal Linux would send, and a report.
+func (t *Thread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
+	t.cpu = cpu
+	sig, what := faultSignal(t, f)
+	if sig == 0 {
+		return rumpglue.Continue
+	}
+	r := cpu.Regs()
+	t.K.report("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), what, r.RIP, r.RSP)
+	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
+	t.K.Machine.Stop()
+	return rumpglue.Stop
+}
+
+// Crash implements rumpglue.Thread.
+func (t *Thread) Crash(cpu rumpglue.CPU, err error) {
+	t.K.failure.CompareAndSwap(nil, &err)
+	t.K.report("rumpgo: machine failure: %v", err)
+	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: int(unix.SIGKILL)})
+	t.K.Machine.Stop()
+}
+
+func (k *Kernel) report(format string, args ...any) {
+	if k.Crashes != nil {
+		fmt.Fprintf(k.Crashes, format+"\n", args...)
+	}
+}
+
+func signalName(sig int) string {
+	return strings.ToUpper(unix.SignalName(unix.Signal(sig)))
+}

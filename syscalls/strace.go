@@ -1,0 +1,325 @@
+package syscalls
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// argKind says how --strace prints an argument.
+type argKind int
+
+const (
+	aInt    argKind = iota // signed decimal
+	aUint                  // unsigned decimal
+	aHex                   // 0x...
+	aPtr                   // NULL or 0x...
+	aFD                    // descriptor
+	aDirFD                 // descriptor or AT_FDCWD
+	aPath                  // NUL-terminated string
+	aBufIn                 // bytes the call reads; length is the next argument
+	aBufOut                // bytes the call fills; length is the result
+	aOctal                 // file mode
+	aProt
+	aMapFlags
+	aOpenFlags
+	aCloneFlags
+	aFutexOp
+	aSignal
+	aSigHow
+	aClockID
+	aArchPrctl
+	aMadvise
+	aResource
+	aFcntlCmd
+)
+
+// retKind says how --strace prints a successful result.
+type retKind int
+
+const (
+	rInt retKind = iota
+	rHex
+)
+
+const straceStrMax = 32 // strace -s default
+
+func (k *Kernel) strace(t *Thread, nr uint64, e *Entry, a Args, ret uint64, errno unix.Errno) {
+	var b strings.Builder
+	if t.Task.TID != t.Task.Group.PID {
+		fmt.Fprintf(&b, "[pid %d] ", t.Task.TID)
+	}
+	b.WriteString(Name(nr))
+	b.WriteByte('(')
+	var kinds []argKind
+	if e != nil {
+		kinds = e.args
+	} else {
+		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
+	}
+	for i, kind := range kinds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(t.formatArg(kind, a, i, ret, errno))
+	}
+	b.WriteString(") = ")
+	switch {
+	case errno != 0:
+		fmt.Fprintf(&b, "-1 %s (%s)", unix.ErrnoName(errno), errnoText(errno))
+	case t.gone:
+		b.WriteString("?")
+	case e != nil && e.ret == rHex:
+		fmt.Fprintf(&b, "%#x", ret)
+	default:
+		fmt.Fprintf(&b, "%d", int64(ret))
+	}
+	b.WriteByte('\n')
+	k.straceMu.Lock()
+	k.Strace.Write([]byte(b.String()))
+	k.straceMu.Unlock()
+}
+
+func errnoText(e unix.Errno) string {
+	s := e.Error()
+	if s == "" {
+		return "Unknown error " + strconv.Itoa(int(e))
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (t *Thread) formatArg(kind argKind, a Args, i int, ret uint64, errno unix.Errno) string {
+	v := a[i]
+	switch kind {
+	case aInt, aFD:
+		return strconv.FormatInt(int64(int32(v)), 10)
+	case aUint:
+		return strconv.FormatUint(v, 10)
+	case aHex:
+		return fmt.Sprintf("%#x", v)
+	case aPtr:
+		if v == 0 {
+			return "NULL"
+		}
+		return fmt.Sprintf("%#x", v)
+	case aDirFD:
+		if int32(v) == unix.AT_FDCWD {
+			return "AT_FDCWD"
+		}
+		return strconv.FormatInt(int64(int32(v)), 10)
+	case aPath:
+		s, e := t.mm().CopyInString(v, unix.PathMax)
+		if e != 0 {
+			return fmt.Sprintf("%#x", v)
+		}
+		return quote([]byte(s))
+	case aBufIn:
+		return t.formatBuf(v, a[i+1])
+	case aBufOut:
+		if errno != 0 {
+			return fmt.Sprintf("%#x", v)
+		}
+		return t.formatBuf(v, ret)
+	case aOctal:
+		return fmt.Sprintf("%#o", v)
+	case aProt:
+		if v == 0 {
+			return "PROT_NONE"
+		}
+		return flagString(v, protNames)
+	case aMapFlags:
+		return flagString(v, mapNames)
+	case aOpenFlags:
+		acc := []string{"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"}[v&3]
+		if rest := v &^ 3; rest != 0 {
+			return acc + "|" + flagString(rest, openNames)
+		}
+		return acc
+	case aCloneFlags:
+		s := flagString(v&^0xff, cloneNames)
+		if sig := v & 0xff; sig != 0 {
+			s += "|" + sigName(int(sig))
+		}
+		return s
+	case aFutexOp:
+		return futexOpString(v)
+	case aSignal:
+		return sigName(int(v))
+	case aSigHow:
+		return enumString(v, []string{"SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"})
+	case aClockID:
+		return enumString(v, []string{"CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
+			"CLOCK_THREAD_CPUTIME_ID", "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE",
+			"CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME"})
+	case aArchPrctl:
+		if n, ok := archPrctlNames[v]; ok {
+			return n
+		}
+		return fmt.Sprintf("%#x", v)
+	case aMadvise:
+		if n, ok := madviseNames[v]; ok {
+			return n
+		}
+		return strconv.FormatUint(v, 10)
+	case aResource:
+		return enumString(v, []string{"RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK",
+			"RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK",
+			"RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+			"RLIMIT_RTPRIO", "RLIMIT_RTTIME"})
+	case aFcntlCmd:
+		if n, ok := fcntlNames[v]; ok {
+			return n
+		}
+		return strconv.FormatUint(v, 10)
+	}
+	return fmt.Sprintf("%#x", v)
+}
+
+func (t *Thread) formatBuf(addr, n uint64) string {
+	show := min(n, straceStrMax)
+	buf := make([]byte, show)
+	if t.mm().CopyIn(addr, buf) != 0 {
+		return fmt.Sprintf("%#x", addr)
+	}
+	s := quote(buf)
+	if n > show {
+		s += "..."
+	}
+	return s
+}
+
+// quote prints bytes as strace does: C escapes, octal for the rest.
+func quote(p []byte) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range p {
+		switch c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		default:
+			if c < 0x20 || c >= 0x7f {
+				fmt.Fprintf(&b, `\%o`, c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+type flagName struct {
+	bit  uint64
+	name string
+}
+
+func flagString(v uint64, names []flagName) string {
+	var parts []string
+	for _, f := range names {
+		if v&f.bit == f.bit && f.bit != 0 {
+			parts = append(parts, f.name)
+			v &^= f.bit
+		}
+	}
+	if v != 0 || len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%#x", v))
+	}
+	return strings.Join(parts, "|")
+}
+
+func enumString(v uint64, names []string) string {
+	if v < uint64(len(names)) {
+		return names[v]
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func sigName(sig int) string {
+	if sig == 0 {
+		return "0"
+	}
+	if n := unix.SignalName(unix.Signal(sig)); n != "" {
+		return n
+	}
+	if sig >= 34 && sig <= 64 {
+		return "SIGRTMIN+" + strconv.Itoa(sig-34)
+	}
+	return strconv.Itoa(sig)
+}
+
+var protNames = []flagName{{unix.PROT_READ, "PROT_READ"}, {unix.PROT_WRITE, "PROT_WRITE"}, {unix.PROT_EXEC, "PROT_EXEC"}}
+
+var mapNames = []flagName{
+	{unix.MAP_SHARED, "MAP_SHARED"}, {unix.MAP_PRIVATE, "MAP_PRIVATE"}, {unix.MAP_FIXED, "MAP_FIXED"},
+	{unix.MAP_ANONYMOUS, "MAP_ANONYMOUS"}, {unix.MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+	{unix.MAP_DENYWRITE, "MAP_DENYWRITE"}, {unix.MAP_EXECUTABLE, "MAP_EXECUTABLE"},
+	{unix.MAP_LOCKED, "MAP_LOCKED"}, {unix.MAP_NORESERVE, "MAP_NORESERVE"},
+	{unix.MAP_POPULATE, "MAP_POPULATE"}, {unix.MAP_NONBLOCK, "MAP_NONBLOCK"},
+	{unix.MAP_STACK, "MAP_STACK"}, {unix.MAP_HUGETLB, "MAP_HUGETLB"},
+	{unix.MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
+}
+
+var openNames = []flagName{
+	{unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"}, {unix.O_NOCTTY, "O_NOCTTY"},
+	{unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
+	{unix.O_DSYNC, "O_DSYNC"}, {unix.O_DIRECT, "O_DIRECT"}, {unix.O_LARGEFILE, "O_LARGEFILE"},
+	{unix.O_DIRECTORY, "O_DIRECTORY"}, {unix.O_NOFOLLOW, "O_NOFOLLOW"}, {unix.O_NOATIME, "O_NOATIME"},
+	{unix.O_CLOEXEC, "O_CLOEXEC"}, {unix.O_PATH, "O_PATH"}, {unix.O_TMPFILE &^ unix.O_DIRECTORY, "O_TMPFILE"},
+	{unix.O_SYNC &^ unix.O_DSYNC, "__O_SYNC"},
+}
+
+var cloneNames = []flagName{
+	{unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
+	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_PIDFD, "CLONE_PIDFD"},
+	{unix.CLONE_PTRACE, "CLONE_PTRACE"}, {unix.CLONE_VFORK, "CLONE_VFORK"},
+	{unix.CLONE_PARENT, "CLONE_PARENT"}, {unix.CLONE_THREAD, "CLONE_THREAD"},
+	{unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_SYSVSEM, "CLONE_SYSVSEM"},
+	{unix.CLONE_SETTLS, "CLONE_SETTLS"}, {unix.CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"},
+	{unix.CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"}, {unix.CLONE_DETACHED, "CLONE_DETACHED"},
+	{unix.CLONE_UNTRACED, "CLONE_UNTRACED"}, {unix.CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"},
+	{unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"}, {unix.CLONE_NEWUTS, "CLONE_NEWUTS"},
+	{unix.CLONE_NEWIPC, "CLONE_NEWIPC"}, {unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
+	{unix.CLONE_NEWPID, "CLONE_NEWPID"}, {unix.CLONE_NEWNET, "CLONE_NEWNET"}, {unix.CLONE_IO, "CLONE_IO"},
+}
+
+var archPrctlNames = map[uint64]string{
+	ARCH_SET_GS: "ARCH_SET_GS", ARCH_SET_FS: "ARCH_SET_FS",
+	ARCH_GET_FS: "ARCH_GET_FS", ARCH_GET_GS: "ARCH_GET_GS",
+	0x1011: "ARCH_GET_CPUID", 0x1012: "ARCH_SET_CPUID",
+}
+
+var madviseNames = map[uint64]string{
+	unix.MADV_NORMAL: "MADV_NORMAL", unix.MADV_RANDOM: "MADV_RANDOM", unix.MADV_SEQUENTIAL: "MADV_SEQUENTIAL",
+	unix.MADV_WILLNEED: "MADV_WILLNEED", unix.MADV_DONTNEED: "MADV_DONTNEED", unix.MADV_FREE: "MADV_FREE",
+	unix.MADV_REMOVE: "MADV_REMOVE", unix.MADV_DONTFORK: "MADV_DONTFORK", unix.MADV_DOFORK: "MADV_DOFORK",
+	unix.MADV_HUGEPAGE: "MADV_HUGEPAGE", unix.MADV_NOHUGEPAGE: "MADV_NOHUGEPAGE",
+	unix.MADV_DONTDUMP: "MADV_DONTDUMP", unix.MADV_DODUMP: "MADV_DODUMP", unix.MADV_COLLAPSE: "MADV_COLLAPSE",
+}
+
+var fcntlNames = map[uint64]string{
+	unix.F_DUPFD: "F_DUPFD", unix.F_GETFD: "F_GETFD", unix.F_SETFD: "F_SETFD", unix.F_GETFL: "F_GETFL",
+	unix.F_SETFL: "F_SETFL", unix.F_DUPFD_CLOEXEC: "F_DUPFD_CLOEXEC",
+}
+
+func futexOpString(v uint64) string {
+	names := []string{"FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_FD", "FUTEX_REQUEUE", "FUTEX_CMP_REQUEUE",
+		"FUTEX_WAKE_OP", "FUTEX_LOCK_PI", "FUTEX_UNLOCK_PI", "FUTEX_TRYLOCK_PI", "FUTEX_WAIT_BITSET",
+		"FUTEX_WAKE_BITSET", "FUTEX_WAIT_REQUEUE_PI", "FUTEX_CMP_REQUEUE_PI", "FUTEX_LOCK_PI2"}
+	s := enumString(v&0x7f, names)
+	if v&FUTEX_PRIVATE_FLAG != 0 {
+		s += "_PRIVATE"
+	}
+	if v&FUTEX_CLOCK_REALTIME != 0 {
+		s += "|FUTEX_CLOCK_REALTIME"
+	}
+	return s
+}

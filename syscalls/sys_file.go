@@ -1,0 +1,283 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	register(unix.SYS_READ, Entry{Name: "read", fn: sysRead, args: []argKind{aFD, aBufOut, aUint}})
+	register(unix.SYS_WRITE, Entry{Name: "write", fn: sysWrite, args: []argKind{aFD, aBufIn, aUint}})
+	register(unix.SYS_READV, Entry{Name: "readv", fn: sysReadv, args: []argKind{aFD, aPtr, aInt}})
+	register(unix.SYS_WRITEV, Entry{Name: "writev", fn: sysWritev, args: []argKind{aFD, aPtr, aInt}})
+	register(unix.SYS_CLOSE, Entry{Name: "close", fn: sysClose, args: []argKind{aFD}})
+	register(unix.SYS_OPENAT, Entry{Name: "openat", Support: Partial, Note: "no file systems yet: every path is ENOENT",
+		fn: sysOpenat, args: []argKind{aDirFD, aPath, aOpenFlags, aOctal}})
+	register(unix.SYS_OPEN, Entry{Name: "open", Support: Partial, Note: "as openat",
+		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+			return sysOpenat(t, Args{uint64(unix.AT_FDCWD & 0xffffffff), a[0], a[1], a[2]})
+		}, args: []argKind{aPath, aOpenFlags, aOctal}})
+	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC; others EINVAL",
+		fn: sysFcntl, args: []argKind{aFD, aFcntlCmd, aHex}})
+	register(unix.SYS_DUP, Entry{Name: "dup", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+		fd, e := t.Task.Group.FDs.Dup(a.Int(0), 0, false, t.fdLimit())
+		return uint64(fd), e
+	}, args: []argKind{aFD}})
+	register(unix.SYS_DUP2, Entry{Name: "dup2", fn: sysDup2, args: []argKind{aFD, aFD}})
+	register(unix.SYS_DUP3, Entry{Name: "dup3", fn: sysDup3, args: []argKind{aFD, aFD, aOpenFlags}})
+	register(unix.SYS_IOCTL, Entry{Name: "ioctl", Support: Partial, Note: "TCGETS and TIOCGWINSZ on host terminals; others ENOTTY",
+		fn: sysIoctl, args: []argKind{aFD, aHex, aHex}})
+}
+
+// ioChunk bounds one host-side buffer: larger requests become short reads
+// or several writes, so a guest cannot make the monitor allocate its size.
+const ioChunk = 1 << 20
+
+func (t *Thread) fdLimit() uint64 { return t.Task.Group.Limits.Get(unix.RLIMIT_NOFILE).Cur }
+
+func (t *Thread) file(fd int) (*posix.OpenFile, unix.Errno) { return t.Task.Group.FDs.Get(fd) }
+
+func readable(f posix.File) bool { return f.Flags()&unix.O_ACCMODE != unix.O_WRONLY }
+func writable(f posix.File) bool { return f.Flags()&unix.O_ACCMODE != unix.O_RDONLY }
+
+func sysRead(t *Thread, a Args) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	if !readable(f) {
+		return 0, unix.EBADF
+	}
+	buf := make([]byte, min(a[2], ioChunk))
+	n, e := f.Read(buf)
+	if e != 0 {
+		return 0, e
+	}
+	if e := t.mm().CopyOut(a[1], buf[:n]); e != 0 {
+		return 0, e
+	}
+	return uint64(n), 0
+}
+
+func sysWrite(t *Thread, a Args) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	if !writable(f) {
+		return 0, unix.EBADF
+	}
+	return t.writeFrom(f, a[1], a[2])
+}
+
+// writeFrom writes n guest bytes at addr to f in bounded chunks.
+func (t *Thread) writeFrom(f posix.File, addr, n uint64) (uint64, unix.Errno) {
+	buf := make([]byte, min(n, ioChunk))
+	done := uint64(0)
+	for done < n {
+		chunk := buf[:min(uint64(len(buf)), n-done)]
+		if e := t.mm().CopyIn(addr+done, chunk); e != 0 {
+			if done > 0 {
+				return done, 0
+			}
+			return 0, e
+		}
+		w, e := f.Write(chunk)
+		done += uint64(w)
+		if e != 0 || w < len(chunk) {
+			if done > 0 {
+				return done, 0
+			}
+			return 0, e
+		}
+	}
+	return done, 0
+}
+
+const iovMax = 1024 // UIO_MAXIOV
+
+type iovec struct{ base, len uint64 }
+
+func (t *Thread) iovecs(addr uint64, n int) ([]iovec, unix.Errno) {
+	if n < 0 || n > iovMax {
+		return nil, unix.EINVAL
+	}
+	raw := make([]byte, 16*n)
+	if e := t.mm().CopyIn(addr, raw); e != 0 {
+		return nil, e
+	}
+	iov := make([]iovec, n)
+	total := uint64(0)
+	for i := range iov {
+		iov[i] = iovec{binary.LittleEndian.Uint64(raw[16*i:]), binary.LittleEndian.Uint64(raw[16*i+8:])}
+		total += iov[i].len
+		if int64(iov[i].len) < 0 || int64(total) < 0 {
+			return nil, unix.EINVAL
+		}
+	}
+	return iov, 0
+}
+
+func sysReadv(t *Thread, a Args) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	iov, e := t.iovecs(a[1], a.Int(2))
+	if e != 0 {
+		return 0, e
+	}
+	// One read for the first non-empty buffer: a short read is always
+	// allowed, and a second read could block after data arrived.
+	for _, v := range iov {
+		if v.len == 0 {
+			continue
+		}
+		return sysRead(t, Args{a[0], v.base, v.len})
+	}
+	if !readable(f) {
+		return 0, unix.EBADF
+	}
+	return 0, 0
+}
+
+func sysWritev(t *Thread, a Args) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	if !writable(f) {
+		return 0, unix.EBADF
+	}
+	iov, e := t.iovecs(a[1], a.Int(2))
+	if e != 0 {
+		return 0, e
+	}
+	total := uint64(0)
+	for _, v := range iov {
+		n, e := t.writeFrom(f, v.base, v.len)
+		total += n
+		if e != 0 || n < v.len {
+			if total > 0 {
+				return total, 0
+			}
+			return 0, e
+		}
+	}
+	return total, 0
+}
+
+func sysClose(t *Thread, a Args) (uint64, unix.Errno) { return 0, t.Task.Group.FDs.Close(a.Int(0)) }
+
+func sysOpenat(t *Thread, a Args) (uint64, unix.Errno) {
+	path, e := t.mm().CopyInString(a[1], unix.PathMax)
+	if e != 0 {
+		return 0, e
+	}
+	if dirfd := a.Int(0); dirfd != unix.AT_FDCWD && (len(path) == 0 || path[0] != '/') {
+		if _, e := t.file(dirfd); e != 0 {
+			return 0, e
+		}
+	}
+	return 0, unix.ENOENT
+}
+
+func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
+	fds := t.Task.Group.FDs
+	fd := a.Int(0)
+	switch a.Int(1) {
+	case unix.F_GETFD:
+		ce, e := fds.CloseOnExec(fd, nil)
+		if ce {
+			return unix.FD_CLOEXEC, e
+		}
+		return 0, e
+	case unix.F_SETFD:
+		ce := a[2]&unix.FD_CLOEXEC != 0
+		_, e := fds.CloseOnExec(fd, &ce)
+		return 0, e
+	case unix.F_GETFL:
+		f, e := t.file(fd)
+		if e != 0 {
+			return 0, e
+		}
+		return uint64(f.Flags()), 0
+	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
+		if a.Int(2) < 0 || uint64(a.Int(2)) >= t.fdLimit() {
+			return 0, unix.EINVAL
+		}
+		n, e := fds.Dup(fd, a.Int(2), a.Int(1) == unix.F_DUPFD_CLOEXEC, t.fdLimit())
+		return uint64(n), e
+	}
+	if _, e := t.file(fd); e != 0 {
+		return 0, e
+	}
+	return 0, unix.EINVAL
+}
+
+func sysDup2(t *Thread, a Args) (uint64, unix.Errno) {
+	if a.Int(0) == a.Int(1) {
+		_, e := t.file(a.Int(0))
+		return uint64(a.Int(1)), e
+	}
+	return sysDup3(t, Args{a[0], a[1], 0})
+}
+
+func sysDup3(t *Thread, a Args) (uint64, unix.Errno) {
+	oldfd, newfd, flags := a.Int(0), a.Int(1), a.Int(2)
+	if oldfd == newfd || flags&^unix.O_CLOEXEC != 0 {
+		return 0, unix.EINVAL
+	}
+	if newfd < 0 || uint64(newfd) >= t.fdLimit() {
+		return 0, unix.EBADF
+	}
+	fds := t.Task.Group.FDs
+	if _, e := fds.Get(oldfd); e != 0 {
+		return 0, e
+	}
+	fds.Close(newfd)
+	n, e := fds.Dup(oldfd, newfd, flags&unix.O_CLOEXEC != 0, uint64(newfd)+1)
+	return uint64(n), e
+}
+
+func sysIoctl(t *Thread, a Args) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	h, ok := f.File.(*posix.HostFile)
+	if !ok {
+		return 0, unix.ENOTTY
+	}
+	switch a[1] {
+	case unix.TCGETS:
+		tio, err := unix.IoctlGetTermios(h.FD, unix.TCGETS)
+		if err != nil {
+			return 0, err.(unix.Errno)
+		}
+		var b [36]byte // the kernel's struct termios, without the speeds
+		le := binary.LittleEndian
+		le.PutUint32(b[0:], tio.Iflag)
+		le.PutUint32(b[4:], tio.Oflag)
+		le.PutUint32(b[8:], tio.Cflag)
+		le.PutUint32(b[12:], tio.Lflag)
+		b[16] = tio.Line
+		copy(b[17:], tio.Cc[:19])
+		return 0, t.mm().CopyOut(a[2], b[:])
+	case unix.TIOCGWINSZ:
+		ws, err := unix.IoctlGetWinsize(h.FD, unix.TIOCGWINSZ)
+		if err != nil {
+			return 0, err.(unix.Errno)
+		}
+		var b [8]byte
+		le := binary.LittleEndian
+		le.PutUint16(b[0:], ws.Row)
+		le.PutUint16(b[2:], ws.Col)
+		le.PutUint16(b[4:], ws.Xpixel)
+		le.PutUint16(b[6:], ws.Ypixel)
+		return 0, t.mm().CopyOut(a[2], b[:])
+	}
+	return 0, unix.ENOTTY
+}

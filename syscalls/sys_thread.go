@@ -1,0 +1,252 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND); new processes answer ENOSYS until processes land",
+		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
+	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Error, Note: "ENOSYS: glibc and musl fall back to clone",
+		fn: enosys, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
+	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
+	register(unix.SYS_GETTID, Entry{Name: "gettid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.TID), 0 }})
+	register(unix.SYS_GETPID, Entry{Name: "getpid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PID), 0 }})
+	register(unix.SYS_GETPPID, Entry{Name: "getppid", Note: "0: the guest is the first process of its machine, as PID 1 of a namespace",
+		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return 0, 0 }})
+	register(unix.SYS_SET_TID_ADDRESS, Entry{Name: "set_tid_address", fn: sysSetTidAddress, args: []argKind{aPtr}})
+	register(unix.SYS_SET_ROBUST_LIST, Entry{Name: "set_robust_list", fn: sysSetRobustList, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_RSEQ, Entry{Name: "rseq", Support: Error, Note: "ENOSYS: glibc copes; restartable sequences need preemption notification",
+		fn: enosys, args: []argKind{aPtr, aUint, aHex, aHex}})
+	register(unix.SYS_FUTEX, Entry{Name: "futex", Support: Partial, Note: "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE; WAKE_OP and PI ops answer ENOSYS",
+		fn: sysFutex, args: []argKind{aPtr, aFutexOp, aInt, aPtr, aPtr, aHex}})
+	register(unix.SYS_SCHED_YIELD, Entry{Name: "sched_yield", fn: func(t *Thread, a Args) (uint64, unix.Errno) { runtime.Gosched(); return 0, 0 }})
+	register(unix.SYS_SCHED_GETAFFINITY, Entry{Name: "sched_getaffinity", fn: sysSchedGetaffinity, args: []argKind{aInt, aUint, aPtr}})
+	register(unix.SYS_ARCH_PRCTL, Entry{Name: "arch_prctl", Support: Partial, Note: "ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_CPUID; GS base answers EINVAL",
+		fn: sysArchPrctl, args: []argKind{aArchPrctl, aHex}})
+}
+
+func enosys(t *Thread, a Args) (uint64, unix.Errno) { return 0, unix.ENOSYS }
+
+// putU32 writes a 32-bit value to guest memory.
+func (t *Thread) putU32(addr uint64, v uint32) unix.Errno {
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], v)
+	return t.mm().CopyOut(addr, b[:])
+}
+
+const threadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
+
+func sysClone(t *Thread, a Args) (uint64, unix.Errno) {
+	flags, newSP, parentTID, childTID, tls := a[0], a[1], a[2], a[3], a[4]
+	if flags&threadFlags != threadFlags {
+		t.K.countUnsupported(unix.SYS_CLONE)
+		return 0, unix.ENOSYS
+	}
+	g := t.Task.Group
+	child, ok := g.NewTask()
+	if !ok {
+		return 0, unix.EAGAIN
+	}
+	regs := *t.cpu.Regs()
+	regs.RAX = 0
+	if newSP != 0 {
+		regs.RSP = newSP
+	}
+	fs := t.cpu.FSBase()
+	if flags&unix.CLONE_SETTLS != 0 {
+		fs = tls
+	}
+	tid := uint32(child.TID)
+	if flags&unix.CLONE_PARENT_SETTID != 0 {
+		if e := t.putU32(parentTID, tid); e != 0 {
+			child.Exit(0)
+			return 0, e
+		}
+	}
+	if flags&unix.CLONE_CHILD_SETTID != 0 {
+		if e := t.putU32(childTID, tid); e != 0 {
+			child.Exit(0)
+			return 0, e
+		}
+	}
+	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+		child.ClearChildTID = childTID
+	}
+	child.SigMask = t.Task.SigMask
+	if err := t.K.Machine.Start(t.K.NewThread(child), regs, fs); err != nil {
+		child.Exit(0)
+		if errors.Is(err, rumpglue.ErrThreadLimit) {
+			return 0, unix.EAGAIN
+		}
+		t.K.report("rumpgo: cannot start thread: %v", err)
+		return 0, unix.EAGAIN
+	}
+	return uint64(tid), 0
+}
+
+// exitThread ends the calling thread as exit(2) does: CLONE_CHILD_CLEARTID
+// gets 0 and a futex wake, and the last thread out ends the process.
+func (t *Thread) exitThread(code int) {
+	if addr := t.Task.ClearChildTID; addr != 0 {
+		if t.putU32(addr, 0) == 0 {
+			t.K.Futexes.Wake(addr, 1, posix.FUTEX_BITSET_MATCH_ANY)
+		}
+	}
+	t.gone = true
+	if t.Task.Exit(code & 0xff) {
+		t.K.Machine.Stop()
+	}
+}
+
+func sysExit(t *Thread, a Args) (uint64, unix.Errno) {
+	t.exitThread(a.Int(0))
+	return 0, 0
+}
+
+func sysExitGroup(t *Thread, a Args) (uint64, unix.Errno) {
+	t.Task.Group.ExitGroup(posix.ExitStatus{Code: a.Int(0) & 0xff})
+	t.K.Machine.Stop()
+	t.gone = true
+	return 0, 0
+}
+
+func sysSetTidAddress(t *Thread, a Args) (uint64, unix.Errno) {
+	t.Task.ClearChildTID = a[0]
+	return uint64(t.Task.TID), 0
+}
+
+func sysSetRobustList(t *Thread, a Args) (uint64, unix.Errno) {
+	const robustListHeadSize = 24
+	if a[1] != robustListHeadSize {
+		return 0, unix.EINVAL
+	}
+	t.Task.RobustList, t.Task.RobustLen = a[0], a[1]
+	return 0, 0
+}
+
+// Futex operations (linux/futex.h).
+const (
+	FUTEX_WAIT           = 0
+	FUTEX_WAKE           = 1
+	FUTEX_REQUEUE        = 3
+	FUTEX_CMP_REQUEUE    = 4
+	FUTEX_WAIT_BITSET    = 9
+	FUTEX_WAKE_BITSET    = 10
+	FUTEX_PRIVATE_FLAG   = 128
+	FUTEX_CLOCK_REALTIME = 256
+	futexCmdMask         = ^(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)
+)
+
+func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
+	addr, op, val := a[0], a.Int(1), uint32(a[2])
+	cmd := op & futexCmdMask
+	switch cmd {
+	case FUTEX_WAIT, FUTEX_WAIT_BITSET:
+		bitset := uint32(posix.FUTEX_BITSET_MATCH_ANY)
+		if cmd == FUTEX_WAIT_BITSET {
+			bitset = uint32(a[5])
+		}
+		word, e := t.mm().Word32(addr, mm.Read)
+		if e != 0 {
+			return 0, e
+		}
+		var deadline time.Time
+		if a[3] != 0 {
+			ts, e := t.timespec(a[3])
+			if e != 0 {
+				return 0, e
+			}
+			if cmd == FUTEX_WAIT {
+				deadline = time.Now().Add(ts)
+			} else {
+				clock := int32(unix.CLOCK_MONOTONIC)
+				if op&FUTEX_CLOCK_REALTIME != 0 {
+					clock = unix.CLOCK_REALTIME
+				}
+				deadline = absDeadline(clock, ts)
+			}
+		}
+		return 0, t.K.Futexes.Wait(addr, word, val, bitset, deadline, t.Task.Group.Dying())
+	case FUTEX_WAKE, FUTEX_WAKE_BITSET:
+		bitset := uint32(posix.FUTEX_BITSET_MATCH_ANY)
+		if cmd == FUTEX_WAKE_BITSET {
+			bitset = uint32(a[5])
+		}
+		n := t.K.Futexes.Wake(addr, int(int32(val)), bitset)
+		if n < 0 {
+			return 0, unix.Errno(-n)
+		}
+		return uint64(n), 0
+	case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE:
+		var word *uint32
+		if cmd == FUTEX_CMP_REQUEUE {
+			var e unix.Errno
+			if word, e = t.mm().Word32(addr, mm.Read); e != 0 {
+				return 0, e
+			}
+		}
+		n, e := t.K.Futexes.Requeue(addr, int(int32(val)), int(int32(a[3])), a[4], cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
+		return uint64(n), e
+	}
+	t.K.countUnsupported(unix.SYS_FUTEX)
+	return 0, unix.ENOSYS
+}
+
+func sysSchedGetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
+	n := t.K.Info.CPUs
+	size := uint64((n + 63) / 64 * 8) // the kernel's cpumask size: whole longs
+	if a[1] < size || a[1]%8 != 0 {
+		return 0, unix.EINVAL
+	}
+	if pid := a.Int(0); pid != 0 && pid != t.Task.TID && pid != t.Task.Group.PID {
+		return 0, unix.ESRCH
+	}
+	mask := make([]byte, size)
+	for i := 0; i < n; i++ {
+		mask[i/8] |= 1 << (i % 8)
+	}
+	if e := t.mm().CopyOut(a[2], mask); e != 0 {
+		return 0, e
+	}
+	return size, 0
+}
+
+// arch_prctl codes (asm/prctl.h).
+const (
+	ARCH_SET_GS    = 0x1001
+	ARCH_SET_FS    = 0x1002
+	ARCH_GET_FS    = 0x1003
+	ARCH_GET_GS    = 0x1004
+	ARCH_GET_CPUID = 0x1011
+	ARCH_SET_CPUID = 0x1012
+)
+
+func sysArchPrctl(t *Thread, a Args) (uint64, unix.Errno) {
+	switch a[0] {
+	case ARCH_SET_FS:
+		if a[1] >= mm.StackTop+mm.PageSize {
+			return 0, unix.EPERM
+		}
+		t.cpu.SetFSBase(a[1])
+		return 0, 0
+	case ARCH_GET_FS:
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], t.cpu.FSBase())
+		return 0, t.mm().CopyOut(a[1], b[:])
+	case ARCH_GET_CPUID:
+		return 1, 0
+	case ARCH_SET_CPUID:
+		return 0, unix.ENODEV // no CPUID faulting
+	}
+	return 0, unix.EINVAL
+}

@@ -1,0 +1,165 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	register(unix.SYS_CLOCK_GETTIME, Entry{Name: "clock_gettime", fn: sysClockGettime, args: []argKind{aClockID, aPtr}})
+	register(unix.SYS_CLOCK_GETRES, Entry{Name: "clock_getres", fn: sysClockGetres, args: []argKind{aClockID, aPtr}})
+	register(unix.SYS_GETTIMEOFDAY, Entry{Name: "gettimeofday", fn: sysGettimeofday, args: []argKind{aPtr, aPtr}})
+	register(unix.SYS_TIME, Entry{Name: "time", fn: sysTime, args: []argKind{aPtr}})
+	register(unix.SYS_NANOSLEEP, Entry{Name: "nanosleep", fn: sysNanosleep, args: []argKind{aPtr, aPtr}})
+	register(unix.SYS_CLOCK_NANOSLEEP, Entry{Name: "clock_nanosleep", fn: sysClockNanosleep, args: []argKind{aClockID, aInt, aPtr, aPtr}})
+}
+
+// guestClock checks a clock id. The guest's clocks are the host's: the
+// monotonic clocks are what a guest would read from a kvmclock anyway, and a
+// guest thread's CPU clock is its vCPU thread's, which runs the guest code.
+// Clock ids that encode another process's or thread's CPU clock are not
+// supported yet.
+func guestClock(id int) (int32, unix.Errno) {
+	switch id {
+	case unix.CLOCK_REALTIME, unix.CLOCK_MONOTONIC, unix.CLOCK_PROCESS_CPUTIME_ID,
+		unix.CLOCK_THREAD_CPUTIME_ID, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_REALTIME_COARSE,
+		unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_BOOTTIME, unix.CLOCK_TAI:
+		return int32(id), 0
+	}
+	return 0, unix.EINVAL
+}
+
+func putTimespec(b []byte, sec, nsec int64) {
+	binary.LittleEndian.PutUint64(b[0:], uint64(sec))
+	binary.LittleEndian.PutUint64(b[8:], uint64(nsec))
+}
+
+func sysClockGettime(t *Thread, a Args) (uint64, unix.Errno) {
+	id, e := guestClock(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	var b [16]byte
+	putTimespec(b[:], ts.Sec, ts.Nsec)
+	return 0, t.mm().CopyOut(a[1], b[:])
+}
+
+func sysClockGetres(t *Thread, a Args) (uint64, unix.Errno) {
+	id, e := guestClock(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	if a[1] == 0 {
+		return 0, 0
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGetres(id, &ts); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	var b [16]byte
+	putTimespec(b[:], ts.Sec, ts.Nsec)
+	return 0, t.mm().CopyOut(a[1], b[:])
+}
+
+func sysGettimeofday(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[0] != 0 {
+		now := time.Now()
+		var b [16]byte
+		putTimespec(b[:], now.Unix(), int64(now.Nanosecond()/1000))
+		if e := t.mm().CopyOut(a[0], b[:]); e != 0 {
+			return 0, e
+		}
+	}
+	if a[1] != 0 { // struct timezone: UTC, as a machine without /etc/localtime
+		return 0, t.mm().CopyOut(a[1], make([]byte, 8))
+	}
+	return 0, 0
+}
+
+func sysTime(t *Thread, a Args) (uint64, unix.Errno) {
+	now := time.Now().Unix()
+	if a[0] != 0 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(now))
+		if e := t.mm().CopyOut(a[0], b[:]); e != 0 {
+			return 0, e
+		}
+	}
+	return uint64(now), 0
+}
+
+// timespec reads a struct timespec as a duration (EINVAL when malformed).
+func (t *Thread) timespec(addr uint64) (time.Duration, unix.Errno) {
+	var b [16]byte
+	if e := t.mm().CopyIn(addr, b[:]); e != 0 {
+		return 0, e
+	}
+	sec := int64(binary.LittleEndian.Uint64(b[0:]))
+	nsec := int64(binary.LittleEndian.Uint64(b[8:]))
+	if sec < 0 || nsec < 0 || nsec >= 1e9 {
+		return 0, unix.EINVAL
+	}
+	if sec > int64(1<<63-1)/int64(time.Second)-1 {
+		return 1<<63 - 1, 0
+	}
+	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
+}
+
+// absDeadline turns an absolute time on clock into a deadline for timers.
+func absDeadline(clock int32, abs time.Duration) time.Time {
+	var now unix.Timespec
+	_ = unix.ClockGettime(clock, &now)
+	return time.Now().Add(abs - time.Duration(now.Nano()))
+}
+
+// sleepUntil blocks until deadline or until the process dies (EINTR),
+// writing the time left to remAddr when interrupted.
+func (t *Thread) sleepUntil(deadline time.Time, remAddr uint64) unix.Errno {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return 0
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return 0
+	case <-t.Task.Group.Dying():
+		if remAddr != 0 {
+			left := max(time.Until(deadline), 0)
+			var b [16]byte
+			putTimespec(b[:], int64(left/time.Second), int64(left%time.Second))
+			t.mm().CopyOut(remAddr, b[:])
+		}
+		return unix.EINTR
+	}
+}
+
+func sysNanosleep(t *Thread, a Args) (uint64, unix.Errno) {
+	d, e := t.timespec(a[0])
+	if e != 0 {
+		return 0, e
+	}
+	return 0, t.sleepUntil(time.Now().Add(d), a[1])
+}
+
+func sysClockNanosleep(t *Thread, a Args) (uint64, unix.Errno) {
+	id, e := guestClock(a.Int(0))
+	if e != 0 || id == unix.CLOCK_THREAD_CPUTIME_ID {
+		return 0, unix.EINVAL
+	}
+	d, e := t.timespec(a[2])
+	if e != 0 {
+		return 0, e
+	}
+	if a.Int(1)&unix.TIMER_ABSTIME != 0 {
+		return 0, t.sleepUntil(absDeadline(id, d), 0)
+	}
+	return 0, t.sleepUntil(time.Now().Add(d), a[3])
+}
