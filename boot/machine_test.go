@@ -88,3 +88,12 @@ func TestPageFaultExit(t *testing.T) {
 	require.EqualValues(t, KVM_EXIT_HLT, v.Run.ExitReason)
 	require.EqualValues(t, 42, v.Regs().RBX)
 }
+
+func TestProbeNativeExecution(t *testing.T) {
+	requireKVM(t)
+	err := ProbeNativeExecution()
+	if err != nil {
+		require.ErrorIs(t, err, ErrEmulatedOnly)
+		t.Logf("this host: %v", err)
+	}
+}

@@ -191,7 +191,7 @@ func stdinData() []byte {
 }
 
 func TestDifferential(t *testing.T) {
-	requireKVM(t)
+	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 
 	tests := []struct {
@@ -249,7 +249,7 @@ func TestDifferential(t *testing.T) {
 }
 
 func TestMemoryLimit(t *testing.T) {
-	requireKVM(t)
+	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	const memMiB = 256
 	// What rumpgo may use beyond guest RAM: its own Go heap, page tables,
@@ -394,7 +394,7 @@ func TestExitCodes(t *testing.T) {
 	rumpgo := requireRumpgo(t)
 
 	t.Run("guest exit 7", func(t *testing.T) {
-		requireKVM(t)
+		requireNativeGuests(t)
 		r := run(t, os.Environ(), nil, rumpgo, "run", program(t, "exit7"))
 		require.Equal(t, 7, r.status, "stderr:\n%s", r.stderr)
 		require.Equal(t, "exiting with 7\n", r.stdout)

@@ -30,6 +30,7 @@ const (
 func main() { os.Exit(Main(os.Args[1:], os.Stderr)) }
 
 const usage = `usage: rumpgo run [flags] PROGRAM [ARGS...]
+       rumpgo doctor
 
 Runs PROGRAM, an unmodified static Linux x86-64 executable, in a KVM guest
 with no kernel. stdin, stdout and stderr are the guest's; the exit status is
@@ -45,6 +46,8 @@ func Main(args []string, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return run(args[1:], stderr)
+	case "doctor":
+		return doctor(os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return 0
@@ -61,17 +64,17 @@ func run(args []string, stderr io.Writer) int {
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
 	if err := fl.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "rumpgo run: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
 		fl.PrintDefaults()
 		return exitFailure
 	}
 	if fl.NArg() == 0 {
-		fmt.Fprint(stderr, "rumpgo run: missing PROGRAM\n"+usage)
+		fmt.Fprint(stderr, "rumpgo: missing PROGRAM\n"+usage)
 		return exitFailure
 	}
 	if *memory == 0 || *memory > 1<<20 {
-		fmt.Fprintf(stderr, "rumpgo run: --memory %d: want 16 to 1048576 MiB\n", *memory)
+		fmt.Fprintf(stderr, "rumpgo: --memory %d: want 16 to 1048576 MiB\n", *memory)
 		return exitFailure
 	}
 	cfg := launch.Config{
@@ -100,6 +103,21 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	return res.Status.WaitStatus()
+}
+
+// doctor reports what this host can run, for users and CI logs.
+func doctor(out io.Writer) int {
+	if err := boot.Available(); err != nil {
+		fmt.Fprintf(out, "kvm: unavailable: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintln(out, "kvm: /dev/kvm available")
+	if err := boot.ProbeNativeExecution(); err != nil {
+		fmt.Fprintf(out, "native execution: no: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintln(out, "native execution: yes")
+	return 0
 }
 
 // failure prints the one-line reason a program did not start and picks the
