@@ -110,6 +110,17 @@ type IO struct {
 	DataOffset uint64
 }
 
+// MMIO is the KVM_EXIT_MMIO member of kvm_run's exit union.
+type MMIO struct {
+	PhysAddr uint64
+	Data     [8]byte
+	Len      uint32
+	IsWrite  uint8
+}
+
+// MMIO returns the MMIO exit description.
+func (r *Run) MMIO() *MMIO { return (*MMIO)(unsafe.Pointer(&r.exit[0])) }
+
 // IO returns the port I/O exit description.
 func (r *Run) IO() *IO { return (*IO)(unsafe.Pointer(&r.exit[0])) }
 

@@ -23,6 +23,8 @@ const (
 	stubPA   = 0x3000
 	tssPA    = 0x4000 // tssSize bytes per vCPU
 	istPA    = 0x10000
+	mmioPA   = 1 << 46 // no memslot: a store here is KVM_EXIT_MMIO
+	mmioVA   = KernelBase + 0xfc000
 	tssSize  = 128
 	istSize  = 512 // per stack; two stacks per vCPU
 	MaxVCPUs = 256 // bounded by the TSS and IST areas above
@@ -39,16 +41,20 @@ const (
 
 // Ports the stub exits through.
 const (
-	PortSyscall   = 0x10
+	PortSyscall = 0x10 // unused by the stub now; kept for the exception ports' base
+	// MMIOSyscall is the guest-physical address the syscall entry stores to.
+	MMIOSyscall   = mmioPA
 	PortFlushTLB  = 0x11
 	PortException = 0x20 // + vector
 )
 
 // SegReg selectors in our GDT.
 const (
-	selCode = 0x08
-	selData = 0x10
-	selTSS  = 0x28
+	selCode     = 0x08
+	selData     = 0x10
+	selUserData = 0x2b // as Linux's __USER_DS
+	selUserCode = 0x33 // as Linux's __USER_CS
+	selTSS      = 0x40
 )
 
 // Control-register and MSR bits the machine sets.
@@ -141,6 +147,8 @@ func (m *Machine) writeTables() {
 	gdt := m.Mem.Bytes(gdtPA, PageSize)
 	le.PutUint64(gdt[selCode:], 0x00af9b000000ffff) // 64-bit code, DPL 0
 	le.PutUint64(gdt[selData:], 0x00cf93000000ffff) // data, DPL 0
+	le.PutUint64(gdt[selUserData&^3:], 0x00cff3000000ffff)
+	le.PutUint64(gdt[selUserCode&^3:], 0x00affb000000ffff)
 	idt := m.Mem.Bytes(idtPA, PageSize)
 	for v := uint64(0); v < 32; v++ {
 		off := KernelBase + stubVectors + 16*v
@@ -161,10 +169,17 @@ func (m *Machine) writeTables() {
 
 // MapKernel maps the machine's reserved area into pt at KernelBase.
 func (m *Machine) MapKernel(pt *PageTable) error {
+	if err := pt.Map(mmioVA, mmioPA, PTE_P|PTE_W|PTE_U|PTE_A|PTE_D|PTE_NX); err != nil {
+		return err
+	}
 	for pa := uint64(0); pa < ReservedSize; pa += PageSize {
+		if KernelBase+pa == mmioVA {
+			continue
+		}
 		flags := uint64(PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX)
 		if pa == stubPA {
-			flags = PTE_P | PTE_A
+			// User-executable: the app's SYSCALL arrives here at CPL 3.
+			flags = PTE_P | PTE_A | PTE_U
 		}
 		if err := pt.Map(KernelBase+pa, pa, flags); err != nil {
 			return err
@@ -253,13 +268,15 @@ func (v *VCPU) setup(cr3 uint64) error {
 	if _, err := ioctl(v.fd, kvmGetSregs, uintptr(unsafe.Pointer(&s))); err != nil {
 		return fmt.Errorf("KVM_GET_SREGS: %w", err)
 	}
-	code := SegReg{Limit: 0xffffffff, Selector: selCode, Type: 11, Present: 1, S: 1, L: 1, G: 1}
-	data := SegReg{Limit: 0xffffffff, Selector: selData, Type: 3, Present: 1, S: 1, DB: 1, G: 1}
+	// The app runs at CPL 3: PVM executes user mode on the CPU but emulates
+	// supervisor mode instruction by instruction (no SSE), see README.
+	code := SegReg{Limit: 0xffffffff, Selector: selUserCode, Type: 11, Present: 1, S: 1, L: 1, G: 1, DPL: 3}
+	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
 	s.CS = code
 	s.DS, s.ES, s.FS, s.GS, s.SS = data, data, data, data, data
 	s.TR = SegReg{Base: KernelBase + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
 	s.LDT = SegReg{Unusable: 1}
-	s.GDT = DTable{Base: KernelBase + gdtPA, Limit: 8*8 - 1}
+	s.GDT = DTable{Base: KernelBase + gdtPA, Limit: 10*8 - 1}
 	s.IDT = DTable{Base: KernelBase + idtPA, Limit: 256*16 - 1}
 	s.CR0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG
 	s.CR3 = cr3
@@ -339,6 +356,29 @@ func (v *VCPU) SetMSRs(msrs map[uint32]uint64) error {
 func (v *VCPU) GetSregs(s *Sregs) error {
 	_, err := ioctl(v.fd, kvmGetSregs, uintptr(unsafe.Pointer(s)))
 	return err
+}
+
+// ReturnToUser puts the vCPU back at CPL 3 with user segments after the
+// stub took an exception at CPL 0 (KVM's emulator cannot IRETQ there).
+func (v *VCPU) ReturnToUser() error {
+	var s Sregs
+	if err := v.GetSregs(&s); err != nil {
+		return err
+	}
+	s.CS = SegReg{Limit: 0xffffffff, Selector: selUserCode, Type: 11, Present: 1, S: 1, L: 1, G: 1, DPL: 3}
+	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
+	s.SS, s.DS, s.ES = data, data, data
+	return v.SetSregs(&s)
+}
+
+// FlushTLB reloads CR3, which is how shadow paging learns of removed or
+// downgraded entries.
+func (v *VCPU) FlushTLB() error {
+	var s Sregs
+	if err := v.GetSregs(&s); err != nil {
+		return err
+	}
+	return v.SetSregs(&s)
 }
 
 // SetSregs writes the special registers (~100 µs on PVM: not for hot paths).

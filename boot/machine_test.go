@@ -42,7 +42,7 @@ func newTestGuest(t *testing.T, code []byte) (*Machine, *PageTable, *VCPU) {
 	v, err := m.NewVCPU(pt.Root)
 	require.NoError(t, err)
 	r := v.Regs()
-	*r = Regs{RIP: 0x400000, RSP: 0x7001000, RFLAGS: 0x202}
+	*r = Regs{RIP: 0x400000, RSP: 0x7001000, RFLAGS: 0x3202} // IOPL 3: the stub may OUT at CPL 3
 	v.MarkRegsDirty()
 	return m, pt, v
 }
@@ -52,15 +52,18 @@ func TestSyscallExit(t *testing.T) {
 	code := []byte{0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x89, 0xc3, 0xf4}
 	_, _, v := newTestGuest(t, code)
 	require.NoError(t, v.Enter())
-	require.EqualValues(t, KVM_EXIT_IO, v.Run.ExitReason)
-	require.EqualValues(t, PortSyscall, v.Run.IO().Port)
+	require.EqualValues(t, KVM_EXIT_MMIO, v.Run.ExitReason, "exit %d", v.Run.ExitReason)
+	require.EqualValues(t, MMIOSyscall, v.Run.MMIO().PhysAddr)
 	r := v.Regs()
 	require.EqualValues(t, 39, r.RAX)
 	require.EqualValues(t, 0x400007, r.RCX)
-	r.RAX, r.RIP, r.RFLAGS = 1234, r.RCX, r.R11
+	r.RAX = 1234
 	v.MarkRegsDirty()
+	// KVM completes the stub's store, the stub returns through RCX, and the
+	// app's HLT (privileged at CPL 3) ends in the #GP vector.
 	require.NoError(t, v.Enter())
-	require.EqualValues(t, KVM_EXIT_HLT, v.Run.ExitReason, "exit %d", v.Run.ExitReason)
+	require.EqualValues(t, KVM_EXIT_IO, v.Run.ExitReason, "exit %d", v.Run.ExitReason)
+	require.EqualValues(t, PortException+13, v.Run.IO().Port)
 	require.EqualValues(t, 1234, v.Regs().RBX)
 }
 
@@ -76,7 +79,7 @@ func TestPageFaultExit(t *testing.T) {
 	require.EqualValues(t, 0x400005, f.RIP)
 	require.EqualValues(t, 0x12345678, f.RAX)
 	require.EqualValues(t, 0x7001000, f.RSP)
-	// Map the page and resume at the faulting instruction.
+	// Map the page and resume at the faulting instruction, in user mode.
 	p, err := m.Mem.Alloc()
 	require.NoError(t, err)
 	m.Mem.Bytes(p, 8)[0] = 42
@@ -84,8 +87,9 @@ func TestPageFaultExit(t *testing.T) {
 	r := v.Regs()
 	r.RIP, r.RSP, r.RFLAGS, r.RAX = f.RIP, f.RSP, f.RFLAGS, f.RAX
 	v.MarkRegsDirty()
+	require.NoError(t, v.ReturnToUser())
 	require.NoError(t, v.Enter())
-	require.EqualValues(t, KVM_EXIT_HLT, v.Run.ExitReason)
+	require.EqualValues(t, PortException+13, v.Run.IO().Port, "the HLT after the load")
 	require.EqualValues(t, 42, v.Regs().RBX)
 }
 

@@ -13,8 +13,8 @@ import (
 var ErrEmulatedOnly = errors.New("the host's KVM runs this machine's vCPUs in its instruction emulator, which cannot execute SSE: Go guests cannot run here")
 
 // ProbeNativeExecution boots a one-page guest that executes POPCNT, an
-// instruction KVM's emulator lacks, and reports whether the vCPU runs guest
-// code natively.
+// instruction KVM's emulator lacks, in user mode where the app runs, and
+// reports whether the vCPU runs guest code natively.
 func ProbeNativeExecution() error {
 	m, err := NewMachine(16 << 20)
 	if err != nil {
@@ -46,10 +46,14 @@ func ProbeNativeExecution() error {
 	if err := v.Enter(); err != nil {
 		return fmt.Errorf("KVM_RUN: %w", err)
 	}
+	// HLT is privileged at CPL 3: the #GP reaches the stub, which saves RAX.
 	switch v.Run.ExitReason {
-	case KVM_EXIT_HLT:
-		if v.Regs().RAX != 8 {
-			return fmt.Errorf("probe computed popcnt(0xff) = %d", v.Regs().RAX)
+	case KVM_EXIT_IO:
+		if v.Run.IO().Port != PortException+13 {
+			return fmt.Errorf("probe exited on port %#x", v.Run.IO().Port)
+		}
+		if rax := v.ExceptionFrame(13).RAX; rax != 8 {
+			return fmt.Errorf("probe computed popcnt(0xff) = %d", rax)
 		}
 		return nil
 	case KVM_EXIT_INTERNAL_ERROR:

@@ -14,11 +14,17 @@
 	.globl _start
 _start:
 
-// 0x000: LSTAR. RAX holds the syscall number; OUT changes no register.
+// 0x000: LSTAR. The app's SYSCALL arrives here still at CPL 3 (PVM runs
+// user mode on the CPU). A store to the MMIO page exits to the monitor
+// without a CPL change; KVM then completes the store and the stub returns
+// through RCX with the RAX the monitor wrote. Nothing else is touched.
 	.org 0x000
 syscall_entry:
-	out %al, $0x10
-	hlt
+	// mov %al, mmio_page(%rip), encoded by hand: the page is outside this
+	// section, and as(1) would leave the displacement to a linker.
+	.byte 0x88, 0x05
+	.long mmio_page - 6
+	jmp *%rcx
 
 // 0x010: TLB flush trampoline. The monitor points RIP here after it removed
 // or lowered present PTEs; shadow paging only resyncs on a flush. RAX is
@@ -86,3 +92,5 @@ set_fs:
 	vec 30, 1
 	vec 31, 0
 	.org 0x300
+// The MMIO page sits at KernelBase+0xfc000; the stub at KernelBase+0x3000.
+	.set mmio_page, 0xfc000 - 0x3000

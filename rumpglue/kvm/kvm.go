@@ -67,13 +67,11 @@ type cpu struct {
 	v  *boot.VCPU
 	id int
 
-	tid      atomic.Int32 // host thread running it, for kicks
-	inGuest  atomic.Bool
-	flushed  atomic.Uint64 // TLB generation this vCPU has flushed up to
-	flushGen uint64        // generation the pending flush will reach
+	tid     atomic.Int32 // host thread running it, for kicks
+	inGuest atomic.Bool
+	flushed atomic.Uint64 // TLB generation this vCPU has flushed up to
 
 	fsBase, curFS uint64
-	saved         struct{ rax, rip uint64 } // what the flush trampoline clobbers
 }
 
 func (c *cpu) Regs() *rumpglue.Regs  { return (*rumpglue.Regs)(unsafe.Pointer(c.v.Regs())) }
@@ -103,7 +101,6 @@ func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) e
 	*c.Regs() = regs
 	c.v.MarkRegsDirty()
 	c.flushed.Store(0) // a reused vCPU may hold stale translations
-	c.flushGen = 0
 	m.wg.Add(1)
 	go c.loop(th)
 	return nil
@@ -215,12 +212,14 @@ func (c *cpu) loop(th rumpglue.Thread) {
 			m.putCPU(c)
 			return
 		}
-		if g := m.gen.Load(); c.flushed.Load() < g && c.flushGen == 0 {
-			r := c.Regs()
-			c.saved.rax, c.saved.rip = r.RAX, r.RIP
-			r.RIP = boot.StubFlushTLB
-			v.MarkRegsDirty()
-			c.flushGen = g
+		if g := m.gen.Load(); c.flushed.Load() < g {
+			if err := v.FlushTLB(); err != nil {
+				c.inGuest.Store(false)
+				th.Crash(c, fmt.Errorf("TLB flush: %w", err))
+				m.putCPU(c)
+				return
+			}
+			c.flushed.Store(g)
 		}
 		err := v.Enter()
 		c.inGuest.Store(false)
@@ -245,28 +244,43 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 	v := c.v
 	r := c.Regs()
 	switch v.Run.ExitReason {
+	case boot.KVM_EXIT_MMIO:
+		mmio := v.Run.MMIO()
+		if mmio.PhysAddr != boot.MMIOSyscall || mmio.IsWrite == 0 {
+			th.Crash(c, fmt.Errorf("guest touched unbacked memory at guest-physical %#x (rip %#x)", mmio.PhysAddr, r.RIP))
+			return rumpglue.Stop
+		}
+		// Handlers see the completed state (RIP=RCX, RFLAGS=R11). Unless one
+		// redirects the thread, KVM finishes the stub's store on the next
+		// entry and the stub itself jumps back through RCX.
+		stubRIP, stubFlags, ret := r.RIP, r.RFLAGS, r.RCX
+		r.RIP, r.RFLAGS = r.RCX, r.R11
+		res := th.Syscall(c)
+		if r.RIP == ret {
+			r.RIP, r.RFLAGS = stubRIP, stubFlags
+		}
+		v.MarkRegsDirty()
+		if res == rumpglue.Continue {
+			c.applyFS()
+		}
+		return res
 	case boot.KVM_EXIT_IO:
 		io := v.Run.IO()
-		switch port := int(io.Port); {
-		case port == boot.PortSyscall:
-			r.RIP, r.RFLAGS = r.RCX, r.R11
-			v.MarkRegsDirty()
-			res := th.Syscall(c)
-			c.applyFS()
-			return res
-		case port == boot.PortFlushTLB:
-			r.RAX, r.RIP = c.saved.rax, c.saved.rip
-			v.MarkRegsDirty()
-			c.flushed.Store(c.flushGen)
-			c.flushGen = 0
-			return rumpglue.Continue
-		case port >= boot.PortException && port < boot.PortException+32:
+		if port := int(io.Port); port >= boot.PortException && port < boot.PortException+32 {
 			vec := port - boot.PortException
 			f := v.ExceptionFrame(vec)
 			r.RIP, r.RSP, r.RFLAGS, r.RAX = f.RIP, f.RSP, f.RFLAGS, f.RAX
 			v.MarkRegsDirty()
 			res := th.Fault(c, rumpglue.Fault{Vector: vec, ErrorCode: f.ErrorCode, Addr: f.CR2})
-			c.applyFS()
+			if res == rumpglue.Continue {
+				// The stub took the exception at CPL 0; KVM's emulator has
+				// no IRETQ, so the monitor puts the thread back in user mode.
+				if err := v.ReturnToUser(); err != nil {
+					th.Crash(c, err)
+					return rumpglue.Stop
+				}
+				c.applyFS()
+			}
 			return res
 		}
 		th.Crash(c, fmt.Errorf("unexpected port I/O exit on port %#x at rip %#x", io.Port, r.RIP))
@@ -286,18 +300,19 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 	return rumpglue.Stop
 }
 
-// applyFS loads a changed FS base through the stub's wrfsbase trampoline,
-// which costs no ioctl: the stub finds the base in R11 (free once RFLAGS is
-// restored) and returns through RCX.
+// applyFS loads a changed FS base. KVM_SET_SREGS is slow on PVM, but a
+// thread sets its FS base once.
 func (c *cpu) applyFS() {
 	if c.fsBase == c.curFS {
 		return
 	}
-	r := c.Regs()
-	r.RCX, r.R11 = r.RIP, c.fsBase
-	r.RIP = boot.StubSetFS
-	c.v.MarkRegsDirty()
-	c.curFS = c.fsBase
+	var s boot.Sregs
+	if err := c.v.GetSregs(&s); err == nil {
+		s.FS.Base = c.fsBase
+		if c.v.SetSregs(&s) == nil {
+			c.curFS = c.fsBase
+		}
+	}
 }
 
 // internalError explains KVM_EXIT_INTERNAL_ERROR. Suberror 1 is an
