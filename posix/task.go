@@ -60,6 +60,8 @@ type Task struct {
 	ClearChildTID uint64 // set_tid_address / CLONE_CHILD_CLEARTID
 	RobustList    uint64
 	RobustLen     uint64
+
+	interrupt chan struct{} // a signal became deliverable (buffered 1)
 }
 
 // NewTask adds a task to the group; the first task gets TID == PID.
@@ -69,7 +71,7 @@ func (g *ThreadGroup) NewTask() (*Task, bool) {
 	if g.exiting {
 		return nil, false
 	}
-	t := &Task{TID: g.nextTID, Group: g}
+	t := &Task{TID: g.nextTID, Group: g, interrupt: make(chan struct{}, 1)}
 	g.nextTID++
 	g.tasks[t.TID] = t
 	return t, true
@@ -125,3 +127,17 @@ func (g *ThreadGroup) HasTask(tid int) bool {
 	_, ok := g.tasks[tid]
 	return ok
 }
+
+// Interrupt returns a channel that receives when a signal becomes
+// deliverable to the task. Any stale token is drained first, so a caller
+// checks SignalPending after taking the channel and before blocking.
+func (t *Task) Interrupt() <-chan struct{} {
+	select {
+	case <-t.interrupt:
+	default:
+	}
+	return t.interrupt
+}
+
+// SignalPending reports whether a signal the task does not block is pending.
+func (t *Task) SignalPending() bool { return false }
