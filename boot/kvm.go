@@ -25,6 +25,8 @@ const (
 	kvmSetMSRs             = 0x4008AE89
 	kvmSetCPUID2           = 0x4008AE90
 	kvmSetXCRs             = 0x4188AEA7
+	kvmGetXsave            = 0x9000AEA4
+	kvmSetXsave            = 0x5000AEA5
 )
 
 // KVM capabilities and constants.

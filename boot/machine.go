@@ -402,6 +402,26 @@ func (v *VCPU) Enter() error {
 	return err
 }
 
+// XsaveSize is struct kvm_xsave: the XSAVE image of a vCPU's FPU, SSE and
+// AVX state, in the standard (non-compacted) format.
+const XsaveSize = 4096
+
+// GetXsave reads the vCPU's extended state (an ioctl, no guest exit).
+func (v *VCPU) GetXsave(buf *[XsaveSize]byte) error {
+	if _, err := ioctl(v.fd, kvmGetXsave, uintptr(unsafe.Pointer(buf))); err != nil {
+		return fmt.Errorf("KVM_GET_XSAVE: %w", err)
+	}
+	return nil
+}
+
+// SetXsave loads the vCPU's extended state.
+func (v *VCPU) SetXsave(buf *[XsaveSize]byte) error {
+	if _, err := ioctl(v.fd, kvmSetXsave, uintptr(unsafe.Pointer(buf))); err != nil {
+		return fmt.Errorf("KVM_SET_XSAVE: %w", err)
+	}
+	return nil
+}
+
 // ExceptionFrame is what the stub leaves on the IST stack for a vector.
 type ExceptionFrame struct {
 	CR2, RAX, ErrorCode, RIP, CS, RFLAGS, RSP, SS uint64

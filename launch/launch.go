@@ -34,6 +34,9 @@ type Config struct {
 	Strace io.Writer
 	// Report receives crash and failure reports.
 	Report io.Writer
+	// ForwardSignals delivers SIGINT, SIGTERM, SIGHUP, SIGUSR1/2 and
+	// SIGQUIT sent to this process to the guest while it runs.
+	ForwardSignals bool
 }
 
 // Result is how the guest ended.
@@ -99,6 +102,9 @@ func Run(cfg Config) (*Result, error) {
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
 	// Linux starts a process with every register zero but RSP and RIP.
 	regs := rumpglue.Regs{RIP: loaded.Entry, RSP: sp, RFLAGS: 0x202}
+	if cfg.ForwardSignals {
+		defer forwardSignals(group, cfg.Report)()
+	}
 	if err := m.Start(k.NewThread(task), regs, 0); err != nil {
 		return nil, err
 	}

@@ -31,28 +31,54 @@ type futexWaiter struct {
 // NewFutexes makes an empty futex table.
 func NewFutexes() *Futexes { return &Futexes{queues: map[uint64][]*futexWaiter{}} }
 
-// Wait blocks while *word == val until woken (0), deadline passes
-// (ETIMEDOUT), or cancel closes (EINTR). A zero deadline waits forever.
-func (f *Futexes) Wait(key uint64, word *uint32, val, bitset uint32, deadline time.Time, cancel <-chan struct{}) unix.Errno {
+// FutexWaiter is a thread queued on a futex.
+type FutexWaiter = futexWaiter
+
+// Woken is closed when a waker takes w off its queue.
+func (w *futexWaiter) Woken() <-chan struct{} { return w.wake }
+
+// Queue puts the caller on key's queue if *word still holds val (else
+// EAGAIN), atomically with respect to wakers. The caller then waits on
+// w.Woken() and must call Leave when it stops waiting.
+func (f *Futexes) Queue(key uint64, word *uint32, val, bitset uint32) (*FutexWaiter, unix.Errno) {
 	if bitset == 0 {
-		return unix.EINVAL
+		return nil, unix.EINVAL
 	}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if atomic.LoadUint32(word) != val {
-		f.mu.Unlock()
-		return unix.EAGAIN
+		return nil, unix.EAGAIN
 	}
 	w := &futexWaiter{key: key, bitset: bitset, wake: make(chan struct{})}
 	f.queues[key] = append(f.queues[key], w)
-	f.mu.Unlock()
+	return w, 0
+}
 
+// Leave takes w off its queue after a timeout or interruption; it reports
+// whether a wake got there first (and so counted w).
+func (f *Futexes) Leave(w *FutexWaiter) (woken bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w.woken {
+		return true
+	}
+	f.remove(w)
+	return false
+}
+
+// Wait is Queue, a wait for a wake, deadline (ETIMEDOUT) or cancel (EINTR),
+// and Leave. A zero deadline waits forever.
+func (f *Futexes) Wait(key uint64, word *uint32, val, bitset uint32, deadline time.Time, cancel <-chan struct{}) unix.Errno {
+	w, e := f.Queue(key, word, val, bitset)
+	if e != 0 {
+		return e
+	}
 	var timeout <-chan time.Time
 	if !deadline.IsZero() {
 		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		timeout = t.C
 	}
-	var e unix.Errno
 	select {
 	case <-w.wake:
 		return 0
@@ -61,12 +87,9 @@ func (f *Futexes) Wait(key uint64, word *uint32, val, bitset uint32, deadline ti
 	case <-cancel:
 		e = unix.EINTR
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if w.woken {
-		return 0 // a wake raced the timeout and counted us
+	if f.Leave(w) {
+		return 0
 	}
-	f.remove(w)
 	return e
 }
 

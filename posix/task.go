@@ -55,13 +55,20 @@ type Task struct {
 	Group *ThreadGroup
 
 	// Fields below belong to the task's own thread.
-	SigMask       uint64
 	AltStack      AltStack
 	ClearChildTID uint64 // set_tid_address / CLONE_CHILD_CLEARTID
 	RobustList    uint64
 	RobustLen     uint64
 
 	interrupt chan struct{} // a signal became deliverable (buffered 1)
+
+	// Guarded by Group.Signals.mu.
+	mask    uint64
+	pending sigQueue
+	kick    func()
+
+	savedMask    uint64 // the task's own thread only
+	hasSavedMask bool
 }
 
 // NewTask adds a task to the group; the first task gets TID == PID.
@@ -139,5 +146,9 @@ func (t *Task) Interrupt() <-chan struct{} {
 	return t.interrupt
 }
 
-// SignalPending reports whether a signal the task does not block is pending.
-func (t *Task) SignalPending() bool { return false }
+// Task returns the live task tid, or nil.
+func (g *ThreadGroup) Task(tid int) *Task {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.tasks[tid]
+}

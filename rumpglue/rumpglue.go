@@ -27,6 +27,14 @@ type CPU interface {
 	SetFSBase(base uint64)
 	// FSBase is the thread's FS base.
 	FSBase() uint64
+	// Kick makes the CPU leave guest code soon, so that the thread's
+	// Interrupted runs; any goroutine may call it.
+	Kick()
+	// ExtendedState reads the FPU/SSE/AVX state in XSAVE format into buf
+	// (at least boot.XsaveSize bytes) and returns the size of the image the
+	// guest's enabled features use; SetExtendedState loads it.
+	ExtendedState(buf []byte) (int, error)
+	SetExtendedState(buf []byte) error
 }
 
 // Resume says whether a thread continues after a handler returns.
@@ -47,7 +55,12 @@ type Fault struct {
 
 // Thread is a guest thread as the machine drives it.
 type Thread interface {
+	// Attach runs on the thread's CPU before it first enters the guest.
+	Attach(cpu CPU)
 	Syscall(cpu CPU) Resume
+	// Interrupted runs when a kick made the CPU leave guest code at a user
+	// instruction boundary: the place to deliver asynchronous signals.
+	Interrupted(cpu CPU) Resume
 	Fault(cpu CPU, f Fault) Resume
 	// Crash reports a failure of the machine itself while running this thread
 	// (a triple fault, an internal KVM error); the thread is gone.

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"fmt"
 
+	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"github.com/rumpgo/rumpgo/rumpglue"
 	"golang.org/x/sys/unix"
@@ -35,9 +36,12 @@ const (
 	pfFetch      = 1 << 4
 )
 
-// faultSignal resolves a fault: 0 when handled (a page brought in), or the
-// signal Linux would send a user process, with a description.
-func faultSignal(t *Thread, f rumpglue.Fault) (int, string) {
+// faultSignal resolves a fault: a zero Signo when handled (a page brought
+// in), or the signal Linux would send a user process, with a description.
+func faultSignal(t *Thread, f rumpglue.Fault, rip uint64) (posix.SigInfo, string) {
+	sig := func(sig unix.Signal, code int, addr uint64) posix.SigInfo {
+		return posix.SigInfo{Signo: int32(sig), Code: int32(code), Addr: addr}
+	}
 	switch f.Vector {
 	case vecPF:
 		access := mm.Read
@@ -49,28 +53,28 @@ func faultSignal(t *Thread, f rumpglue.Fault) (int, string) {
 		}
 		switch t.mm().Fault(f.Addr, access) {
 		case mm.FaultHandled:
-			return 0, ""
+			return posix.SigInfo{}, ""
 		case mm.FaultMapErr:
-			return int(unix.SIGSEGV), fmt.Sprintf("%s of unmapped address %#x (SEGV_MAPERR)", accessName(access), f.Addr)
+			return sig(unix.SIGSEGV, posix.SEGV_MAPERR, f.Addr), fmt.Sprintf("%s of unmapped address %#x (SEGV_MAPERR)", accessName(access), f.Addr)
 		case mm.FaultAccErr:
-			return int(unix.SIGSEGV), fmt.Sprintf("%s of address %#x forbidden by its mapping (SEGV_ACCERR)", accessName(access), f.Addr)
+			return sig(unix.SIGSEGV, posix.SEGV_ACCERR, f.Addr), fmt.Sprintf("%s of address %#x forbidden by its mapping (SEGV_ACCERR)", accessName(access), f.Addr)
 		default:
-			return int(unix.SIGBUS), fmt.Sprintf("out of guest memory paging in %#x", f.Addr)
+			return sig(unix.SIGBUS, posix.BUS_ADRERR, f.Addr), fmt.Sprintf("out of guest memory paging in %#x", f.Addr)
 		}
 	case vecDE:
-		return int(unix.SIGFPE), "integer divide error (#DE)"
+		return sig(unix.SIGFPE, posix.FPE_INTDIV, rip), "integer divide error (#DE)"
 	case vecMF, vecXM:
-		return int(unix.SIGFPE), "floating-point exception"
+		return sig(unix.SIGFPE, posix.FPE_FLTINV, rip), "floating-point exception"
 	case vecDB, vecBP:
-		return int(unix.SIGTRAP), "breakpoint or debug trap"
+		return sig(unix.SIGTRAP, posix.SI_KERNEL, 0), "breakpoint or debug trap"
 	case vecUD:
-		return int(unix.SIGILL), "invalid opcode (#UD)"
+		return sig(unix.SIGILL, posix.ILL_ILLOPN, rip), "invalid opcode (#UD)"
 	case vecAC:
-		return int(unix.SIGBUS), "alignment check (#AC)"
+		return sig(unix.SIGBUS, posix.BUS_ADRALN, 0), "alignment check (#AC)"
 	case vecDF:
-		return int(unix.SIGSEGV), "double fault (#DF)"
+		return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), "double fault (#DF)"
 	}
-	return int(unix.SIGSEGV), fmt.Sprintf("general protection or segment fault (vector %d, error %#x)", f.Vector, f.ErrorCode)
+	return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("general protection or segment fault (vector %d, error %#x)", f.Vector, f.ErrorCode)
 }
 
 func accessName(a mm.Access) string {

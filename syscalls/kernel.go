@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/rumpglue"
@@ -36,7 +37,9 @@ type SystemInfo struct {
 	Release  string // uname -r
 	CPUs     int
 	MemBytes uint64
-	UID, GID uint32
+	UID, GID uint32    // the guest's user (--user); its groups are [GID]
+	Comm     string    // the first thread's name: the program's base name
+	Boot     time.Time // when the machine booted, for sysinfo and times
 }
 
 type stats struct {
@@ -92,6 +95,9 @@ type Thread struct {
 	Task *posix.Task
 	cpu  rumpglue.CPU
 	gone bool // the task exited: release the CPU
+
+	fault     *rumpglue.Fault // the fault being turned into a signal, for sigcontext
+	faultDesc string          // what it was, for a crash report
 }
 
 // NewThread binds task to the kernel.
@@ -130,23 +136,34 @@ func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
 	if t.gone {
 		return rumpglue.Stop
 	}
-	return rumpglue.Continue
+	return t.deliverSignals(nr, errno)
 }
 
-// Fault implements rumpglue.Thread. Signal delivery comes with the signal
-// machinery; until then a fault the address space cannot resolve kills the
-// process with the signal Linux would send, and a report.
+// Attach implements rumpglue.Thread.
+func (t *Thread) Attach(cpu rumpglue.CPU) {
+	t.cpu = cpu
+	t.Task.SetKick(cpu.Kick)
+}
+
+// Interrupted implements rumpglue.Thread: a kick, usually a signal for
+// this thread.
+func (t *Thread) Interrupted(cpu rumpglue.CPU) rumpglue.Resume {
+	t.cpu = cpu
+	return t.deliverSignals(0, 0)
+}
+
+// Fault implements rumpglue.Thread: a fault the address space cannot
+// resolve becomes the signal Linux would send, forced on the thread.
 func (t *Thread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
 	t.cpu = cpu
-	sig, what := faultSignal(t, f)
-	if sig == 0 {
-		return rumpglue.Continue
+	info, what := faultSignal(t, f, cpu.Regs().RIP)
+	if info.Signo != 0 {
+		t.fault, t.faultDesc = &f, what
+		t.Task.Force(info)
 	}
-	r := cpu.Regs()
-	t.K.report("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), what, r.RIP, r.RSP)
-	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
-	t.K.Machine.Stop()
-	return rumpglue.Stop
+	res := t.deliverSignals(0, 0)
+	t.fault, t.faultDesc = nil, ""
+	return res
 }
 
 // Crash implements rumpglue.Thread.

@@ -2,22 +2,27 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
 	"golang.org/x/sys/unix"
 )
 
 func init() {
-	register(unix.SYS_RT_SIGACTION, Entry{Name: "rt_sigaction", Support: Partial, Note: "dispositions are recorded; delivery comes with the signal machinery",
-		fn: sysRtSigaction, args: []argKind{aSignal, aPtr, aPtr, aUint}})
+	register(unix.SYS_RT_SIGACTION, Entry{Name: "rt_sigaction", fn: sysRtSigaction, args: []argKind{aSignal, aPtr, aPtr, aUint}})
 	register(unix.SYS_RT_SIGPROCMASK, Entry{Name: "rt_sigprocmask", fn: sysRtSigprocmask, args: []argKind{aSigHow, aPtr, aPtr, aUint}})
+	register(unix.SYS_RT_SIGRETURN, Entry{Name: "rt_sigreturn", fn: sysRtSigreturn})
+	register(unix.SYS_RT_SIGPENDING, Entry{Name: "rt_sigpending", fn: sysRtSigpending, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_RT_SIGSUSPEND, Entry{Name: "rt_sigsuspend", fn: sysRtSigsuspend, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_RT_SIGTIMEDWAIT, Entry{Name: "rt_sigtimedwait", fn: sysRtSigtimedwait, args: []argKind{aPtr, aPtr, aPtr, aUint}})
+	register(unix.SYS_RT_SIGQUEUEINFO, Entry{Name: "rt_sigqueueinfo", fn: sysRtSigqueueinfo, args: []argKind{aInt, aSignal, aPtr}})
+	register(unix.SYS_RT_TGSIGQUEUEINFO, Entry{Name: "rt_tgsigqueueinfo", fn: sysRtTgsigqueueinfo, args: []argKind{aInt, aInt, aSignal, aPtr}})
 	register(unix.SYS_SIGALTSTACK, Entry{Name: "sigaltstack", fn: sysSigaltstack, args: []argKind{aPtr, aPtr}})
-	register(unix.SYS_TGKILL, Entry{Name: "tgkill", Support: Partial, Note: "signals that would run a handler or kill answer ENOSYS until delivery lands",
-		fn: sysTgkill, args: []argKind{aInt, aInt, aSignal}})
-	register(unix.SYS_TKILL, Entry{Name: "tkill", Support: Partial, Note: "as tgkill",
-		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return t.signalSelf(unix.SYS_TKILL, a.Int(0), a.Int(1)) }, args: []argKind{aInt, aSignal}})
-	register(unix.SYS_KILL, Entry{Name: "kill", Support: Partial, Note: "as tgkill",
-		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return t.signalSelf(unix.SYS_KILL, a.Int(0), a.Int(1)) }, args: []argKind{aInt, aSignal}})
+	register(unix.SYS_KILL, Entry{Name: "kill", Support: Partial, Note: "the guest is its machine's only process: pid 0, -1, -1 and its own pid or tids reach it; others ESRCH",
+		fn: sysKill, args: []argKind{aInt, aSignal}})
+	register(unix.SYS_TGKILL, Entry{Name: "tgkill", fn: sysTgkill, args: []argKind{aInt, aInt, aSignal}})
+	register(unix.SYS_TKILL, Entry{Name: "tkill", fn: sysTkill, args: []argKind{aInt, aSignal}})
+	register(unix.SYS_PAUSE, Entry{Name: "pause", fn: sysPause})
 }
 
 const sigsetSize = 8
@@ -57,24 +62,22 @@ func sysRtSigprocmask(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[3] != sigsetSize {
 		return 0, unix.EINVAL
 	}
-	old := t.Task.SigMask
+	old := t.Task.Mask()
 	if setAddr != 0 {
-		var b [8]byte
-		if e := t.mm().CopyIn(setAddr, b[:]); e != 0 {
+		set, e := t.sigset(setAddr)
+		if e != 0 {
 			return 0, e
 		}
-		set := binary.LittleEndian.Uint64(b[:])
 		switch how {
 		case unix.SIG_BLOCK:
-			t.Task.SigMask |= set
+			t.Task.SetMask(old | set)
 		case unix.SIG_UNBLOCK:
-			t.Task.SigMask &^= set
+			t.Task.SetMask(old &^ set)
 		case unix.SIG_SETMASK:
-			t.Task.SigMask = set
+			t.Task.SetMask(set)
 		default:
 			return 0, unix.EINVAL
 		}
-		t.Task.SigMask &^= posix.UnblockableMask
 	}
 	if oldAddr != 0 {
 		var b [8]byte
@@ -87,6 +90,7 @@ func sysRtSigprocmask(t *Thread, a Args) (uint64, unix.Errno) {
 func sysSigaltstack(t *Thread, a Args) (uint64, unix.Errno) {
 	le := binary.LittleEndian
 	old := t.Task.AltStack
+	sp := t.cpu.Regs().RSP
 	if a[0] != 0 {
 		var b [24]byte
 		if e := t.mm().CopyIn(a[0], b[:]); e != 0 {
@@ -102,48 +106,205 @@ func sysSigaltstack(t *Thread, a Args) (uint64, unix.Errno) {
 		case ss.Size < posix.MINSIGSTKSZ:
 			return 0, unix.ENOMEM
 		}
+		if old.On(sp) {
+			return 0, unix.EPERM
+		}
 		t.Task.AltStack = ss
 	}
 	if a[1] != 0 {
 		var b [24]byte
-		if old.Size == 0 && old.SP == 0 {
-			old.Flags = posix.SS_DISABLE
-		}
 		le.PutUint64(b[0:], old.SP)
-		le.PutUint32(b[8:], uint32(old.Flags))
+		le.PutUint32(b[8:], uint32(altFlags(old, sp)))
 		le.PutUint64(b[16:], old.Size)
 		return 0, t.mm().CopyOut(a[1], b[:])
 	}
 	return 0, 0
 }
 
-func sysTgkill(t *Thread, a Args) (uint64, unix.Errno) {
-	if a.Int(0) != t.Task.Group.PID {
-		return 0, unix.ESRCH
+// sigset reads a sigset_t.
+func (t *Thread) sigset(addr uint64) (uint64, unix.Errno) {
+	var b [sigsetSize]byte
+	if e := t.mm().CopyIn(addr, b[:]); e != 0 {
+		return 0, e
 	}
-	return t.signalSelf(unix.SYS_TGKILL, a.Int(1), a.Int(2))
+	return binary.LittleEndian.Uint64(b[:]), 0
 }
 
-// ignoredByDefault are the signals whose default action is to ignore them.
-var ignoredByDefault = map[int]bool{int(unix.SIGCHLD): true, int(unix.SIGURG): true, int(unix.SIGWINCH): true, int(unix.SIGCONT): true}
+func (t *Thread) putSigset(addr, set uint64) unix.Errno {
+	var b [sigsetSize]byte
+	binary.LittleEndian.PutUint64(b[:], set)
+	return t.mm().CopyOut(addr, b[:])
+}
 
-// signalSelf answers a signal sent to the guest itself. Without delivery
-// yet, only what Linux would discard anyway succeeds; everything else is
-// reported unsupported rather than pretended.
-func (t *Thread) signalSelf(nr uint64, pid, sig int) (uint64, unix.Errno) {
-	if sig < 0 || sig > posix.NSIG {
+func validSignal(sig int) bool { return sig >= 0 && sig <= posix.NSIG }
+
+// sender is the siginfo of a signal this thread sends with kill or tkill.
+func (t *Thread) sender(sig int, code int32) posix.SigInfo {
+	return posix.SigInfo{Signo: int32(sig), Code: code, PID: int32(t.Task.Group.PID), UID: int32(t.K.Info.UID)}
+}
+
+func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
+	pid, sig := a.Int(0), a.Int(1)
+	if !validSignal(sig) {
 		return 0, unix.EINVAL
 	}
-	if pid != t.Task.Group.PID && pid != 0 && pid != -1 && !t.Task.Group.HasTask(pid) {
+	g := t.Task.Group
+	// The guest is alone in its machine and leads its own process group:
+	// every pid that names it or a group it is in reaches it.
+	if pid != 0 && pid != -1 && pid != g.PID && pid != -g.PID && g.Task(pid) == nil {
 		return 0, unix.ESRCH
 	}
 	if sig == 0 {
 		return 0, 0
 	}
-	act, _ := t.Task.Group.Signals.Swap(sig, nil)
-	if act.Handler == posix.SIG_IGN || (act.Handler == posix.SIG_DFL && ignoredByDefault[sig]) {
+	return 0, g.Send(t.sender(sig, posix.SI_USER))
+}
+
+func sysTgkill(t *Thread, a Args) (uint64, unix.Errno) {
+	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
+	if tgid <= 0 || tid <= 0 || !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	if tgid != t.Task.Group.PID {
+		return 0, unix.ESRCH
+	}
+	return t.tkill(tid, sig, t.sender(sig, posix.SI_TKILL))
+}
+
+func sysTkill(t *Thread, a Args) (uint64, unix.Errno) {
+	tid, sig := a.Int(0), a.Int(1)
+	if tid <= 0 || !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	return t.tkill(tid, sig, t.sender(sig, posix.SI_TKILL))
+}
+
+func (t *Thread) tkill(tid, sig int, info posix.SigInfo) (uint64, unix.Errno) {
+	target := t.Task.Group.Task(tid)
+	if target == nil {
+		return 0, unix.ESRCH
+	}
+	if sig == 0 {
 		return 0, 0
 	}
-	t.K.countUnsupported(nr)
-	return 0, unix.ENOSYS
+	return 0, target.Send(info)
+}
+
+// queuedInfo reads the siginfo of rt_sigqueueinfo: a process may not
+// pretend to be the kernel or kill(2) when signalling another, but it is
+// alone here, so only the signal number is checked as Linux does.
+func (t *Thread) queuedInfo(sig int, addr uint64) (posix.SigInfo, unix.Errno) {
+	var b [posix.SigInfoSize]byte
+	if e := t.mm().CopyIn(addr, b[:]); e != 0 {
+		return posix.SigInfo{}, e
+	}
+	info := posix.DecodeSigInfo(b[:])
+	info.Signo = int32(sig)
+	return info, 0
+}
+
+func sysRtSigqueueinfo(t *Thread, a Args) (uint64, unix.Errno) {
+	pid, sig := a.Int(0), a.Int(1)
+	if !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	info, e := t.queuedInfo(sig, a[2])
+	if e != 0 {
+		return 0, e
+	}
+	g := t.Task.Group
+	if pid != g.PID && g.Task(pid) == nil {
+		return 0, unix.ESRCH
+	}
+	if sig == 0 {
+		return 0, 0
+	}
+	return 0, g.Send(info)
+}
+
+func sysRtTgsigqueueinfo(t *Thread, a Args) (uint64, unix.Errno) {
+	tgid, tid, sig := a.Int(0), a.Int(1), a.Int(2)
+	if tgid <= 0 || tid <= 0 || !validSignal(sig) {
+		return 0, unix.EINVAL
+	}
+	info, e := t.queuedInfo(sig, a[3])
+	if e != 0 {
+		return 0, e
+	}
+	if tgid != t.Task.Group.PID {
+		return 0, unix.ESRCH
+	}
+	return t.tkill(tid, sig, info)
+}
+
+func sysRtSigpending(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[1] > sigsetSize {
+		return 0, unix.EINVAL
+	}
+	var b [sigsetSize]byte
+	binary.LittleEndian.PutUint64(b[:], t.Task.Pending())
+	return 0, t.mm().CopyOut(a[0], b[:a[1]])
+}
+
+// sysRtSigsuspend waits under a temporary mask for a signal that runs a
+// handler; the handler's frame restores the old mask.
+func sysRtSigsuspend(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[1] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	mask, e := t.sigset(a[0])
+	if e != 0 {
+		return 0, e
+	}
+	t.Task.SetTempMask(mask)
+	t.block(nil, time.Time{})
+	return 0, ERESTARTNOHAND
+}
+
+func sysPause(t *Thread, a Args) (uint64, unix.Errno) {
+	t.block(nil, time.Time{})
+	return 0, ERESTARTNOHAND
+}
+
+// sysRtSigtimedwait takes a signal from set off the pending queues instead
+// of running its handler. While it waits, the signals of set are unblocked
+// so that their arrival wakes it, as Linux does.
+func sysRtSigtimedwait(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[3] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	set, e := t.sigset(a[0])
+	if e != 0 {
+		return 0, e
+	}
+	set &^= posix.UnblockableMask
+	var deadline time.Time
+	if a[2] != 0 {
+		d, e := t.timespec(a[2])
+		if e != 0 {
+			return 0, e
+		}
+		deadline = time.Now().Add(d)
+	}
+	info, ok := t.Task.DequeueSet(set)
+	if !ok {
+		old := t.Task.Mask()
+		t.Task.SetMask(old &^ set)
+		e = t.block(nil, deadline)
+		t.Task.SetMask(old)
+		if info, ok = t.Task.DequeueSet(set); !ok {
+			if e == unix.ETIMEDOUT {
+				return 0, unix.EAGAIN
+			}
+			return 0, unix.EINTR
+		}
+	}
+	if a[1] != 0 {
+		var b [posix.SigInfoSize]byte
+		info.Encode(b[:])
+		if e := t.mm().CopyOut(a[1], b[:]); e != 0 {
+			return 0, e
+		}
+	}
+	return uint64(info.Signo), 0
 }

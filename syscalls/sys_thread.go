@@ -82,7 +82,7 @@ func sysClone(t *Thread, a Args) (uint64, unix.Errno) {
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		child.ClearChildTID = childTID
 	}
-	child.SigMask = t.Task.SigMask
+	child.SetMask(t.Task.Mask())
 	if err := t.K.Machine.Start(t.K.NewThread(child), regs, fs); err != nil {
 		child.Exit(0)
 		if errors.Is(err, rumpglue.ErrThreadLimit) {
@@ -176,7 +176,15 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				deadline = absDeadline(clock, ts)
 			}
 		}
-		return 0, t.K.Futexes.Wait(addr, word, val, bitset, deadline, t.Task.Group.Dying())
+		w, e := t.K.Futexes.Queue(addr, word, val, bitset)
+		if e != 0 {
+			return 0, e
+		}
+		e = t.block(w.Woken(), deadline)
+		if e != 0 && t.K.Futexes.Leave(w) {
+			e = 0 // a wake raced the timeout or signal and counted us
+		}
+		return 0, e
 	case FUTEX_WAKE, FUTEX_WAKE_BITSET:
 		bitset := uint32(posix.FUTEX_BITSET_MATCH_ANY)
 		if cmd == FUTEX_WAKE_BITSET {

@@ -118,27 +118,25 @@ func absDeadline(clock int32, abs time.Duration) time.Time {
 	return time.Now().Add(abs - time.Duration(now.Nano()))
 }
 
-// sleepUntil blocks until deadline or until the process dies (EINTR),
-// writing the time left to remAddr when interrupted.
+// sleepUntil blocks until deadline or a signal, writing the time left to
+// remAddr when interrupted.
 func (t *Thread) sleepUntil(deadline time.Time, remAddr uint64) unix.Errno {
-	d := time.Until(deadline)
-	if d <= 0 {
+	e := t.block(nil, deadline)
+	switch e {
+	case unix.ETIMEDOUT:
 		return 0
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return 0
-	case <-t.Task.Group.Dying():
+	case ERESTARTSYS:
 		if remAddr != 0 {
 			left := max(time.Until(deadline), 0)
 			var b [16]byte
 			putTimespec(b[:], int64(left/time.Second), int64(left%time.Second))
-			t.mm().CopyOut(remAddr, b[:])
+			if e := t.mm().CopyOut(remAddr, b[:]); e != 0 {
+				return e
+			}
 		}
-		return unix.EINTR
+		return ERESTART_RESTARTBLOCK
 	}
+	return e
 }
 
 func sysNanosleep(t *Thread, a Args) (uint64, unix.Errno) {

@@ -78,13 +78,14 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	cfg := launch.Config{
-		Path:   fl.Arg(0),
-		Argv:   fl.Args(),
-		Env:    os.Environ(),
-		Memory: *memory << 20,
-		CPUs:   *cpus,
-		Stdio:  [3]int{0, 1, 2},
-		Report: stderr,
+		Path:           fl.Arg(0),
+		Argv:           fl.Args(),
+		Env:            os.Environ(),
+		Memory:         *memory << 20,
+		CPUs:           *cpus,
+		Stdio:          [3]int{0, 1, 2},
+		Report:         stderr,
+		ForwardSignals: true,
 	}
 	if *strace {
 		cfg.Strace = stderr

@@ -77,6 +77,19 @@ type cpu struct {
 func (c *cpu) Regs() *rumpglue.Regs  { return (*rumpglue.Regs)(unsafe.Pointer(c.v.Regs())) }
 func (c *cpu) SetFSBase(base uint64) { c.fsBase = base }
 func (c *cpu) FSBase() uint64        { return c.fsBase }
+func (c *cpu) Kick()                 { c.kick() }
+
+func (c *cpu) ExtendedState(buf []byte) (int, error) {
+	_, size, _, _, ok := c.m.M.CPUID(0xd, 0)
+	if !ok || size < 576 || size > boot.XsaveSize {
+		size = 576 // legacy area and XSAVE header: x87 and SSE only
+	}
+	return int(size), c.v.GetXsave((*[boot.XsaveSize]byte)(buf))
+}
+
+func (c *cpu) SetExtendedState(buf []byte) error {
+	return c.v.SetXsave((*[boot.XsaveSize]byte)(buf))
+}
 
 // Start implements rumpglue.Machine.
 func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
@@ -205,6 +218,7 @@ func (c *cpu) loop(th rumpglue.Thread) {
 	c.tid.Store(int32(unix.Gettid()))
 	defer c.tid.Store(0)
 	v := c.v
+	th.Attach(c)
 	for {
 		c.inGuest.Store(true)
 		if m.stopped.Load() {
@@ -225,6 +239,15 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		c.inGuest.Store(false)
 		v.Run.ImmediateExit = 0
 		if err == unix.EINTR || err == unix.EAGAIN {
+			// A kick: asynchronous signals are taken here, but only at a user
+			// instruction; in the stubs the thread is about to exit anyway.
+			if c.Regs().RIP < boot.KernelBase {
+				if th.Interrupted(c) == rumpglue.Stop {
+					m.putCPU(c)
+					return
+				}
+				v.MarkRegsDirty()
+			}
 			continue
 		}
 		if err != nil {
@@ -250,15 +273,11 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 			th.Crash(c, fmt.Errorf("guest touched unbacked memory at guest-physical %#x (rip %#x)", mmio.PhysAddr, r.RIP))
 			return rumpglue.Stop
 		}
-		// Handlers see the completed state (RIP=RCX, RFLAGS=R11). Unless one
-		// redirects the thread, KVM finishes the stub's store on the next
-		// entry and the stub itself jumps back through RCX.
-		stubRIP, stubFlags, ret := r.RIP, r.RFLAGS, r.RCX
+		// KVM has finished the stub's store (an MMIO write completes before
+		// the exit), so the thread resumes straight at the state after
+		// SYSRET: RIP=RCX, RFLAGS=R11, or wherever a handler redirects it.
 		r.RIP, r.RFLAGS = r.RCX, r.R11
 		res := th.Syscall(c)
-		if r.RIP == ret {
-			r.RIP, r.RFLAGS = stubRIP, stubFlags
-		}
 		v.MarkRegsDirty()
 		if res == rumpglue.Continue {
 			c.applyFS()

@@ -1,0 +1,53 @@
+package launch
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+)
+
+// forwarded are the host signals a user sends to a service — Ctrl-C, a
+// supervisor's stop, a reload — which the guest gets as if sent to it.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT}
+
+// forwardSignals delivers the forwarded host signals to the guest process
+// until the returned stop is called. A second SIGINT within a second
+// stops the machine: the way out of a guest that ignores Ctrl-C.
+func forwardSignals(g *posix.ThreadGroup, report io.Writer) (stop func()) {
+	c := make(chan os.Signal, 8)
+	signal.Notify(c, forwarded...)
+	done := make(chan struct{})
+	go func() {
+		var lastInt time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-c:
+				sig := s.(syscall.Signal)
+				if sig == syscall.SIGINT {
+					if time.Since(lastInt) < time.Second {
+						if report != nil {
+							fmt.Fprintln(report, "rumpgo: second interrupt: stopping the guest")
+						}
+						g.ExitGroup(posix.ExitStatus{Signal: int(sig)})
+						return
+					}
+					lastInt = time.Now()
+				}
+				// The sender is outside the machine: Linux reports pid 0 for
+				// signals from another namespace.
+				g.Send(posix.SigInfo{Signo: int32(sig), Code: posix.SI_USER})
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(c)
+		close(done)
+	}
+}

@@ -1,0 +1,225 @@
+package posix
+
+import "golang.org/x/sys/unix"
+
+// This file is the per-task half of signals: masks, pending sets, and how
+// a sent signal finds the thread that will take it.
+
+// Mask is the task's blocked set.
+func (t *Task) Mask() uint64 {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.mask
+}
+
+// SetMask replaces the blocked set (SIGKILL and SIGSTOP stay unblocked)
+// and wakes the task if that unblocked a pending signal.
+func (t *Task) SetMask(mask uint64) {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.mask = mask &^ UnblockableMask
+	if t.deliverableLocked() {
+		t.wakeLocked()
+	}
+}
+
+// SetTempMask installs mask for the duration of a call such as
+// rt_sigsuspend or ppoll; the old mask comes back when a handler returns
+// (through the signal frame) or with RestoreTempMask.
+func (t *Task) SetTempMask(mask uint64) {
+	old := t.Mask()
+	t.savedMask, t.hasSavedMask = old, true
+	t.SetMask(mask)
+}
+
+// RestoreTempMask undoes SetTempMask if no signal handler took the saved
+// mask over.
+func (t *Task) RestoreTempMask() {
+	if t.hasSavedMask {
+		t.hasSavedMask = false
+		t.SetMask(t.savedMask)
+	}
+}
+
+// TakeSavedMask returns the mask a signal frame must restore: the one
+// saved by SetTempMask if any (which it consumes), else the current one.
+func (t *Task) TakeSavedMask() uint64 {
+	if t.hasSavedMask {
+		t.hasSavedMask = false
+		return t.savedMask
+	}
+	return t.Mask()
+}
+
+// SetKick sets how to make the task's CPU leave guest code promptly.
+func (t *Task) SetKick(kick func()) {
+	s := t.Group.Signals
+	s.mu.Lock()
+	t.kick = kick
+	s.mu.Unlock()
+}
+
+func (t *Task) deliverableLocked() bool {
+	return (t.pending.set|t.Group.Signals.shared.set)&^t.mask != 0
+}
+
+// wakeLocked interrupts a blocking call of the task and kicks its CPU.
+func (t *Task) wakeLocked() {
+	select {
+	case t.interrupt <- struct{}{}:
+	default:
+	}
+	if t.kick != nil {
+		t.kick()
+	}
+}
+
+// SignalPending reports whether a signal the task does not block is pending.
+func (t *Task) SignalPending() bool {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.deliverableLocked()
+}
+
+// Pending is rt_sigpending's answer: pending signals the task blocks.
+func (t *Task) Pending() uint64 {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return (t.pending.set | s.shared.set) & t.mask
+}
+
+// Send queues a thread-directed signal (tgkill, a timer with
+// SIGEV_THREAD_ID). Signals the process ignores are discarded at once.
+func (t *Task) Send(info SigInfo) unix.Errno {
+	s := t.Group.Signals
+	sig := int(info.Signo)
+	if sig == int(unix.SIGKILL) {
+		t.Group.ExitGroup(ExitStatus{Signal: sig})
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.mask&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
+		return 0
+	}
+	if !t.pending.add(info, &s.queued) {
+		return unix.EAGAIN
+	}
+	if t.mask&Bit(sig) == 0 {
+		t.wakeLocked()
+	}
+	return 0
+}
+
+// Force queues a signal raised by the task's own fault. A fault cannot be
+// blocked or ignored: like Linux's force_sig, that resets the disposition
+// to the default (which kills) and unblocks it.
+func (t *Task) Force(info SigInfo) {
+	s := t.Group.Signals
+	sig := int(info.Signo)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.mask&Bit(sig) != 0 || s.act[sig].Handler == SIG_IGN {
+		s.act[sig].Handler = SIG_DFL
+		t.mask &^= Bit(sig)
+	}
+	t.pending.add(info, &s.queued)
+}
+
+// Send queues a process-directed signal (kill, a host signal, an
+// interval timer) and wakes one thread that does not block it, preferring
+// the main thread as Linux does.
+func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
+	s := g.Signals
+	sig := int(info.Signo)
+	if sig == int(unix.SIGKILL) {
+		g.ExitGroup(ExitStatus{Signal: sig})
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ignored(sig, s.act[sig]) && !g.allBlockLocked(sig) {
+		return 0
+	}
+	if !s.shared.add(info, &s.queued) {
+		return unix.EAGAIN
+	}
+	g.mu.Lock()
+	var target *Task
+	if main := g.tasks[g.PID]; main != nil && main.mask&Bit(sig) == 0 {
+		target = main
+	} else {
+		for _, t := range g.tasks {
+			if t.mask&Bit(sig) == 0 {
+				target = t
+				break
+			}
+		}
+	}
+	g.mu.Unlock()
+	if target != nil {
+		target.wakeLocked()
+	}
+	return 0
+}
+
+// allBlockLocked reports whether every task blocks sig, in which case an
+// ignored signal still queues: a handler may be installed before it is
+// unblocked.
+func (g *ThreadGroup) allBlockLocked(sig int) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range g.tasks {
+		if t.mask&Bit(sig) == 0 {
+			return false
+		}
+	}
+	return len(g.tasks) > 0
+}
+
+// Dequeue removes the next signal the task should act on, with the action
+// to take. Signals whose disposition is now to ignore are dropped on the
+// way; SA_RESETHAND resets the disposition as the signal is taken.
+func (t *Task) Dequeue() (SigInfo, SigAction, bool) {
+	return t.dequeue(^t.Mask(), true)
+}
+
+// DequeueSet removes a pending signal in set whatever the mask, for
+// rt_sigtimedwait and signalfd.
+func (t *Task) DequeueSet(set uint64) (SigInfo, bool) {
+	info, _, ok := t.dequeue(set, false)
+	return info, ok
+}
+
+func (t *Task) dequeue(allowed uint64, acting bool) (SigInfo, SigAction, bool) {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		q := &t.pending
+		sig := next(q.set & allowed)
+		if sig == 0 {
+			q = &s.shared
+			sig = next(q.set & allowed)
+		}
+		if sig == 0 {
+			return SigInfo{}, SigAction{}, false
+		}
+		info := q.take(sig, &s.queued)
+		act := s.act[sig]
+		if !acting {
+			return info, act, true
+		}
+		if ignored(sig, act) {
+			continue
+		}
+		if act.Flags&SA_RESETHAND != 0 && act.Handler != SIG_DFL {
+			s.act[sig] = SigAction{}
+		}
+		return info, act, true
+	}
+}

@@ -1,0 +1,77 @@
+package syscalls
+
+import (
+	"fmt"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// syscallInsnLen is the length of SYSCALL (0f 05): a restarted call
+// resumes that far before the return address.
+const syscallInsnLen = 2
+
+// deliverSignals runs on the way back to guest code, as Linux's
+// exit_to_user_mode does: it settles an interrupted syscall (errno is one
+// of the ERESTART* codes) and builds a frame for every pending signal the
+// thread does not block, the last one's handler running first.
+func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
+	r := t.cpu.Regs()
+	restart := errno == ERESTARTSYS || errno == ERESTARTNOINTR || errno == ERESTARTNOHAND || errno == ERESTART_RESTARTBLOCK
+	handled := false
+	for {
+		info, act, ok := t.Task.Dequeue()
+		if !ok {
+			break
+		}
+		if act.Handler == posix.SIG_DFL {
+			t.die(info)
+			return rumpglue.Stop
+		}
+		if restart {
+			restart = false
+			if errno == ERESTARTNOINTR || (errno == ERESTARTSYS && act.Flags&posix.SA_RESTART != 0) {
+				r.RAX, r.RIP = nr, r.RIP-syscallInsnLen
+			} else {
+				r.RAX = negErrno(unix.EINTR)
+			}
+		}
+		if e := t.setupFrame(info, act); e != 0 {
+			// Linux's answer to a stack it cannot write a frame on.
+			t.faultDesc = fmt.Sprintf("no room for the %s frame below rsp %#x", signalName(int(info.Signo)), r.RSP)
+			t.die(posix.SigInfo{Signo: int32(unix.SIGSEGV)})
+			return rumpglue.Stop
+		}
+		handled = true
+	}
+	if restart {
+		// Nothing ran a handler (the signal went to another thread, or was
+		// ignored): the call starts again, as if never interrupted.
+		r.RAX, r.RIP = nr, r.RIP-syscallInsnLen
+	}
+	if !handled {
+		t.Task.RestoreTempMask()
+	}
+	return rumpglue.Continue
+}
+
+// die ends the process by a signal's default action, with a one-line
+// report saying what happened.
+func (t *Thread) die(info posix.SigInfo) {
+	sig := int(info.Signo)
+	r := t.cpu.Regs()
+	switch {
+	case t.faultDesc != "":
+		t.K.report("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), t.faultDesc, r.RIP, r.RSP)
+	case info.Code == posix.SI_USER || info.Code == posix.SI_TKILL:
+		t.K.report("rumpgo: guest killed by %s (sent by pid %d)", signalName(sig), info.PID)
+	default:
+		t.K.report("rumpgo: guest killed by %s", signalName(sig))
+	}
+	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
+	t.K.Machine.Stop()
+}
+
+// negErrno is how a syscall returns errno in RAX.
+func negErrno(e unix.Errno) uint64 { return uint64(-int64(e)) }

@@ -1,0 +1,77 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSignals runs tests/testdata/signals natively and under rumpgo: the
+// Go runtime's preemption, panics from faults, signal.Notify, the default
+// action of a fatal signal, and threads on two CPUs.
+func TestSignals(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "signals")
+
+	for _, tc := range []struct {
+		name      string
+		flags     []string // rumpgo flags
+		guestLine string   // a line rumpgo's stderr must hold
+	}{
+		{name: "preempt"},
+		{name: "nilderef"},
+		{name: "index"},
+		{name: "usr1"},
+		{name: "sleep"},
+		{name: "mutex", flags: []string{"--cpus", "2"}},
+		{name: "term-default", guestLine: "rumpgo: guest killed by SIGTERM"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			native := run(t, os.Environ(), nil, bin, tc.name)
+			argv := append(append([]string{rumpgo, "run"}, tc.flags...), bin, tc.name)
+			guest := run(t, os.Environ(), nil, argv...)
+			require.Equal(t, native.stdout, guest.stdout, "stdout differs (rumpgo stderr:\n%s)", guest.stderr)
+			require.Equal(t, native.status, guest.status, "exit status differs (rumpgo stderr:\n%s)", guest.stderr)
+			if tc.guestLine != "" {
+				require.Contains(t, guest.stderr, tc.guestLine)
+				return
+			}
+			require.Equal(t, native.stderr, guest.stderr)
+		})
+	}
+}
+
+// TestHostSignal sends SIGTERM to rumpgo itself: the guest's
+// signal.Notify sees it and exits 0, as the native program does.
+func TestHostSignal(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "signals")
+	for _, argv := range [][]string{{bin, "sigterm"}, {rumpgo, "run", bin, "sigterm"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		require.NoError(t, cmd.Start())
+		r := bufio.NewReader(out)
+		line, err := r.ReadString('\n')
+		require.NoError(t, err, "stderr: %s", stderr.String())
+		require.Equal(t, "ready\n", line)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		rest, _ := r.ReadString(0)
+		err = cmd.Wait()
+		require.NoError(t, err, "%v: stderr: %s", argv, stderr.String())
+		require.Equal(t, "got terminated", strings.TrimSpace(rest), argv)
+	}
+}
