@@ -4,7 +4,10 @@
 // stage 2 will implement it inside the guest.
 package rumpglue
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // ErrThreadLimit is what Machine.Start returns when no CPU is left.
 var ErrThreadLimit = errors.New("thread limit reached")
@@ -30,6 +33,9 @@ type CPU interface {
 	// Kick makes the CPU leave guest code soon, so that the thread's
 	// Interrupted runs; any goroutine may call it.
 	Kick()
+	// CPUTime is how much processor time the thread has used, in the guest
+	// and in its syscalls; any goroutine may call it.
+	CPUTime() time.Duration
 	// ExtendedState reads the FPU/SSE/AVX state in XSAVE format into buf
 	// (at least boot.XsaveSize bytes) and returns the size of the image the
 	// guest's enabled features use; SetExtendedState loads it.

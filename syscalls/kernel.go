@@ -26,6 +26,9 @@ type Kernel struct {
 	// the machine fails; nil discards them.
 	Crashes io.Writer
 
+	timersOnce sync.Once
+	procTimers *timers
+
 	straceMu sync.Mutex
 	stats    stats
 	failure  atomic.Pointer[error]

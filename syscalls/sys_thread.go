@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -15,8 +16,8 @@ import (
 func init() {
 	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND); new processes answer ENOSYS until processes land",
 		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
-	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Error, Note: "ENOSYS: glibc and musl fall back to clone",
-		fn: enosys, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid, pidfds and cgroups answer EINVAL/ENOSYS",
+		fn: sysClone3, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
 	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
 	register(unix.SYS_GETTID, Entry{Name: "gettid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.TID), 0 }})
@@ -27,7 +28,7 @@ func init() {
 	register(unix.SYS_SET_ROBUST_LIST, Entry{Name: "set_robust_list", fn: sysSetRobustList, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_RSEQ, Entry{Name: "rseq", Support: Error, Note: "ENOSYS: glibc copes; restartable sequences need preemption notification",
 		fn: enosys, args: []argKind{aPtr, aUint, aHex, aHex}})
-	register(unix.SYS_FUTEX, Entry{Name: "futex", Support: Partial, Note: "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE; WAKE_OP and PI ops answer ENOSYS",
+	register(unix.SYS_FUTEX, Entry{Name: "futex", Support: Partial, Note: "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; PI ops answer ENOSYS",
 		fn: sysFutex, args: []argKind{aPtr, aFutexOp, aInt, aPtr, aPtr, aHex}})
 	register(unix.SYS_SCHED_YIELD, Entry{Name: "sched_yield", fn: func(t *Thread, a Args) (uint64, unix.Errno) { runtime.Gosched(); return 0, 0 }})
 	register(unix.SYS_SCHED_GETAFFINITY, Entry{Name: "sched_getaffinity", fn: sysSchedGetaffinity, args: []argKind{aInt, aUint, aPtr}})
@@ -47,9 +48,48 @@ func (t *Thread) putU32(addr uint64, v uint32) unix.Errno {
 const threadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 
 func sysClone(t *Thread, a Args) (uint64, unix.Errno) {
-	flags, newSP, parentTID, childTID, tls := a[0], a[1], a[2], a[3], a[4]
+	return t.clone(unix.SYS_CLONE, a[0], a[1], a[2], a[3], a[4])
+}
+
+// cloneArgsSize0 is CLONE_ARGS_SIZE_VER0, the first struct clone_args.
+const cloneArgsSize0 = 64
+
+// sysClone3 reads struct clone_args: flags, pidfd, child_tid, parent_tid,
+// exit_signal, stack, stack_size, tls, then (VER1+) set_tid and cgroup.
+func sysClone3(t *Thread, a Args) (uint64, unix.Errno) {
+	size := a[1]
+	if size < cloneArgsSize0 || size > 4096 {
+		return 0, unix.EINVAL
+	}
+	b := make([]byte, size)
+	if e := t.mm().CopyIn(a[0], b); e != 0 {
+		return 0, e
+	}
+	le := binary.LittleEndian
+	for _, x := range b[cloneArgsSize0:] {
+		if x != 0 {
+			// set_tid and cgroup (and anything newer) need processes.
+			t.K.countUnsupported(unix.SYS_CLONE3)
+			return 0, unix.ENOSYS
+		}
+	}
+	flags, exitSignal := le.Uint64(b[0:]), le.Uint64(b[32:])
+	stack, stackSize := le.Uint64(b[40:]), le.Uint64(b[48:])
+	if flags&0xff != 0 || exitSignal > posix.NSIG || (stack == 0) != (stackSize == 0) {
+		return 0, unix.EINVAL // CSIGNAL bits belong in exit_signal here
+	}
+	sp := uint64(0)
+	if stack != 0 {
+		sp = stack + stackSize
+	}
+	return t.clone(unix.SYS_CLONE3, flags, sp, le.Uint64(b[24:]), le.Uint64(b[16:]), le.Uint64(b[56:]))
+}
+
+// clone starts a thread; new processes (no CLONE_THREAD) wait for the
+// processes work and answer ENOSYS, counted.
+func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
 	if flags&threadFlags != threadFlags {
-		t.K.countUnsupported(unix.SYS_CLONE)
+		t.K.countUnsupported(nr)
 		return 0, unix.ENOSYS
 	}
 	g := t.Task.Group
@@ -140,6 +180,7 @@ const (
 	FUTEX_WAKE           = 1
 	FUTEX_REQUEUE        = 3
 	FUTEX_CMP_REQUEUE    = 4
+	FUTEX_WAKE_OP        = 5
 	FUTEX_WAIT_BITSET    = 9
 	FUTEX_WAKE_BITSET    = 10
 	FUTEX_PRIVATE_FLAG   = 128
@@ -190,6 +231,10 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 		if cmd == FUTEX_WAKE_BITSET {
 			bitset = uint32(a[5])
 		}
+		// Linux resolves the address before looking for waiters.
+		if _, e := t.mm().Word32(addr, mm.Read); e != 0 {
+			return 0, e
+		}
 		n := t.K.Futexes.Wake(addr, int(int32(val)), bitset)
 		if n < 0 {
 			return 0, unix.Errno(-n)
@@ -205,9 +250,73 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		n, e := t.K.Futexes.Requeue(addr, int(int32(val)), int(int32(a[3])), a[4], cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
 		return uint64(n), e
+	case FUTEX_WAKE_OP:
+		n, e := t.futexWakeOp(addr, a[4], int(int32(val)), int(int32(a[3])), uint32(a[5]))
+		return uint64(n), e
 	}
 	t.K.countUnsupported(unix.SYS_FUTEX)
 	return 0, unix.ENOSYS
+}
+
+// FUTEX_WAKE_OP operations and comparisons (linux/futex.h).
+const (
+	FUTEX_OP_SET         = 0
+	FUTEX_OP_ADD         = 1
+	FUTEX_OP_OR          = 2
+	FUTEX_OP_ANDN        = 3
+	FUTEX_OP_XOR         = 4
+	FUTEX_OP_OPARG_SHIFT = 8
+	FUTEX_OP_CMP_EQ      = 0
+	FUTEX_OP_CMP_NE      = 1
+	FUTEX_OP_CMP_LT      = 2
+	FUTEX_OP_CMP_LE      = 3
+	FUTEX_OP_CMP_GT      = 4
+	FUTEX_OP_CMP_GE      = 5
+)
+
+// futexWakeOp atomically applies the operation encoded in val3 to the
+// word at addr2, wakes n waiters on addr, and n2 more on addr2 if the old
+// value passes the encoded comparison.
+func (t *Thread) futexWakeOp(addr, addr2 uint64, n, n2 int, val3 uint32) (int, unix.Errno) {
+	op, cmp := val3>>28, (val3>>24)&0xf
+	oparg := int32(val3<<8) >> 20 // 12-bit signed fields
+	cmparg := int32(val3<<20) >> 20
+	if op&FUTEX_OP_OPARG_SHIFT != 0 {
+		oparg = 1 << (uint32(oparg) & 31)
+		op &^= FUTEX_OP_OPARG_SHIFT
+	}
+	if op > FUTEX_OP_XOR || cmp > FUTEX_OP_CMP_GE {
+		return 0, unix.ENOSYS
+	}
+	word, e := t.mm().Word32(addr2, mm.Write)
+	if e != 0 {
+		return 0, e
+	}
+	var old int32
+	for {
+		o := atomic.LoadUint32(word)
+		nv := uint32(oparg)
+		switch op {
+		case FUTEX_OP_ADD:
+			nv = o + uint32(oparg)
+		case FUTEX_OP_OR:
+			nv = o | uint32(oparg)
+		case FUTEX_OP_ANDN:
+			nv = o &^ uint32(oparg)
+		case FUTEX_OP_XOR:
+			nv = o ^ uint32(oparg)
+		}
+		if atomic.CompareAndSwapUint32(word, o, nv) {
+			old = int32(o)
+			break
+		}
+	}
+	woken := t.K.Futexes.Wake(addr, n, posix.FUTEX_BITSET_MATCH_ANY)
+	pass := [...]bool{old == cmparg, old != cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg}[cmp]
+	if pass {
+		woken += t.K.Futexes.Wake(addr2, n2, posix.FUTEX_BITSET_MATCH_ANY)
+	}
+	return woken, 0
 }
 
 func sysSchedGetaffinity(t *Thread, a Args) (uint64, unix.Errno) {

@@ -4,14 +4,20 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -24,6 +30,8 @@ func main() {
 		"term-default": termDefault,
 		"mutex":        mutex,
 		"sleep":        sleep,
+		"pprof":        cpuProfile,
+		"itimer":       itimer,
 	}
 	f, ok := cases[os.Args[1]]
 	if !ok {
@@ -142,4 +150,58 @@ func sleep() {
 	tk.Stop()
 	d = time.Since(start)
 	fmt.Println("ticks on time:", d >= 90*time.Millisecond && d < time.Second)
+}
+
+//go:noinline
+func burn(n int) int {
+	x := 0
+	for i := 0; i < n; i++ {
+		x += i * i % 7
+	}
+	return x
+}
+
+// cpuProfile needs the per-thread CPU timers Go's profiler arms
+// (timer_create on CLOCK_THREAD_CPUTIME_ID with SIGEV_THREAD_ID) and SIGPROF
+// delivery: a function's name is in the profile only if a sample hit it.
+func cpuProfile() {
+	var buf bytes.Buffer
+	if err := pprof.StartCPUProfile(&buf); err != nil {
+		fmt.Println("start:", err)
+		os.Exit(1)
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		burn(1 << 20)
+	}
+	pprof.StopCPUProfile()
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		fmt.Println("gzip:", err)
+		os.Exit(1)
+	}
+	raw, _ := io.ReadAll(zr)
+	fmt.Println("burn sampled:", bytes.Contains(raw, []byte("main.burn")))
+}
+
+// itimer: ITIMER_REAL and alarm deliver SIGALRM on time.
+func itimer() {
+	c := make(chan os.Signal, 4)
+	signal.Notify(c, syscall.SIGALRM)
+	start := time.Now()
+	it := unix.Itimerval{Value: unix.Timeval{Usec: 30000}, Interval: unix.Timeval{Usec: 20000}}
+	if _, err := unix.Setitimer(unix.ItimerReal, it); err != nil {
+		fmt.Println("setitimer:", err)
+		os.Exit(1)
+	}
+	for i := 0; i < 3; i++ {
+		<-c
+	}
+	d := time.Since(start)
+	fmt.Println("three SIGALRMs:", d >= 60*time.Millisecond, d < 2*time.Second)
+	old, _ := unix.Setitimer(unix.ItimerReal, unix.Itimerval{})
+	fmt.Println("old interval:", old.Interval.Usec)
+	unix.Alarm(5)
+	left, _ := unix.Alarm(0)
+	fmt.Println("alarm left:", left)
 }

@@ -32,6 +32,8 @@ func TestSignals(t *testing.T) {
 		{name: "usr1"},
 		{name: "sleep"},
 		{name: "mutex", flags: []string{"--cpus", "2"}},
+		{name: "pprof", flags: []string{"--cpus", "2"}},
+		{name: "itimer"},
 		{name: "term-default", guestLine: "rumpgo: guest killed by SIGTERM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,4 +76,17 @@ func TestHostSignal(t *testing.T) {
 		require.NoError(t, err, "%v: stderr: %s", argv, stderr.String())
 		require.Equal(t, "got terminated", strings.TrimSpace(rest), argv)
 	}
+}
+
+// TestFutex compares every futex operation, timeout and error natively
+// and under rumpgo.
+func TestFutex(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "futex")
+	native := run(t, os.Environ(), nil, bin)
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
+	require.Equal(t, 0, native.status, native.stderr)
+	require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
+	require.Equal(t, native.status, guest.status)
 }
