@@ -8,7 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -37,6 +37,8 @@ type Config struct {
 	// ForwardSignals delivers SIGINT, SIGTERM, SIGHUP, SIGUSR1/2 and
 	// SIGQUIT sent to this process to the guest while it runs.
 	ForwardSignals bool
+	// UID and GID are the guest's user and group (--user); zero is root.
+	UID, GID uint32
 }
 
 // Result is how the guest ended.
@@ -97,7 +99,7 @@ func Run(cfg Config) (*Result, error) {
 	hostname := "rumpgo"
 	k := syscalls.NewKernel(m, syscalls.SystemInfo{
 		Hostname: hostname, CPUs: cfg.CPUs, MemBytes: cfg.Memory,
-		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
+		UID: cfg.UID, GID: cfg.GID, Comm: filepath.Base(cfg.Path), Boot: start,
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
 	// Linux starts a process with every register zero but RSP and RIP.
@@ -170,7 +172,7 @@ func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Lo
 	}
 	_, _, _, hwcap, _ := bm.CPUID(1, 0)
 	_, xsaveSize, _, _, _ := bm.CPUID(0xd, 0)
-	uid, gid := uint64(os.Getuid()), uint64(os.Getgid())
+	uid, gid := uint64(cfg.UID), uint64(cfg.GID)
 	aux := func(t, v uint64) boot.Aux { return boot.Aux{Type: t, Val: v} }
 	a := boot.StackArgs{
 		Argv: cfg.Argv, Envv: cfg.Env, ExecFn: cfg.Argv[0], Platform: "x86_64",

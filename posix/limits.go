@@ -46,22 +46,25 @@ func (l *Limits) Get(r int) Rlimit {
 	return l.r[r]
 }
 
-// Set changes limit r as setrlimit(2): Cur <= Max, and Max may only be
-// raised by a privileged process, which a guest is not.
-func (l *Limits) Set(r int, v Rlimit) unix.Errno {
+// Set changes limit r as prlimit(2) does and returns the limit it
+// replaced: Cur must not exceed Max (EINVAL), only a process with
+// CAP_SYS_RESOURCE (privileged) may raise Max (EPERM), and RLIMIT_NOFILE's
+// Max is bounded by fs.nr_open even then (EPERM).
+func (l *Limits) Set(r int, v Rlimit, privileged bool) (Rlimit, unix.Errno) {
 	if v.Cur > v.Max {
-		return unix.EINVAL
+		return Rlimit{}, unix.EINVAL
+	}
+	if r == unix.RLIMIT_NOFILE && v.Max > nrOpenMax {
+		return Rlimit{}, unix.EPERM
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if v.Max > l.r[r].Max {
-		return unix.EPERM
-	}
-	if r == unix.RLIMIT_NOFILE && v.Max > nrOpenMax {
-		return unix.EPERM
+	old := l.r[r]
+	if v.Max > old.Max && !privileged {
+		return old, unix.EPERM
 	}
 	l.r[r] = v
-	return 0
+	return old, 0
 }
 
 // nrOpenMax is fs.nr_open's default.

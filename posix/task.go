@@ -35,6 +35,9 @@ type ThreadGroup struct {
 	exiting bool
 	status  ExitStatus
 	dying   chan struct{} // closed when the group starts to exit
+
+	attrsOnce sync.Once
+	attrs     *ProcAttrs // identity and scheduling, made on first use
 }
 
 // NewThreadGroup makes a process with no tasks yet.

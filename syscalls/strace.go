@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ const (
 	aMadvise
 	aResource
 	aFcntlCmd
+	aPrctl  // prctl option
+	aPolicy // scheduling policy
+	aEpollOp
+	aPipeFDs // int[2] the call fills
 )
 
 // retKind says how --strace prints a successful result.
@@ -42,6 +47,7 @@ type retKind int
 const (
 	rInt retKind = iota
 	rHex
+	rOctal // umask
 )
 
 const straceStrMax = 32 // strace -s default
@@ -73,6 +79,8 @@ func (k *Kernel) strace(t *Thread, nr uint64, e *Entry, a Args, ret uint64, errn
 		b.WriteString("?")
 	case e != nil && e.ret == rHex:
 		fmt.Fprintf(&b, "%#x", ret)
+	case e != nil && e.ret == rOctal:
+		fmt.Fprintf(&b, "%#o", ret)
 	default:
 		fmt.Fprintf(&b, "%d", int64(ret))
 	}
@@ -173,6 +181,25 @@ func (t *Thread) formatArg(kind argKind, a Args, i int, ret uint64, errno unix.E
 			return n
 		}
 		return strconv.FormatUint(v, 10)
+	case aEpollOp:
+		return enumString(v, []string{"0", "EPOLL_CTL_ADD", "EPOLL_CTL_DEL", "EPOLL_CTL_MOD"})
+	case aPipeFDs:
+		var b [8]byte
+		if errno != 0 || t.mm().CopyIn(v, b[:]) != 0 {
+			return fmt.Sprintf("%#x", v)
+		}
+		return fmt.Sprintf("[%d, %d]", int32(binary.LittleEndian.Uint32(b[0:])), int32(binary.LittleEndian.Uint32(b[4:])))
+	case aPrctl:
+		if n, ok := prctlNames[v]; ok {
+			return n
+		}
+		return fmt.Sprintf("%#x", v)
+	case aPolicy:
+		s := enumString(v&^SCHED_RESET_ON_FORK, []string{"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "4", "SCHED_IDLE", "SCHED_DEADLINE"})
+		if v&SCHED_RESET_ON_FORK != 0 {
+			s += "|SCHED_RESET_ON_FORK"
+		}
+		return s
 	}
 	return fmt.Sprintf("%#x", v)
 }
@@ -308,6 +335,7 @@ var madviseNames = map[uint64]string{
 var fcntlNames = map[uint64]string{
 	unix.F_DUPFD: "F_DUPFD", unix.F_GETFD: "F_GETFD", unix.F_SETFD: "F_SETFD", unix.F_GETFL: "F_GETFL",
 	unix.F_SETFL: "F_SETFL", unix.F_DUPFD_CLOEXEC: "F_DUPFD_CLOEXEC",
+	unix.F_SETPIPE_SZ: "F_SETPIPE_SZ", unix.F_GETPIPE_SZ: "F_GETPIPE_SZ",
 }
 
 func futexOpString(v uint64) string {

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
 	"golang.org/x/sys/unix"
@@ -18,15 +19,12 @@ func init() {
 	register(unix.SYS_SETRLIMIT, Entry{Name: "setrlimit", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 		return sysPrlimit64(t, Args{0, a[0], a[1], 0})
 	}, args: []argKind{aResource, aPtr}})
-	ids := func(f func(t *Thread) uint32) handler {
-		return func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(f(t)), 0 }
-	}
-	uid := ids(func(t *Thread) uint32 { return t.K.Info.UID })
-	gid := ids(func(t *Thread) uint32 { return t.K.Info.GID })
-	register(unix.SYS_GETUID, Entry{Name: "getuid", fn: uid})
-	register(unix.SYS_GETEUID, Entry{Name: "geteuid", fn: uid})
-	register(unix.SYS_GETGID, Entry{Name: "getgid", fn: gid})
-	register(unix.SYS_GETEGID, Entry{Name: "getegid", fn: gid})
+	register(unix.SYS_SYSINFO, Entry{Name: "sysinfo", fn: sysSysinfo, args: []argKind{aPtr}})
+	register(unix.SYS_GETRUSAGE, Entry{Name: "getrusage", Support: Partial,
+		Note: "CPU times and maxrss are the monitor's host process (or vCPU thread) figures, which include emulation work; other fields are 0",
+		fn:   sysGetrusage, args: []argKind{aInt, aPtr}})
+	register(unix.SYS_TIMES, Entry{Name: "times", Note: "CPU times as getrusage; ticks count from the machine's boot",
+		fn: sysTimes, args: []argKind{aPtr}})
 }
 
 // Release is the kernel release the guest sees: Debian 12's, whose ABI the
@@ -72,21 +70,26 @@ func sysGetrandom(t *Thread, a Args) (uint64, unix.Errno) {
 
 func sysPrlimit64(t *Thread, a Args) (uint64, unix.Errno) {
 	pid, res := a.Int(0), a.Int(1)
-	if pid != 0 && pid != t.Task.Group.PID {
-		return 0, unix.ESRCH
-	}
-	if res < 0 || res >= posix.RLIM_NLIMITS {
-		return 0, unix.EINVAL
-	}
 	le := binary.LittleEndian
-	lim := t.Task.Group.Limits
-	old := lim.Get(res)
+	var next posix.Rlimit
 	if a[2] != 0 {
 		var b [16]byte
 		if e := t.mm().CopyIn(a[2], b[:]); e != 0 {
 			return 0, e
 		}
-		if e := lim.Set(res, posix.Rlimit{Cur: le.Uint64(b[0:]), Max: le.Uint64(b[8:])}); e != 0 {
+		next = posix.Rlimit{Cur: le.Uint64(b[0:]), Max: le.Uint64(b[8:])}
+	}
+	if pid != 0 && pid != t.Task.Group.PID && !t.Task.Group.HasTask(pid) {
+		return 0, unix.ESRCH
+	}
+	if res < 0 || res >= posix.RLIM_NLIMITS {
+		return 0, unix.EINVAL
+	}
+	lim := t.Task.Group.Limits
+	old := lim.Get(res)
+	if a[2] != 0 {
+		var e unix.Errno
+		if old, e = lim.Set(res, next, t.capable(posix.CAP_SYS_RESOURCE)); e != 0 {
 			return 0, e
 		}
 	}
@@ -97,4 +100,104 @@ func sysPrlimit64(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, t.mm().CopyOut(a[3], b[:])
 	}
 	return 0, 0
+}
+
+// uptime is how long the machine has run.
+func (t *Thread) uptime() time.Duration {
+	if t.K.Info.Boot.IsZero() {
+		return time.Since(monitorStart)
+	}
+	return time.Since(t.K.Info.Boot)
+}
+
+// monitorStart stands in for the boot time of kernels made without one.
+var monitorStart = time.Now()
+
+func sysSysinfo(t *Thread, a Args) (uint64, unix.Errno) {
+	// struct sysinfo on x86-64: uptime, loads[3], totalram, freeram,
+	// sharedram, bufferram, totalswap, freeswap (longs), procs (u16) at 80,
+	// totalhigh, freehigh at 88, mem_unit (u32) at 104; 112 bytes.
+	var b [112]byte
+	le := binary.LittleEndian
+	up := t.uptime()
+	sec := uint64(up / time.Second)
+	if up%time.Second != 0 {
+		sec++ // Linux rounds a partial second up
+	}
+	le.PutUint64(b[0:], sec)
+	// The guest can map its commit limit: that is its RAM, and what it has
+	// not committed is free. There is no swap.
+	committed, limit := t.mm().Committed()
+	le.PutUint64(b[32:], limit)
+	le.PutUint64(b[40:], limit-min(committed, limit))
+	le.PutUint16(b[80:], uint16(min(t.Task.Group.NumTasks(), 0xffff)))
+	le.PutUint32(b[104:], 1)
+	return 0, t.mm().CopyOut(a[0], b[:])
+}
+
+// getrusage who values.
+const (
+	RUSAGE_SELF     = 0
+	RUSAGE_CHILDREN = -1
+	RUSAGE_THREAD   = 1
+)
+
+// hostUsage measures the guest's CPU time: the guest's instructions run on
+// vCPU threads of this host process, so the process's (or, for
+// RUSAGE_THREAD, the calling vCPU thread's) host user and system times are
+// the guest's, with the emulation's own work counted in. ok is false for
+// RUSAGE_CHILDREN: a guest has no children yet.
+func hostUsage(who int) (ru unix.Rusage, ok bool) {
+	switch who {
+	case RUSAGE_SELF:
+		unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	case RUSAGE_THREAD:
+		unix.Getrusage(unix.RUSAGE_THREAD, &ru)
+		var self unix.Rusage
+		unix.Getrusage(unix.RUSAGE_SELF, &self)
+		ru.Maxrss = self.Maxrss // Linux reports the process's maxrss for threads too
+	default:
+		return ru, false
+	}
+	return ru, true
+}
+
+func sysGetrusage(t *Thread, a Args) (uint64, unix.Errno) {
+	who := a.Int(0)
+	if who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD {
+		return 0, unix.EINVAL
+	}
+	ru, ok := hostUsage(who)
+	// struct rusage: ru_utime, ru_stime (timevals), then 14 longs from
+	// ru_maxrss (KiB) to ru_nivcsw; 144 bytes.
+	var b [144]byte
+	if ok {
+		le := binary.LittleEndian
+		le.PutUint64(b[0:], uint64(ru.Utime.Sec))
+		le.PutUint64(b[8:], uint64(ru.Utime.Usec))
+		le.PutUint64(b[16:], uint64(ru.Stime.Sec))
+		le.PutUint64(b[24:], uint64(ru.Stime.Usec))
+		le.PutUint64(b[32:], uint64(ru.Maxrss))
+	}
+	return 0, t.mm().CopyOut(a[1], b[:])
+}
+
+// USER_HZ is the unit of clock_t: clock ticks per second (AT_CLKTCK).
+const USER_HZ = 100
+
+func ticks(sec, usec int64) uint64 { return uint64(sec*USER_HZ + usec/(1e6/USER_HZ)) }
+
+func sysTimes(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[0] != 0 {
+		ru, _ := hostUsage(RUSAGE_SELF)
+		// struct tms: utime, stime, cutime, cstime in clock ticks.
+		var b [32]byte
+		le := binary.LittleEndian
+		le.PutUint64(b[0:], ticks(ru.Utime.Sec, ru.Utime.Usec))
+		le.PutUint64(b[8:], ticks(ru.Stime.Sec, ru.Stime.Usec))
+		if e := t.mm().CopyOut(a[0], b[:]); e != 0 {
+			return 0, e
+		}
+	}
+	return uint64(t.uptime() / (time.Second / USER_HZ)), 0
 }

@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"golang.org/x/sys/unix"
 )
@@ -27,8 +28,57 @@ func sysMmap(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return 0, unix.ENODEV // the file has no mmap: no VFS-backed files yet
 	}
+	if e := t.mayExpand(a[0], a[1], a.Int(2), flags); e != 0 {
+		return 0, e
+	}
 	addr, e := t.mm().Mmap(a[0], a[1], a.Int(2), flags)
 	return addr, e
+}
+
+// isData reports whether a mapping counts against RLIMIT_DATA: private,
+// writable and not a stack, as Linux's is_data_mapping.
+func isData(prot, flags int) bool {
+	return prot&unix.PROT_WRITE != 0 && flags&(unix.MAP_SHARED|unix.MAP_GROWSDOWN) == 0
+}
+
+// mayExpand checks RLIMIT_AS and RLIMIT_DATA before a mapping of length
+// bytes (at addr when fixed) is made, as Linux's may_expand_vm: the address
+// space may not grow past RLIMIT_AS, nor its private writable part past
+// RLIMIT_DATA (ENOMEM). A fixed mapping counts only what it adds to what it
+// replaces. The sums are taken before the mapping is made, so threads
+// mapping at once can together exceed the limit by their requests.
+func (t *Thread) mayExpand(addr, length uint64, prot, flags int) unix.Errno {
+	lim := t.Task.Group.Limits
+	as, data := lim.Get(unix.RLIMIT_AS), lim.Get(unix.RLIMIT_DATA)
+	if as.Cur == posix.RLIM_INFINITY && data.Cur == posix.RLIM_INFINITY {
+		return 0 // the usual case: no need to walk the mappings
+	}
+	length = (length + mm.PageSize - 1) &^ (mm.PageSize - 1)
+	if length == 0 {
+		return 0 // mm rejects it
+	}
+	fixed := flags&(unix.MAP_FIXED|unix.MAP_FIXED_NOREPLACE) != 0
+	var total, dataTotal, overlap uint64
+	for _, v := range t.mm().VMAs() {
+		n := v.End - v.Start
+		total += n
+		if isData(v.Prot, v.Flags) {
+			dataTotal += n
+		}
+		if fixed && v.End > addr && v.Start < addr+length {
+			overlap += min(v.End, addr+length) - max(v.Start, addr)
+		}
+	}
+	grow := length - min(overlap, length)
+	if total+grow > as.Cur {
+		return unix.ENOMEM
+	}
+	// Linux lets a zero soft RLIMIT_DATA mean the hard one, for programs
+	// that lower it only to catch mistakes.
+	if isData(prot, flags) && dataTotal+grow > data.Cur && !(data.Cur == 0 && dataTotal+grow <= data.Max) {
+		return unix.ENOMEM
+	}
+	return 0
 }
 
 func sysMunmap(t *Thread, a Args) (uint64, unix.Errno) { return 0, t.mm().Munmap(a[0], a[1]) }
@@ -41,4 +91,14 @@ func sysMadvise(t *Thread, a Args) (uint64, unix.Errno) {
 	return 0, t.mm().Madvise(a[0], a[1], a.Int(2))
 }
 
-func sysBrk(t *Thread, a Args) (uint64, unix.Errno) { return t.mm().Brk(a[0]), 0 }
+// sysBrk moves the break. Growth counts against RLIMIT_AS and RLIMIT_DATA
+// (the heap is private and writable); past them the break stays put, which
+// is how brk fails.
+func sysBrk(t *Thread, a Args) (uint64, unix.Errno) {
+	old := t.mm().Brk(0)
+	oldEnd := (old + mm.PageSize - 1) &^ (mm.PageSize - 1)
+	if a[0] > oldEnd && t.mayExpand(oldEnd, a[0]-oldEnd, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED) != 0 {
+		return old, 0
+	}
+	return t.mm().Brk(a[0]), 0
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/boot"
@@ -63,6 +64,7 @@ func run(args []string, stderr io.Writer) int {
 	cpus := fl.Int("cpus", 0, "CPUs the guest sees (default: the host's)")
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
+	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
@@ -77,7 +79,13 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rumpgo: --memory %d: want 16 to 1048576 MiB\n", *memory)
 		return exitFailure
 	}
+	uid, gid, err := parseUser(*user)
+	if err != nil {
+		fmt.Fprintf(stderr, "rumpgo: --user %s: %v\n", *user, err)
+		return exitFailure
+	}
 	cfg := launch.Config{
+		UID: uid, GID: gid,
 		Path:           fl.Arg(0),
 		Argv:           fl.Args(),
 		Env:            os.Environ(),
@@ -138,4 +146,27 @@ func failure(stderr io.Writer, path string, err error) int {
 	}
 	fmt.Fprintf(stderr, "rumpgo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	return exitFailure
+}
+
+// parseUser reads --user's UID[:GID]: numeric ids, as there is no passwd
+// file to look names up in; a lone UID is also the GID.
+func parseUser(s string) (uid, gid uint32, err error) {
+	u, g, hasGID := strings.Cut(s, ":")
+	id := func(v string) (uint32, error) {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 1<<32-1 { // -1 means "unchanged" to set*id
+			return 0, fmt.Errorf("want numeric UID[:GID] below 4294967295")
+		}
+		return uint32(n), nil
+	}
+	if uid, err = id(u); err != nil {
+		return 0, 0, err
+	}
+	gid = uid
+	if hasGID {
+		if gid, err = id(g); err != nil {
+			return 0, 0, err
+		}
+	}
+	return uid, gid, nil
 }
