@@ -2,6 +2,7 @@ package posix
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,39 @@ type File interface {
 	Flags() int
 }
 
+// FlagSetter is a File whose status flags fcntl(F_SETFL) can change.
+type FlagSetter interface {
+	// SetFlags replaces the changeable status flags (SetFlMask) with
+	// those in flags; the access mode and creation flags stay.
+	SetFlags(flags int)
+}
+
+// SetFlMask are the status flags F_SETFL may change, as in Linux's
+// fs/fcntl.c SETFL_MASK (O_ASYNC is FASYNC).
+const SetFlMask = unix.O_APPEND | unix.O_NONBLOCK | unix.O_DIRECT | unix.O_NOATIME | unix.O_ASYNC
+
+// StatusFlags keeps a File's status flags; Files embed it to implement
+// Flags and SetFlags.
+type StatusFlags struct{ v atomic.Int32 }
+
+// Init sets every flag, access mode included; Files call it once when
+// they are made.
+func (s *StatusFlags) Init(f int) { s.v.Store(int32(f)) }
+
+// Flags returns the flags.
+func (s *StatusFlags) Flags() int { return int(s.v.Load()) }
+
+// SetFlags replaces the flags in SetFlMask.
+func (s *StatusFlags) SetFlags(f int) {
+	for {
+		old := s.v.Load()
+		nv := old&^SetFlMask | int32(f&SetFlMask)
+		if s.v.CompareAndSwap(old, nv) {
+			return
+		}
+	}
+}
+
 type fdEntry struct {
 	file    *OpenFile
 	cloexec bool
@@ -24,8 +58,34 @@ type fdEntry struct {
 // OpenFile counts the descriptors that share one File.
 type OpenFile struct {
 	File
-	mu   sync.Mutex
-	refs int
+	mu    sync.Mutex
+	refs  int
+	hooks map[any]func() // run when the last descriptor goes
+}
+
+// OnLastClose runs fn (once) when the last descriptor of the file is
+// closed, before the File's Close: epoll drops its watches of a file then,
+// as Linux's eventpoll_release does. key identifies the hook for
+// CancelLastClose; a second hook with the same key replaces the first.
+// It reports false, and does nothing, when the file is already closed.
+func (of *OpenFile) OnLastClose(key any, fn func()) bool {
+	of.mu.Lock()
+	defer of.mu.Unlock()
+	if of.refs == 0 {
+		return false
+	}
+	if of.hooks == nil {
+		of.hooks = map[any]func(){}
+	}
+	of.hooks[key] = fn
+	return true
+}
+
+// CancelLastClose removes the hook registered with key.
+func (of *OpenFile) CancelLastClose(key any) {
+	of.mu.Lock()
+	delete(of.hooks, key)
+	of.mu.Unlock()
 }
 
 // FDTable maps descriptors to open files; the lowest free number is used.
@@ -71,6 +131,15 @@ func (t *FDTable) Get(fd int) (*OpenFile, unix.Errno) {
 	return t.fds[fd].file, 0
 }
 
+// MaxFDs is the size of the table as select(2) sees it (Linux's
+// fdt->max_fds): a multiple of 64 covering every descriptor, at least 64.
+// select ignores descriptors at or above it.
+func (t *FDTable) MaxFDs() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return max(64, (len(t.fds)+63)&^63)
+}
+
 // CloseOnExec reads or sets FD_CLOEXEC.
 func (t *FDTable) CloseOnExec(fd int, set *bool) (bool, unix.Errno) {
 	t.mu.Lock()
@@ -110,8 +179,15 @@ func (of *OpenFile) release() unix.Errno {
 	of.mu.Lock()
 	of.refs--
 	last := of.refs == 0
+	hooks := of.hooks
+	if last {
+		of.hooks = nil
+	}
 	of.mu.Unlock()
 	if last {
+		for _, fn := range hooks {
+			fn()
+		}
 		return of.File.Close()
 	}
 	return 0

@@ -1,14 +1,28 @@
 package posix
 
 import (
+	"sync"
+
+	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
 )
 
 // HostFile is a host file descriptor handed to the guest as is: the
 // terminal or pipes rumpgo's own stdin, stdout and stderr are.
+//
+// The host descriptor's own flags are never changed: it is shared with the
+// shell that started rumpgo, and setting O_NONBLOCK on a terminal would
+// leak to it. The guest's O_NONBLOCK lives here instead, and reads never
+// block the host thread: Read asks the host whether data is there first
+// (EAGAIN when not), and blocking reads wait through the readiness layer,
+// which watches pipes and terminals with a host epoll (hostPoller).
+// Regular files and /dev/null cannot be watched and are always ready.
 type HostFile struct {
-	FD    int
-	flags int
+	FD int
+	StatusFlags
+
+	watchOnce sync.Once
+	watch     *hostWatch // nil when the host cannot poll the descriptor
 }
 
 // NewHostFile wraps a host fd; the guest's status flags come from the host's.
@@ -17,10 +31,58 @@ func NewHostFile(fd int) *HostFile {
 	if err != nil {
 		fl = unix.O_RDWR
 	}
-	return &HostFile{FD: fd, flags: fl}
+	h := &HostFile{FD: fd}
+	h.Init(fl)
+	return h
 }
 
+func (h *HostFile) hostWatch() *hostWatch {
+	h.watchOnce.Do(func() { h.watch = hostPoll.watch(h.FD) })
+	return h.watch
+}
+
+// Pollable implements waiter.Pollable: pipes, terminals and sockets are,
+// regular files are not (epoll refuses them with EPERM, as Linux does).
+func (h *HostFile) Pollable() bool { return h.hostWatch() != nil }
+
+// Readiness implements waiter.Waitable with a zero-timeout host poll.
+func (h *HostFile) Readiness(mask uint32) uint32 {
+	fds := []unix.PollFd{{Fd: int32(h.FD), Events: int16(mask & 0xffff)}}
+	for {
+		_, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return waiter.EPOLLERR
+		}
+		r := uint32(uint16(fds[0].Revents))
+		if r&waiter.EPOLLNVAL != 0 {
+			r = r&^waiter.EPOLLNVAL | waiter.EPOLLERR
+		}
+		return r
+	}
+}
+
+// EventRegister implements waiter.Waitable.
+func (h *HostFile) EventRegister(e *waiter.Entry) {
+	if w := h.hostWatch(); w != nil {
+		w.q.EventRegister(e)
+	}
+}
+
+// EventUnregister implements waiter.Waitable.
+func (h *HostFile) EventUnregister(e *waiter.Entry) {
+	if w := h.hostWatch(); w != nil {
+		w.q.EventUnregister(e)
+	}
+}
+
+// Read never blocks on a pipe or terminal: EAGAIN when nothing is there.
 func (h *HostFile) Read(p []byte) (int, unix.Errno) {
+	if h.Pollable() && h.Readiness(waiter.ReadEvents)&waiter.ReadEvents == 0 {
+		return 0, unix.EAGAIN
+	}
 	for {
 		n, err := unix.Read(h.FD, p)
 		if err == unix.EINTR {
@@ -33,10 +95,22 @@ func (h *HostFile) Read(p []byte) (int, unix.Errno) {
 	}
 }
 
+// Write writes all of p to the host, waiting for the host as needed. When
+// the guest set O_NONBLOCK, it writes only what the host takes without
+// waiting (PIPE_BUF bytes at a time while the host says there is room),
+// and EAGAIN when that is nothing.
 func (h *HostFile) Write(p []byte) (int, unix.Errno) {
+	nonblock := h.Flags()&unix.O_NONBLOCK != 0 && h.Pollable()
 	total := 0
 	for len(p) > 0 {
-		n, err := unix.Write(h.FD, p)
+		chunk := p
+		if nonblock {
+			if h.Readiness(waiter.WriteEvents)&waiter.WriteEvents == 0 {
+				break
+			}
+			chunk = p[:min(len(p), PIPE_BUF)]
+		}
+		n, err := unix.Write(h.FD, chunk)
 		if err == unix.EINTR {
 			continue
 		}
@@ -49,10 +123,75 @@ func (h *HostFile) Write(p []byte) (int, unix.Errno) {
 		total += n
 		p = p[n:]
 	}
+	if total == 0 && len(p) > 0 {
+		return 0, unix.EAGAIN
+	}
 	return total, 0
 }
 
 // Close leaves the host's descriptor alone: rumpgo still needs it.
 func (h *HostFile) Close() unix.Errno { return 0 }
 
-func (h *HostFile) Flags() int { return h.flags }
+// hostPoller watches host descriptors for readiness with one host epoll in
+// edge-triggered mode: one goroutine sleeps in epoll_wait and turns each
+// state change into a notification, so nothing polls in a loop.
+type hostPoller struct {
+	once    sync.Once
+	epfd    int
+	err     error
+	mu      sync.Mutex
+	watches map[int]*hostWatch // by host fd; nil for fds the host cannot poll
+}
+
+type hostWatch struct{ q waiter.Queue }
+
+var hostPoll hostPoller
+
+func (hp *hostPoller) watch(fd int) *hostWatch {
+	hp.once.Do(func() {
+		hp.watches = map[int]*hostWatch{}
+		hp.epfd, hp.err = unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if hp.err == nil {
+			go hp.loop()
+		}
+	})
+	if hp.err != nil {
+		return nil
+	}
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if w, ok := hp.watches[fd]; ok {
+		return w
+	}
+	ev := unix.EpollEvent{
+		Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLPRI | unix.EPOLLRDHUP | unix.EPOLLET,
+		Fd:     int32(fd),
+	}
+	var w *hostWatch
+	if err := unix.EpollCtl(hp.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err == nil {
+		w = &hostWatch{}
+	}
+	hp.watches[fd] = w
+	return w
+}
+
+func (hp *hostPoller) loop() {
+	events := make([]unix.EpollEvent, 16)
+	for {
+		n, err := unix.EpollWait(hp.epfd, events, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		for _, ev := range events[:n] {
+			hp.mu.Lock()
+			w := hp.watches[int(ev.Fd)]
+			hp.mu.Unlock()
+			if w != nil {
+				w.q.Notify(ev.Events)
+			}
+		}
+	}
+}

@@ -2,207 +2,172 @@ package syscalls
 
 import (
 	"encoding/binary"
-	"sync"
 	"time"
 
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
 )
 
 func init() {
-	register(unix.SYS_EVENTFD2, Entry{Name: "eventfd2", Support: Partial, Note: "counter semantics without EFD_SEMAPHORE", fn: sysEventfd2, args: []argKind{aUint, aHex}})
-	register(unix.SYS_EPOLL_CREATE1, Entry{Name: "epoll_create1", Support: Partial, Note: "watches eventfds only until the readiness layer lands", fn: sysEpollCreate1, args: []argKind{aHex}})
-	register(unix.SYS_EPOLL_CTL, Entry{Name: "epoll_ctl", Support: Partial, Note: "eventfds only; other files EPERM", fn: sysEpollCtl, args: []argKind{aFD, aInt, aFD, aPtr}})
-	register(unix.SYS_EPOLL_PWAIT, Entry{Name: "epoll_pwait", Support: Partial, Note: "as epoll_ctl; the signal mask is ignored until signals land", fn: sysEpollPwait, args: []argKind{aFD, aPtr, aInt, aInt, aPtr}})
+	register(unix.SYS_EPOLL_CREATE, Entry{Name: "epoll_create", fn: sysEpollCreate, args: []argKind{aInt}})
+	register(unix.SYS_EPOLL_CREATE1, Entry{Name: "epoll_create1", fn: sysEpollCreate1, args: []argKind{aHex}})
+	register(unix.SYS_EPOLL_CTL, Entry{Name: "epoll_ctl", Support: Partial,
+		Note: "EPOLLEXCLUSIVE is accepted but wakes every waiter (allowed: 'one or more'); EPOLLWAKEUP has no effect",
+		fn:   sysEpollCtl, args: []argKind{aFD, aEpollOp, aFD, aPtr}})
+	register(unix.SYS_EPOLL_WAIT, Entry{Name: "epoll_wait", fn: sysEpollWait, args: []argKind{aFD, aPtr, aInt, aInt}})
+	register(unix.SYS_EPOLL_PWAIT, Entry{Name: "epoll_pwait", fn: sysEpollPwait, args: []argKind{aFD, aPtr, aInt, aInt, aPtr, aUint}})
+	register(unix.SYS_EPOLL_PWAIT2, Entry{Name: "epoll_pwait2", fn: sysEpollPwait2, args: []argKind{aFD, aPtr, aInt, aPtr, aPtr, aUint}})
 }
 
-// eventFD is an eventfd counter; ready is signalled when it becomes non-zero.
-type eventFD struct {
-	mu    sync.Mutex
-	count uint64
-	ready chan struct{}
-	flags int
-}
+// epollEventSize is sizeof(struct epoll_event), packed on x86-64.
+const epollEventSize = 12
 
-func (e *eventFD) Read(p []byte) (int, unix.Errno) {
-	if len(p) < 8 {
+// epMaxEvents bounds maxevents (EP_MAX_EVENTS: INT_MAX / sizeof event).
+const epMaxEvents = (1<<31 - 1) / epollEventSize
+
+func sysEpollCreate(t *Thread, a Args) (uint64, unix.Errno) {
+	// The size is a hint since Linux 2.6.8, but must be positive.
+	if a.Int(0) <= 0 {
 		return 0, unix.EINVAL
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.count == 0 {
-		return 0, unix.EAGAIN // blocking eventfd reads come with the readiness layer
-	}
-	binary.LittleEndian.PutUint64(p, e.count)
-	e.count = 0
-	return 8, 0
+	return t.newEpoll(false)
 }
-
-func (e *eventFD) Write(p []byte) (int, unix.Errno) {
-	if len(p) < 8 {
-		return 0, unix.EINVAL
-	}
-	v := binary.LittleEndian.Uint64(p)
-	if v == ^uint64(0) {
-		return 0, unix.EINVAL
-	}
-	e.mu.Lock()
-	e.count += v
-	e.mu.Unlock()
-	select {
-	case e.ready <- struct{}{}:
-	default:
-	}
-	return 8, 0
-}
-
-func (e *eventFD) Close() unix.Errno { return 0 }
-func (e *eventFD) Flags() int        { return unix.O_RDWR | e.flags }
-
-func sysEventfd2(t *Thread, a Args) (uint64, unix.Errno) {
-	flags := a.Int(1)
-	if flags&^(unix.EFD_CLOEXEC|unix.EFD_NONBLOCK|unix.EFD_SEMAPHORE) != 0 {
-		return 0, unix.EINVAL
-	}
-	e := &eventFD{count: uint64(uint32(a[0])), ready: make(chan struct{}, 1), flags: flags & unix.O_NONBLOCK}
-	fd, errno := t.Task.Group.FDs.Install(e, 0, flags&unix.EFD_CLOEXEC != 0, t.fdLimit())
-	return uint64(fd), errno
-}
-
-type epollWatch struct {
-	e      *eventFD
-	events uint32
-	data   uint64
-}
-
-type epollFile struct {
-	mu      sync.Mutex
-	watches map[int]epollWatch
-}
-
-func (p *epollFile) Read([]byte) (int, unix.Errno)  { return 0, unix.EINVAL }
-func (p *epollFile) Write([]byte) (int, unix.Errno) { return 0, unix.EINVAL }
-func (p *epollFile) Close() unix.Errno              { return 0 }
-func (p *epollFile) Flags() int                     { return unix.O_RDWR }
 
 func sysEpollCreate1(t *Thread, a Args) (uint64, unix.Errno) {
 	if a.Int(0)&^unix.EPOLL_CLOEXEC != 0 {
 		return 0, unix.EINVAL
 	}
-	fd, e := t.Task.Group.FDs.Install(&epollFile{watches: map[int]epollWatch{}}, 0, a.Int(0)&unix.EPOLL_CLOEXEC != 0, t.fdLimit())
+	return t.newEpoll(a.Int(0)&unix.EPOLL_CLOEXEC != 0)
+}
+
+func (t *Thread) newEpoll(cloexec bool) (uint64, unix.Errno) {
+	fd, e := t.Task.Group.FDs.Install(posix.NewEpoll(), 0, cloexec, t.fdLimit())
 	return uint64(fd), e
 }
 
-func (t *Thread) epoll(fd int) (*epollFile, unix.Errno) {
-	f, e := t.file(fd)
-	if e != 0 {
-		return nil, e
-	}
-	p, ok := f.File.(*epollFile)
-	if !ok {
-		return nil, unix.EINVAL
-	}
-	return p, 0
-}
-
+// sysEpollCtl follows the order of Linux's do_epoll_ctl checks: the event
+// (EFAULT), both descriptors (EBADF), a target that cannot be polled
+// (EPERM), an epfd that is no epoll or the target itself (EINVAL), then the
+// operation's own rules.
 func sysEpollCtl(t *Thread, a Args) (uint64, unix.Errno) {
-	p, e := t.epoll(a.Int(0))
+	op, fd := a.Int(1), a.Int(2)
+	var ev posix.EpollEvent
+	if op != unix.EPOLL_CTL_DEL {
+		var b [epollEventSize]byte
+		if e := t.mm().CopyIn(a[3], b[:]); e != 0 {
+			return 0, e
+		}
+		ev = posix.EpollEvent{Events: binary.LittleEndian.Uint32(b[0:]), Data: binary.LittleEndian.Uint64(b[4:])}
+	}
+	epf, e := t.file(a.Int(0))
 	if e != 0 {
 		return 0, e
 	}
-	fd := a.Int(2)
-	f, e := t.file(fd)
+	tf, e := t.file(fd)
 	if e != 0 {
 		return 0, e
 	}
-	ev, ok := f.File.(*eventFD)
-	if !ok {
+	if waiter.Of(tf.File) == nil {
 		return 0, unix.EPERM
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	op := a.Int(1)
-	if op == unix.EPOLL_CTL_DEL {
-		if _, ok := p.watches[fd]; !ok {
-			return 0, unix.ENOENT
-		}
-		delete(p.watches, fd)
-		return 0, 0
-	}
-	var b [12]byte
-	if e := t.mm().CopyIn(a[3], b[:]); e != 0 {
-		return 0, e
-	}
-	w := epollWatch{e: ev, events: binary.LittleEndian.Uint32(b[0:]), data: binary.LittleEndian.Uint64(b[4:])}
-	_, exists := p.watches[fd]
-	switch {
-	case op == unix.EPOLL_CTL_ADD && exists:
-		return 0, unix.EEXIST
-	case op == unix.EPOLL_CTL_MOD && !exists:
-		return 0, unix.ENOENT
-	case op != unix.EPOLL_CTL_ADD && op != unix.EPOLL_CTL_MOD:
+	ep, ok := epf.File.(*posix.Epoll)
+	if !ok || epf == tf {
 		return 0, unix.EINVAL
 	}
-	p.watches[fd] = w
-	return 0, 0
+	switch op {
+	case unix.EPOLL_CTL_ADD:
+		return 0, ep.Add(tf, fd, ev)
+	case unix.EPOLL_CTL_MOD:
+		return 0, ep.Modify(tf, fd, ev)
+	case unix.EPOLL_CTL_DEL:
+		return 0, ep.Delete(tf, fd)
+	}
+	return 0, unix.EINVAL
+}
+
+func sysEpollWait(t *Thread, a Args) (uint64, unix.Errno) {
+	deadline, now := msDeadline(a.Int(3))
+	return t.epollWait(a.Int(0), a[1], a.Int(2), deadline, now)
 }
 
 func sysEpollPwait(t *Thread, a Args) (uint64, unix.Errno) {
-	p, e := t.epoll(a.Int(0))
+	deadline, now := msDeadline(a.Int(3))
+	restore, e := t.sigmaskArg(a[4], a[5])
 	if e != 0 {
 		return 0, e
 	}
-	maxEvents := a.Int(2)
-	if maxEvents <= 0 || maxEvents > 1<<16 {
+	n, e := t.epollWait(a.Int(0), a[1], a.Int(2), deadline, now)
+	restore(e)
+	return n, e
+}
+
+func sysEpollPwait2(t *Thread, a Args) (uint64, unix.Errno) {
+	var deadline time.Time
+	now := false
+	if a[3] != 0 {
+		d, e := t.timespec(a[3])
+		if e != 0 {
+			return 0, e
+		}
+		deadline, now = time.Now().Add(d), d == 0
+	}
+	restore, e := t.sigmaskArg(a[4], a[5])
+	if e != 0 {
+		return 0, e
+	}
+	n, e := t.epollWait(a.Int(0), a[1], a.Int(2), deadline, now)
+	restore(e)
+	return n, e
+}
+
+// msDeadline turns a millisecond timeout (negative: none) into a deadline
+// (zero: none) and whether the call must not wait at all.
+func msDeadline(ms int) (time.Time, bool) {
+	if ms < 0 {
+		return time.Time{}, false
+	}
+	return time.Now().Add(time.Duration(ms) * time.Millisecond), ms == 0
+}
+
+// epollWait is epoll_wait's body: collect events, waiting for the epoll's
+// own notification when there are none. An interruption is EINTR, never a
+// restart, as on Linux.
+func (t *Thread) epollWait(epfd int, addr uint64, maxEvents int, deadline time.Time, noWait bool) (uint64, unix.Errno) {
+	if maxEvents <= 0 || maxEvents > epMaxEvents {
 		return 0, unix.EINVAL
 	}
-	var deadline <-chan time.Time
-	if ms := a.Int(3); ms >= 0 {
-		timer := time.NewTimer(time.Duration(ms) * time.Millisecond)
-		defer timer.Stop()
-		deadline = timer.C
+	f, e := t.file(epfd)
+	if e != 0 {
+		return 0, e
 	}
+	ep, ok := f.File.(*posix.Epoll)
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	entry, ch := waiter.NewChannelEntry(waiter.EPOLLIN)
+	ep.EventRegister(entry)
+	defer ep.EventUnregister(entry)
 	for {
-		p.mu.Lock()
-		var out []byte
-		n := 0
-		var waits []chan struct{}
-		for _, w := range p.watches {
-			w.e.mu.Lock()
-			ready := w.e.count > 0
-			w.e.mu.Unlock()
-			if ready && w.events&unix.EPOLLIN != 0 && n < maxEvents {
-				var b [12]byte
-				binary.LittleEndian.PutUint32(b[0:], unix.EPOLLIN)
-				binary.LittleEndian.PutUint64(b[4:], w.data)
-				out = append(out, b[:]...)
-				n++
+		if evs := ep.Wait(maxEvents); len(evs) > 0 {
+			b := make([]byte, len(evs)*epollEventSize)
+			for i, ev := range evs {
+				binary.LittleEndian.PutUint32(b[i*epollEventSize:], ev.Events)
+				binary.LittleEndian.PutUint64(b[i*epollEventSize+4:], ev.Data)
 			}
-			waits = append(waits, w.e.ready)
+			if e := t.mm().CopyOut(addr, b); e != 0 {
+				return 0, e
+			}
+			return uint64(len(evs)), 0
 		}
-		p.mu.Unlock()
-		if n > 0 {
-			return uint64(n), t.mm().CopyOut(a[1], out)
-		}
-		if a.Int(3) == 0 {
+		if noWait {
 			return 0, 0
 		}
-		// Go's netpoller watches one eventfd; more wait for any of the first.
-		var wake chan struct{}
-		if len(waits) > 0 {
-			wake = waits[0]
-		}
-		select {
-		case <-wake:
-			if wake != nil {
-				select {
-				case wake <- struct{}{}: // leave the token for the re-scan's own use
-				default:
-				}
-				<-wake
-			}
-		case <-deadline:
-			return 0, 0
-		case <-t.Task.Group.Dying():
+		switch e := t.block(ch, deadline); e {
+		case 0:
+		case unix.ETIMEDOUT:
+			noWait = true // one last look, then 0
+		default:
 			return 0, unix.EINTR
 		}
 	}

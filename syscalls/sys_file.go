@@ -19,7 +19,7 @@ func init() {
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 			return sysOpenat(t, Args{uint64(unix.AT_FDCWD & 0xffffffff), a[0], a[1], a[2]})
 		}, args: []argKind{aPath, aOpenFlags, aOctal}})
-	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC; others EINVAL",
+	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ; others (locks, leases, F_SETOWN, seals) EINVAL",
 		fn: sysFcntl, args: []argKind{aFD, aFcntlCmd, aHex}})
 	register(unix.SYS_DUP, Entry{Name: "dup", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 		fd, e := t.Task.Group.FDs.Dup(a.Int(0), 0, false, t.fdLimit())
@@ -51,7 +51,7 @@ func sysRead(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.EBADF
 	}
 	buf := make([]byte, min(a[2], ioChunk))
-	n, e := f.Read(buf)
+	n, e := t.readFile(f.File, buf)
 	if e != 0 {
 		return 0, e
 	}
@@ -84,7 +84,7 @@ func (t *Thread) writeFrom(f posix.File, addr, n uint64) (uint64, unix.Errno) {
 			}
 			return 0, e
 		}
-		w, e := f.Write(chunk)
+		w, e := t.writeFile(f, chunk)
 		done += uint64(w)
 		if e != 0 || w < len(chunk) {
 			if done > 0 {
@@ -129,18 +129,38 @@ func sysReadv(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
-	// One read for the first non-empty buffer: a short read is always
-	// allowed, and a second read could block after data arrived.
-	for _, v := range iov {
-		if v.len == 0 {
-			continue
-		}
-		return sysRead(t, Args{a[0], v.base, v.len})
-	}
 	if !readable(f) {
 		return 0, unix.EBADF
 	}
-	return 0, 0
+	// One read for all the buffers (a pipe's readv fills several), then
+	// scattered; a short read is always allowed.
+	total := uint64(0)
+	for _, v := range iov {
+		total += v.len
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	buf := make([]byte, min(total, ioChunk))
+	n, e := t.readFile(f.File, buf)
+	if e != 0 {
+		return 0, e
+	}
+	done := 0
+	for _, v := range iov {
+		if done == n {
+			break
+		}
+		c := min(uint64(n-done), v.len)
+		if e := t.mm().CopyOut(v.base, buf[done:done+int(c)]); e != 0 {
+			if done > 0 {
+				break
+			}
+			return 0, e
+		}
+		done += int(c)
+	}
+	return uint64(done), 0
 }
 
 func sysWritev(t *Thread, a Args) (uint64, unix.Errno) {
@@ -155,18 +175,54 @@ func sysWritev(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	// The buffers are gathered into one write per ioChunk, so a writev
+	// of at most PIPE_BUF bytes is as atomic as a write, and one packet
+	// on a packet-mode pipe.
 	total := uint64(0)
 	for _, v := range iov {
-		n, e := t.writeFrom(f, v.base, v.len)
-		total += n
-		if e != 0 || n < v.len {
-			if total > 0 {
-				return total, 0
+		total += v.len
+	}
+	buf := make([]byte, 0, min(total, ioChunk))
+	done := uint64(0)
+	// flush writes the gathered bytes; it reports whether all went.
+	flush := func() (bool, unix.Errno) {
+		if len(buf) == 0 {
+			return true, 0
+		}
+		n, e := t.writeFile(f, buf)
+		done += uint64(n)
+		all := n == len(buf)
+		buf = buf[:0]
+		return all, e
+	}
+	result := func(e unix.Errno) (uint64, unix.Errno) {
+		if done > 0 {
+			return done, 0
+		}
+		return 0, e
+	}
+	for _, v := range iov {
+		for off := uint64(0); off < v.len; {
+			c := min(v.len-off, uint64(cap(buf)-len(buf)))
+			start := len(buf)
+			buf = buf[:start+int(c)]
+			if e := t.mm().CopyIn(v.base+off, buf[start:]); e != 0 {
+				buf = buf[:start]
+				if _, we := flush(); we != 0 {
+					return result(we)
+				}
+				return result(e)
 			}
-			return 0, e
+			off += c
+			if len(buf) == cap(buf) {
+				if all, e := flush(); !all {
+					return result(e)
+				}
+			}
 		}
 	}
-	return total, 0
+	_, e = flush()
+	return result(e)
 }
 
 func sysClose(t *Thread, a Args) (uint64, unix.Errno) { return 0, t.Task.Group.FDs.Close(a.Int(0)) }
@@ -204,6 +260,36 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 			return 0, e
 		}
 		return uint64(f.Flags()), 0
+	case unix.F_SETFL:
+		f, e := t.file(fd)
+		if e != 0 {
+			return 0, e
+		}
+		fs, ok := f.File.(posix.FlagSetter)
+		if !ok {
+			if (f.Flags()^a.Int(2))&posix.SetFlMask == 0 {
+				return 0, 0
+			}
+			return 0, unix.EINVAL // a file that keeps fixed flags
+		}
+		fs.SetFlags(a.Int(2))
+		return 0, 0
+	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
+		f, e := t.file(fd)
+		if e != 0 {
+			return 0, e
+		}
+		end, ok := f.File.(*posix.PipeEnd)
+		if !ok {
+			return 0, unix.EBADF // Linux's pipe_fcntl for a file that is no pipe
+		}
+		if a.Int(1) == unix.F_GETPIPE_SZ {
+			return uint64(end.Pipe().Size()), 0
+		}
+		// The size is an unsigned int; root (CAP_SYS_RESOURCE) may pass
+		// pipe-max-size.
+		n, e := end.Pipe().SetSize(uint32(a[2]), t.K.Info.UID == 0)
+		return uint64(n), e
 	case unix.F_DUPFD, unix.F_DUPFD_CLOEXEC:
 		if a.Int(2) < 0 || uint64(a.Int(2)) >= t.fdLimit() {
 			return 0, unix.EINVAL
