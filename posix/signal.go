@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
 )
 
@@ -212,6 +213,8 @@ type SignalHandlers struct {
 	act    [NSIG + 1]SigAction
 	shared sigQueue
 	queued int // real-time signals queued in the process
+
+	q waiter.Queue // signalfds: notified of every signal queued
 }
 
 // Swap sets the action for sig (when act != nil) and returns the old one.

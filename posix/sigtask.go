@@ -1,6 +1,9 @@
 package posix
 
-import "golang.org/x/sys/unix"
+import (
+	"github.com/rumpgo/rumpgo/posix/waiter"
+	"golang.org/x/sys/unix"
+)
 
 // This file is the per-task half of signals: masks, pending sets, and how
 // a sent signal finds the thread that will take it.
@@ -102,16 +105,19 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 		return 0
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if t.mask&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
+		s.mu.Unlock()
 		return 0
 	}
 	if !t.pending.add(info, &s.queued) {
+		s.mu.Unlock()
 		return unix.EAGAIN
 	}
 	if t.mask&Bit(sig) == 0 {
 		t.wakeLocked()
 	}
+	s.mu.Unlock()
+	s.q.Notify(waiter.EPOLLIN)
 	return 0
 }
 
@@ -141,6 +147,7 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 		return 0
 	}
 	s.mu.Lock()
+	defer s.q.Notify(waiter.EPOLLIN) // runs after the unlock below
 	defer s.mu.Unlock()
 	if ignored(sig, s.act[sig]) && !g.allBlockLocked(sig) {
 		return 0

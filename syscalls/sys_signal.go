@@ -23,6 +23,10 @@ func init() {
 	register(unix.SYS_TGKILL, Entry{Name: "tgkill", fn: sysTgkill, args: []argKind{aInt, aInt, aSignal}})
 	register(unix.SYS_TKILL, Entry{Name: "tkill", fn: sysTkill, args: []argKind{aInt, aSignal}})
 	register(unix.SYS_PAUSE, Entry{Name: "pause", fn: sysPause})
+	register(unix.SYS_SIGNALFD4, Entry{Name: "signalfd4", fn: sysSignalfd4, args: []argKind{aFD, aPtr, aUint, aHex}})
+	register(unix.SYS_SIGNALFD, Entry{Name: "signalfd", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+		return sysSignalfd4(t, Args{a[0], a[1], a[2], 0})
+	}, args: []argKind{aFD, aPtr, aUint}})
 }
 
 const sigsetSize = 8
@@ -307,4 +311,31 @@ func sysRtSigtimedwait(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 	}
 	return uint64(info.Signo), 0
+}
+
+// sysSignalfd4 makes a signalfd, or changes the mask of an existing one.
+func sysSignalfd4(t *Thread, a Args) (uint64, unix.Errno) {
+	fd, flags := a.Int(0), a.Int(3)
+	if flags&^(unix.SFD_CLOEXEC|unix.SFD_NONBLOCK) != 0 || a[2] != sigsetSize {
+		return 0, unix.EINVAL
+	}
+	mask, e := t.sigset(a[1])
+	if e != 0 {
+		return 0, e
+	}
+	if fd != -1 {
+		of, e := t.Task.Group.FDs.Get(fd)
+		if e != 0 {
+			return 0, e
+		}
+		sfd, ok := of.File.(*posix.SignalFD)
+		if !ok {
+			return 0, unix.EINVAL
+		}
+		sfd.SetMask(mask)
+		return uint64(fd), 0
+	}
+	sfd := posix.NewSignalFD(t.Task, mask, flags)
+	n, e := t.Task.Group.FDs.Install(sfd, 0, flags&unix.SFD_CLOEXEC != 0, t.fdLimit())
+	return uint64(n), e
 }

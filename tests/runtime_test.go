@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -89,4 +90,40 @@ func TestFutex(t *testing.T) {
 	require.Equal(t, 0, native.status, native.stderr)
 	require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
 	require.Equal(t, native.status, guest.status)
+}
+
+// cProgram builds tests/testdata/<name>/main.c as a static glibc binary.
+func cProgram(t *testing.T, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Fatalf("C test programs need gcc and a static libc (apt-get install gcc libc6-dev): %v", err)
+	}
+	out := filepath.Join(buildDir, name)
+	src := filepath.Join(moduleRoot, "tests", "testdata", name, "main.c")
+	if b, err := exec.Command("gcc", "-static", "-O1", "-o", out, src).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", src, err, b)
+	}
+	built[name] = out
+	return out
+}
+
+// TestCSignals checks the signal frame as C sees it — siginfo and
+// ucontext for every fault, FPU state and registers through rt_sigreturn,
+// masks, the alternate stack, SA_* flags, sigsuspend, sigtimedwait,
+// signalfd, SA_RESTART — and the errors of bad arguments, against Linux.
+func TestCSignals(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "csignals")
+	native := run(t, os.Environ(), nil, bin)
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
+	require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
+	require.Equal(t, 128+int(syscall.SIGSEGV), native.status)
+	require.Equal(t, native.status, guest.status)
+	require.Contains(t, guest.stderr, "rumpgo: guest killed by SIGSEGV: write of unmapped address 0x8 (SEGV_MAPERR)")
 }

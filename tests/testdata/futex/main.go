@@ -138,8 +138,12 @@ func res(name string) func(int, unix.Errno) {
 	return func(n int, e unix.Errno) { show(name, n, e) }
 }
 
-func futexValue(w *uint32, val uint32) (int, unix.Errno) { return futex(w, futexWait, val, nil, nil, 0) }
+func futexValue(w *uint32, val uint32) (int, unix.Errno) {
+	return futex(w, futexWait, val, nil, nil, 0)
+}
 func futexAbs(w *uint32, ts *unix.Timespec) (int, unix.Errno) {
 	return futex(w, futexWaitBitset, 0, ts, nil, 0xffffffff)
 }
-func futexRel(w *uint32, ts *unix.Timespec) (int, unix.Errno) { return futex(w, futexWait, 0, ts, nil, 0) }
+func futexRel(w *uint32, ts *unix.Timespec) (int, unix.Errno) {
+	return futex(w, futexWait, 0, ts, nil, 0)
+}
