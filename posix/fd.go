@@ -17,6 +17,20 @@ type File interface {
 	Flags() int
 }
 
+// GuestMemory is the calling process's memory, for files whose calls take
+// pointers (ioctl arguments).
+type GuestMemory interface {
+	CopyIn(addr uint64, dst []byte) unix.Errno
+	CopyOut(addr uint64, src []byte) unix.Errno
+}
+
+// Ioctler is a File with ioctl commands of its own (sockets, devices).
+type Ioctler interface {
+	// Ioctl runs cmd with arg, reading and writing what arg points to
+	// through mem; ENOTTY for commands the file does not have.
+	Ioctl(mem GuestMemory, cmd uint32, arg uint64) (uint64, unix.Errno)
+}
+
 // FlagSetter is a File whose status flags fcntl(F_SETFL) can change.
 type FlagSetter interface {
 	// SetFlags replaces the changeable status flags (SetFlMask) with

@@ -333,6 +333,9 @@ func sysIoctl(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	if io, ok := f.File.(posix.Ioctler); ok {
+		return io.Ioctl(t.mm(), uint32(a[1]), a[2])
+	}
 	h, ok := f.File.(*posix.HostFile)
 	if !ok {
 		return 0, unix.ENOTTY
