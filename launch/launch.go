@@ -37,6 +37,9 @@ type Config struct {
 	// ForwardSignals delivers SIGINT, SIGTERM, SIGHUP, SIGUSR1/2 and
 	// SIGQUIT sent to this process to the guest while it runs.
 	ForwardSignals bool
+	// NoVDSO maps no vDSO (and passes no AT_SYSINFO_EHDR): every clock read
+	// is then a system call, as before the vDSO existed; for comparisons.
+	NoVDSO bool
 	// UID and GID are the guest's user and group (--user); zero is root.
 	UID, GID uint32
 }
@@ -83,7 +86,13 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	as.SetBrk(loaded.Brk)
-	sp, err := setupStack(as, m.M, exe, loaded, cfg)
+	var vd *guestVDSO
+	if !cfg.NoVDSO {
+		if vd, err = mapVDSO(as, m.Pager()); err != nil {
+			return nil, err
+		}
+	}
+	sp, err := setupStack(as, m.M, exe, loaded, cfg, vd)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +106,8 @@ func Run(cfg Config) (*Result, error) {
 	group := posix.NewThreadGroup(1, as, fds)
 	task, _ := group.NewTask()
 	hostname := "rumpgo"
-	k := syscalls.NewKernel(m, syscalls.SystemInfo{
+	km := vd.machine(m) // refreshes the vDSO's clocks on every exit
+	k := syscalls.NewKernel(km, syscalls.SystemInfo{
 		Hostname: hostname, CPUs: cfg.CPUs, MemBytes: cfg.Memory,
 		UID: cfg.UID, GID: cfg.GID, Comm: filepath.Base(cfg.Path), Boot: start,
 	})
@@ -107,7 +117,11 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.ForwardSignals {
 		defer forwardSignals(group, cfg.Report)()
 	}
-	if err := m.Start(k.NewThread(task), regs, 0); err != nil {
+	if vd != nil {
+		vd.clock.Start(0)
+		defer vd.clock.Stop()
+	}
+	if err := km.Start(k.NewThread(task), regs, 0); err != nil {
 		return nil, err
 	}
 	<-group.Dying()
@@ -164,7 +178,7 @@ func (l loaderSpace) Protect(addr, length uint64, prot int) error {
 func (l loaderSpace) Poke(addr uint64, data []byte) error { return errnoErr(l.as.CopyOut(addr, data)) }
 
 // setupStack maps the main thread's stack and writes argv, envp and auxv.
-func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Loaded, cfg Config) (uint64, error) {
+func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Loaded, cfg Config, vd *guestVDSO) (uint64, error) {
 	base := uint64(mm.StackTop - mm.StackSize)
 	if _, e := as.Mmap(base, mm.StackSize, unix.PROT_READ|unix.PROT_WRITE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_GROWSDOWN); e != 0 {
@@ -194,6 +208,9 @@ func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Lo
 			// plus siginfo, ucontext and the return address, rounded up.
 			aux(boot.AT_MINSIGSTKSZ, uint64(xsaveSize)+1024),
 		},
+	}
+	if vd != nil {
+		a.Auxv = append(a.Auxv, aux(boot.AT_SYSINFO_EHDR, vd.ehdr))
 	}
 	if len(a.Argv) == 0 {
 		a.Argv = []string{exe.Path}

@@ -65,6 +65,9 @@ type AddressSpace struct {
 	// such page may need a frame, so mappings past limit fail with ENOMEM
 	// instead of the guest dying on a fault it cannot handle.
 	committed, limit uint64
+
+	// pinned are the frames of special mappings: never freed here.
+	pinned map[uint64]struct{}
 }
 
 // New makes an empty address space whose accessible mappings may total
@@ -130,6 +133,15 @@ func (as *AddressSpace) faultLocked(addr uint64, a Access) FaultResult {
 	}
 	if _, _, ok := as.pager.Translate(addr); ok {
 		// Present and allowed: a stale translation; resuming retries it.
+		return FaultHandled
+	}
+	if v.Special() {
+		// Unmapped by MADV_DONTNEED: the same frame comes back, as a
+		// special mapping's page does on Linux.
+		va := pageDown(addr)
+		if err := as.pager.MapPage(va, v.frames[(va-v.frameBase)/PageSize], v.Prot); err != nil {
+			return FaultOOM
+		}
 		return FaultHandled
 	}
 	block := pageDown(addr) &^ (faultAround*PageSize - 1)

@@ -164,3 +164,63 @@ func TestBrk(t *testing.T) {
 	require.Equal(t, unix.EFAULT, as.CopyOut(0x601000, []byte{1}))
 	require.EqualValues(t, 0x601000, as.Brk(0x600000+64<<20), "past the commit limit the break stays")
 }
+
+func TestSpecialMapping(t *testing.T) {
+	as, p := newSpace(t, 32<<20)
+	var frames []uint64
+	for range 2 {
+		f, err := p.mem.Alloc()
+		require.NoError(t, err)
+		frames = append(frames, f)
+	}
+	copy(p.mem.Bytes(frames[1], 4), "vdso")
+	const at = 0x7fff_a000_0000
+	rx := unix.PROT_READ | unix.PROT_EXEC
+	require.Zero(t, as.MapSpecial(at, frames[:1], unix.PROT_READ, "[vvar]"))
+	require.Zero(t, as.MapSpecial(at+4096, frames[1:], rx, "[vdso]"))
+	for _, tc := range []struct {
+		name string
+		addr uint64
+		prot int
+		want unix.Errno
+	}{
+		{"taken", at, unix.PROT_READ, unix.EEXIST},
+		{"unaligned", at + 8, unix.PROT_READ, unix.EINVAL},
+		{"writable", 0x7000_0000, rw, unix.EINVAL},
+		{"below mmap_min_addr", 0x1000, unix.PROT_READ, unix.ENOMEM},
+	} {
+		require.Equal(t, tc.want, as.MapSpecial(tc.addr, frames[:1], tc.prot, "x"), tc.name)
+	}
+
+	vmas := as.VMAs()
+	require.Len(t, vmas, 2, "neighbouring special mappings stay apart")
+	require.Equal(t, "[vvar]", vmas[0].Name)
+	require.True(t, vmas[1].Special())
+	committed, _ := as.Committed()
+	require.Zero(t, committed, "the machine's frames are not the guest's commit")
+
+	got := make([]byte, 4)
+	require.Zero(t, as.CopyIn(at+4096, got), "present from the start")
+	require.Equal(t, "vdso", string(got))
+	require.Equal(t, mm.FaultAccErr, as.Fault(at, mm.Write))
+	require.Equal(t, unix.EACCES, as.Mprotect(at, 8192, rw))
+	require.Zero(t, as.Mprotect(at+4096, 4096, unix.PROT_NONE))
+	require.Zero(t, as.Mprotect(at+4096, 4096, rx))
+	require.Zero(t, as.Madvise(at+4096, 4096, unix.MADV_DONTNEED))
+	require.Equal(t, mm.FaultHandled, as.Fault(at+4096, mm.Exec), "the same frame comes back")
+	require.Zero(t, as.CopyIn(at+4096, got))
+	require.Equal(t, "vdso", string(got))
+
+	// Unmapping or mapping over it never hands the frames to the allocator.
+	require.Zero(t, as.Munmap(at, 4096))
+	_, e := as.Mmap(at+4096, 4096, rw, anon|unix.MAP_FIXED)
+	require.Zero(t, e)
+	require.Zero(t, as.CopyOut(at+4096, []byte("anon")))
+	require.Equal(t, "vdso", string(p.mem.Bytes(frames[1], 4)), "a fresh frame backs the new mapping")
+	require.Equal(t, unix.EFAULT, as.CopyIn(at, got))
+	for range 64 {
+		f, err := p.mem.Alloc()
+		require.NoError(t, err)
+		require.NotContains(t, frames, f)
+	}
+}

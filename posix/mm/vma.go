@@ -12,9 +12,17 @@ type VMA struct {
 	Prot       int
 	Flags      int // MAP_* flags the mapping was made with that matter later
 	Name       string
+
+	// frames, for a special mapping (MapSpecial), are the fixed frames
+	// behind it: frames[i] backs the page at frameBase+i*PageSize.
+	frames    []uint64
+	frameBase uint64
 }
 
 func (v VMA) accessible() bool { return v.Prot != unix.PROT_NONE }
+
+// Special reports whether v maps frames the machine owns ([vvar], [vdso]).
+func (v VMA) Special() bool { return v.frames != nil }
 
 // find returns the index of the VMA containing addr, or -1.
 func (as *AddressSpace) find(addr uint64) int {
@@ -36,8 +44,8 @@ func (as *AddressSpace) VMAs() []VMA {
 func (as *AddressSpace) commitOf(start, end uint64) uint64 {
 	var n uint64
 	for _, v := range as.vmas {
-		if v.End <= start || v.Start >= end || !v.accessible() {
-			continue
+		if v.End <= start || v.Start >= end || !v.accessible() || v.Special() {
+			continue // special mappings are the machine's memory, not the guest's
 		}
 		n += min(v.End, end) - max(v.Start, start)
 	}
@@ -84,7 +92,8 @@ func (as *AddressSpace) insert(v VMA) {
 
 func (as *AddressSpace) merge(i int) {
 	same := func(a, b VMA) bool {
-		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name
+		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name &&
+			!a.Special() && !b.Special()
 	}
 	if i+1 < len(as.vmas) && same(as.vmas[i], as.vmas[i+1]) {
 		as.vmas[i].End = as.vmas[i+1].End
@@ -97,12 +106,21 @@ func (as *AddressSpace) merge(i int) {
 }
 
 // dropPages unmaps the present pages of [start, end) and frees their frames
-// after every vCPU has forgotten them.
+// after every vCPU has forgotten them. Frames of special mappings stay with
+// their owner.
 func (as *AddressSpace) dropPages(start, end uint64) {
 	var frames []uint64
-	as.pager.UnmapRange(start, end, func(_, pa uint64) { frames = append(frames, pa) })
-	if len(frames) > 0 {
+	dropped := false
+	as.pager.UnmapRange(start, end, func(_, pa uint64) {
+		dropped = true
+		if _, ok := as.pinned[pa]; !ok {
+			frames = append(frames, pa)
+		}
+	})
+	if dropped {
 		as.pager.Shootdown()
+	}
+	if len(frames) > 0 {
 		as.pager.FreeFrames(frames)
 	}
 }
@@ -250,6 +268,12 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 		i := as.find(a)
 		if i < 0 {
 			return unix.ENOMEM
+		}
+		if as.vmas[i].Special() && prot&unix.PROT_WRITE != 0 {
+			// The frames are shared with the machine, which Linux's [vvar]
+			// refuses too (no VM_MAYWRITE). Linux would let [vdso] become a
+			// private copy; we have no copy-on-write, so it refuses as well.
+			return unix.EACCES
 		}
 		a = as.vmas[i].End
 	}

@@ -3,7 +3,7 @@
 //
 // Run it from anywhere inside the module:
 //
-//	go run ./tests/bench [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-rumpgo PATH]
+//	go run ./tests/bench [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-rumpgo PATH]
 //
 // It builds rumpgo (./cmd/rumpgo, unless -rumpgo names a prebuilt binary) and
 // the static testdata programs hello and getpid, then measures:
@@ -13,6 +13,10 @@
 //     this is what a user waits for, VM creation and ELF loading included.
 //   - getpid round trip: ns per syscall.Getpid as the program itself reports
 //     it, -getpid-runs runs each, so start-up cost is excluded.
+//   - time.Now: ns per call as testdata/timenow reports it, -getpid-runs runs
+//     each; under rumpgo the vDSO answers it from memory. The clock_gettime
+//     row is the same program's -syscall mode: one clock read as a system
+//     call, what time.Now cost twice over before the vDSO.
 //
 // Cells are "median (min–max)"; ratio is rumpgo median / native median.
 // A machine line (CPU, kernel, whether /dev/kvm is PVM) precedes the table
@@ -43,10 +47,11 @@ func run() int {
 	n := flag.Int("n", 20, "runs of hello on each side")
 	getpidCalls := flag.Int("getpid-calls", 100000, "getpid calls per getpid run")
 	getpidRuns := flag.Int("getpid-runs", 5, "getpid runs on each side")
+	timenowCalls := flag.Int("timenow-calls", 1000000, "time.Now calls per timenow run")
 	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
 	flag.Parse()
-	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 {
-		return fail("-n, -getpid-calls and -getpid-runs must be positive")
+	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 || *timenowCalls < 2 {
+		return fail("-n, -getpid-calls and -getpid-runs must be positive, -timenow-calls at least 2")
 	}
 
 	root, err := moduleRoot()
@@ -68,7 +73,8 @@ func run() int {
 	}
 	hello := filepath.Join(dir, "hello")
 	getpid := filepath.Join(dir, "getpid")
-	for bin, pkg := range map[string]string{hello: "./tests/testdata/hello", getpid: "./tests/testdata/getpid"} {
+	timenow := filepath.Join(dir, "timenow")
+	for bin, pkg := range map[string]string{hello: "./tests/testdata/hello", getpid: "./tests/testdata/getpid", timenow: "./tests/testdata/timenow"} {
 		if err := goBuild(root, bin, pkg); err != nil {
 			return fail("%v", err)
 		}
@@ -105,6 +111,16 @@ func run() int {
 	gn, errN := getpidNs(*getpidRuns, getpid, arg)
 	gg, errG := getpidNs(*getpidRuns, rumpgo, "run", getpid, arg)
 	row(fmt.Sprintf("getpid round trip (ns/call, median of %d)", *getpidRuns), gn, gg, errN, errG, ns)
+
+	arg = strconv.Itoa(*timenowCalls)
+	tn, errN := perCallNs(*getpidRuns, timenow, arg)
+	tg, errG := perCallNs(*getpidRuns, rumpgo, "run", timenow, arg)
+	row(fmt.Sprintf("time.Now (ns/call, median of %d)", *getpidRuns), tn, tg, errN, errG, ns)
+	// Each system call exits to the monitor: fewer of them.
+	arg = strconv.Itoa(max(*timenowCalls/100, 2))
+	sn, errN := perCallNs(*getpidRuns, timenow, "-syscall", arg)
+	sg, errG := perCallNs(*getpidRuns, rumpgo, "run", timenow, "-syscall", arg)
+	row(fmt.Sprintf("clock_gettime system call (ns/call, median of %d)", *getpidRuns), sn, sg, errN, errG, ns)
 
 	if failed {
 		return 1
@@ -180,6 +196,34 @@ func getpidNs(runs int, argv ...string) ([]float64, error) {
 		x, err := strconv.ParseFloat(f[1], 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %v", argv, err)
+		}
+		v = append(v, x)
+	}
+	return v, nil
+}
+
+// perCallNs runs testdata/timenow, which reports "ns_per_call X" on stderr.
+func perCallNs(runs int, argv ...string) ([]float64, error) {
+	var v []float64
+	for range runs {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("%q: %v\n%s", argv, err, stderr.Bytes())
+		}
+		x, ok := 0.0, false
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "ns_per_call" {
+				var err error
+				if x, err = strconv.ParseFloat(f[1], 64); err != nil {
+					return nil, fmt.Errorf("%q: %v", argv, err)
+				}
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("%q: no ns_per_call in %q", argv, stderr.String())
 		}
 		v = append(v, x)
 	}

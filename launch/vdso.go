@@ -1,0 +1,94 @@
+package launch
+
+import (
+	"fmt"
+
+	"github.com/rumpgo/rumpgo/libc/vdso"
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// guestVDSO is the vDSO mapped into a guest and the clock that keeps its
+// data page current.
+type guestVDSO struct {
+	ehdr  uint64 // AT_SYSINFO_EHDR: where the image starts
+	clock *vdso.Clock
+}
+
+// vdsoBase is where [vvar] starts; [vdso] follows it. Both sit just below
+// the top-down mmap area, where Linux puts them when ASLR is off.
+func vdsoBase() uint64 {
+	return mm.MmapBase - vdso.VvarSize - uint64(vdso.ImagePages())*mm.PageSize
+}
+
+// mapVDSO copies the image into frames of its own, maps them and the data
+// page as [vvar] and [vdso], and publishes the host's clocks once.
+func mapVDSO(as *mm.AddressSpace, p mm.Pager) (*guestVDSO, error) {
+	frames := make([]uint64, 1+vdso.ImagePages())
+	for i := range frames {
+		f, err := p.AllocFrame()
+		if err != nil {
+			return nil, fmt.Errorf("vDSO frames: %w", err)
+		}
+		frames[i] = f
+	}
+	img := vdso.Image()
+	for i, f := range frames[1:] {
+		copy(p.Bytes(f, mm.PageSize), img[min(i*mm.PageSize, len(img)):])
+	}
+	base := vdsoBase()
+	if e := as.MapSpecial(base, frames[:1], unix.PROT_READ, "[vvar]"); e != 0 {
+		return nil, fmt.Errorf("mapping [vvar]: %v", e)
+	}
+	if e := as.MapSpecial(base+vdso.VvarSize, frames[1:], unix.PROT_READ|unix.PROT_EXEC, "[vdso]"); e != 0 {
+		return nil, fmt.Errorf("mapping [vdso]: %v", e)
+	}
+	return &guestVDSO{ehdr: base + vdso.VvarSize, clock: vdso.NewClock(p.Bytes(frames[0], mm.PageSize))}, nil
+}
+
+// machine wraps m so that every guest thread, the ones clone starts too,
+// refreshes the clocks before it resumes from an exit.
+func (g *guestVDSO) machine(m rumpglue.Machine) rumpglue.Machine {
+	if g == nil {
+		return m
+	}
+	return clockedMachine{m, g.clock}
+}
+
+type clockedMachine struct {
+	rumpglue.Machine
+	clock *vdso.Clock
+}
+
+func (m clockedMachine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
+	return m.Machine.Start(clockedThread{th, m.clock}, regs, fsBase)
+}
+
+// clockedThread refreshes the data page after each exit it handles: a
+// thread that slept or asked the kernel for the time must not then read an
+// older time from the page. The refresh costs a few hundred nanoseconds
+// against the tens of microseconds of the exit.
+type clockedThread struct {
+	rumpglue.Thread
+	clock *vdso.Clock
+}
+
+func (t clockedThread) refresh(r rumpglue.Resume) rumpglue.Resume {
+	if r == rumpglue.Continue {
+		t.clock.Refresh()
+	}
+	return r
+}
+
+func (t clockedThread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
+	return t.refresh(t.Thread.Syscall(cpu))
+}
+
+func (t clockedThread) Interrupted(cpu rumpglue.CPU) rumpglue.Resume {
+	return t.refresh(t.Thread.Interrupted(cpu))
+}
+
+func (t clockedThread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
+	return t.refresh(t.Thread.Fault(cpu, f))
+}

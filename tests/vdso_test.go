@@ -1,0 +1,123 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestVdsoTimeNowWithoutExits runs a million time.Now calls natively and
+// under rumpgo --strace: the same output, and not one clock_gettime system
+// call, because the guest's runtime found the vDSO through AT_SYSINFO_EHDR
+// and reads the time from memory.
+func TestVdsoTimeNowWithoutExits(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "timenow")
+
+	native := run(t, os.Environ(), nil, bin)
+	require.Zero(t, native.status, "stderr:\n%s", native.stderr)
+	guest := run(t, os.Environ(), nil, rumpgo, "run", "--strace", bin)
+	require.Zero(t, guest.status, "stderr:\n%s", tail(guest.stderr))
+	require.Equal(t, native.stdout, guest.stdout)
+	require.Equal(t, "calls 1000000\nmonotonic went back 0 times\ntime moved on: true\n", guest.stdout)
+
+	var calls []string
+	for _, line := range strings.Split(guest.stderr, "\n") {
+		if strings.Contains(line, "clock_gettime(") || strings.Contains(line, "gettimeofday(") {
+			calls = append(calls, line)
+		}
+	}
+	require.Empty(t, calls, "time.Now must not exit to the monitor")
+}
+
+// TestVdsoTimeMatchesHost checks the guest's wall clock against the host's
+// read around the run, and that it advanced, with no more than a refresh
+// period (1 ms) of lag, allowing generous scheduling slack.
+func TestVdsoTimeMatchesHost(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "timenow")
+
+	before := time.Now()
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin, "200000")
+	after := time.Now()
+	require.Zero(t, guest.status, "stderr:\n%s", tail(guest.stderr))
+	require.Contains(t, guest.stdout, "monotonic went back 0 times\n")
+
+	first, last := wallNs(t, guest.stderr)
+	const slack = 50 * time.Millisecond
+	require.LessOrEqual(t, first, last)
+	require.GreaterOrEqual(t, first, before.Add(-slack).UnixNano(), "the guest's clock is behind the host's")
+	require.LessOrEqual(t, last, after.Add(slack).UnixNano(), "the guest's clock is ahead of the host's")
+}
+
+// TestVdsoClockThroughSyscall: the system call still answers, and agrees
+// with what the vDSO then reads (CLOCK_MONOTONIC never goes back across the
+// two paths, which the monitor's refresh after every exit guarantees).
+func TestVdsoClockThroughSyscall(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := program(t, "timenow")
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin, "-syscall", "2000")
+	require.Zero(t, guest.status, "stderr:\n%s", tail(guest.stderr))
+	require.Equal(t, "calls 2000\nmonotonic went back 0 times\n", guest.stdout)
+}
+
+func wallNs(t *testing.T, stderr string) (first, last int64) {
+	t.Helper()
+	for _, line := range strings.Split(stderr, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[0] == "wall_ns" {
+			var err error
+			first, err = strconv.ParseInt(f[1], 10, 64)
+			require.NoError(t, err)
+			last, err = strconv.ParseInt(f[2], 10, 64)
+			require.NoError(t, err)
+			return first, last
+		}
+	}
+	t.Fatalf("no wall_ns line in:\n%s", stderr)
+	return 0, 0
+}
+
+// tail keeps a failure message readable when stderr is a long strace.
+func tail(s string) string {
+	if len(s) > 4000 {
+		return "..." + s[len(s)-4000:]
+	}
+	return s
+}
+
+// TestVdsoGlibc runs a static glibc program natively and under rumpgo: glibc
+// accepts the vDSO, and its clock_gettime, gettimeofday and time make no
+// system call.
+func TestVdsoGlibc(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skipf("needs gcc: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "ctime")
+	out, err := exec.Command("gcc", "-O2", "-static", "-o", bin,
+		filepath.Join(moduleRoot, "tests", "testdata", "ctime", "ctime.c")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	native := run(t, os.Environ(), nil, bin)
+	require.Zero(t, native.status, "stderr:\n%s", native.stderr)
+	guest := run(t, os.Environ(), nil, rumpgo, "run", "--strace", bin)
+	require.Zero(t, guest.status, "stderr:\n%s", tail(guest.stderr))
+	require.Equal(t, native.stdout, guest.stdout)
+	require.Equal(t, "vdso mapped: 1\nmonotonic went back 0 times\ngettimeofday and time agree: 1\nsched_getcpu works: 1\n", guest.stdout)
+	for _, line := range strings.Split(guest.stderr, "\n") {
+		for _, call := range []string{"clock_gettime(", "gettimeofday(", "time(", "getcpu("} {
+			require.False(t, strings.HasPrefix(line, call), "a system call the vDSO answers: %s", line)
+		}
+	}
+}
