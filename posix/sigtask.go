@@ -174,6 +174,25 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 	return 0
 }
 
+// retargetSignals wakes a thread for the process's pending signals after
+// one exits: the exiting thread may have been the one chosen to take them.
+func (g *ThreadGroup) retargetSignals() {
+	s := g.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shared.set == 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range g.tasks {
+		if s.shared.set&^t.mask != 0 {
+			t.wakeLocked()
+			return
+		}
+	}
+}
+
 // allBlockLocked reports whether every task blocks sig, in which case an
 // ignored signal still queues: a handler may be installed before it is
 // unblocked.

@@ -98,6 +98,8 @@ func (t *Task) Exit(code int) (last bool) {
 	g.mu.Unlock()
 	if last {
 		g.ExitGroup(ExitStatus{Code: code})
+	} else {
+		g.retargetSignals()
 	}
 	return last
 }

@@ -93,6 +93,11 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 		return 0, unix.ENOSYS
 	}
 	g := t.Task.Group
+	// RLIMIT_NPROC counts the user's tasks; the guest's are all there is.
+	// Like Linux, a process with CAP_SYS_RESOURCE is not held to it.
+	if lim := g.Limits.Get(unix.RLIMIT_NPROC).Cur; uint64(g.NumTasks()) >= lim && !t.capable(posix.CAP_SYS_RESOURCE) {
+		return 0, unix.EAGAIN
+	}
 	child, ok := g.NewTask()
 	if !ok {
 		return 0, unix.EAGAIN

@@ -127,3 +127,19 @@ func TestCSignals(t *testing.T) {
 	require.Equal(t, native.status, guest.status)
 	require.Contains(t, guest.stderr, "rumpgo: guest killed by SIGSEGV: write of unmapped address 0x8 (SEGV_MAPERR)")
 }
+
+// TestThreadLimit: threads within the limit behave as natively; past the
+// machine's vCPUs pthread_create gets EAGAIN and the guest carries on.
+func TestThreadLimit(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "cthreads")
+	native := run(t, os.Environ(), nil, bin, "100")
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin, "100")
+	require.Equal(t, "created 100 threads\njoined 100\n", native.stdout)
+	require.Equal(t, native.stdout, guest.stdout, guest.stderr)
+
+	guest = run(t, os.Environ(), nil, rumpgo, "run", bin, "1000")
+	require.Equal(t, 0, guest.status, guest.stderr)
+	require.Regexp(t, `^pthread_create failed after \d+ threads: Resource temporarily unavailable\njoined \d+\n$`, guest.stdout)
+}
