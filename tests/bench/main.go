@@ -3,7 +3,7 @@
 //
 // Run it from anywhere inside the module:
 //
-//	go run ./tests/bench [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-rumpgo PATH]
+//	go run ./tests/bench [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-op-calls 2000] [-rumpgo PATH]
 //
 // It builds rumpgo (./cmd/rumpgo, unless -rumpgo names a prebuilt binary) and
 // the static testdata programs hello and getpid, then measures:
@@ -13,6 +13,8 @@
 //     this is what a user waits for, VM creation and ELF loading included.
 //   - getpid round trip: ns per syscall.Getpid as the program itself reports
 //     it, -getpid-runs runs each, so start-up cost is excluded.
+//   - signal, futex ping-pong, thread create+join: ns per operation as
+//     testdata/rtbench reports it, -op-calls operations per run.
 //   - time.Now: ns per call as testdata/timenow reports it, -getpid-runs runs
 //     each; under rumpgo the vDSO answers it from memory. The clock_gettime
 //     row is the same program's -syscall mode: one clock read as a system
@@ -48,9 +50,10 @@ func run() int {
 	getpidCalls := flag.Int("getpid-calls", 100000, "getpid calls per getpid run")
 	getpidRuns := flag.Int("getpid-runs", 5, "getpid runs on each side")
 	timenowCalls := flag.Int("timenow-calls", 1000000, "time.Now calls per timenow run")
+	opCalls := flag.Int("op-calls", 2000, "operations per signal, futex and thread run")
 	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
 	flag.Parse()
-	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 || *timenowCalls < 2 {
+	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 || *timenowCalls < 2 || *opCalls < 1 {
 		return fail("-n, -getpid-calls and -getpid-runs must be positive, -timenow-calls at least 2")
 	}
 
@@ -74,7 +77,9 @@ func run() int {
 	hello := filepath.Join(dir, "hello")
 	getpid := filepath.Join(dir, "getpid")
 	timenow := filepath.Join(dir, "timenow")
-	for bin, pkg := range map[string]string{hello: "./tests/testdata/hello", getpid: "./tests/testdata/getpid", timenow: "./tests/testdata/timenow"} {
+	rtbench := filepath.Join(dir, "rtbench")
+	for bin, pkg := range map[string]string{hello: "./tests/testdata/hello", getpid: "./tests/testdata/getpid",
+		timenow: "./tests/testdata/timenow", rtbench: "./tests/testdata/rtbench"} {
 		if err := goBuild(root, bin, pkg); err != nil {
 			return fail("%v", err)
 		}
@@ -121,6 +126,17 @@ func run() int {
 	sn, errN := perCallNs(*getpidRuns, timenow, "-syscall", arg)
 	sg, errG := perCallNs(*getpidRuns, rumpgo, "run", timenow, "-syscall", arg)
 	row(fmt.Sprintf("clock_gettime system call (ns/call, median of %d)", *getpidRuns), sn, sg, errN, errG, ns)
+
+	for _, op := range []struct{ name, arg string }{
+		{"signal to itself, kill to signal.Notify", "signal"},
+		{"futex ping-pong between two threads (per round trip)", "futex"},
+		{"create and join a thread", "thread"},
+	} {
+		arg := strconv.Itoa(*opCalls)
+		on, errN := perCallNs(*getpidRuns, rtbench, op.arg, arg)
+		og, errG := perCallNs(*getpidRuns, rumpgo, "run", rtbench, op.arg, arg)
+		row(fmt.Sprintf("%s (ns/op, median of %d)", op.name, *getpidRuns), on, og, errN, errG, ns)
+	}
 
 	if failed {
 		return 1
