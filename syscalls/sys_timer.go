@@ -327,14 +327,6 @@ func (t *Thread) posixTimer(id int) (*timer, unix.Errno) {
 	return tm, 0
 }
 
-// putTimerSpec writes a struct itimerspec.
-func (t *Thread) putTimerSpec(addr uint64, value, interval time.Duration) unix.Errno {
-	var b [32]byte
-	putTimespec(b[0:], int64(interval/time.Second), int64(interval%time.Second))
-	putTimespec(b[16:], int64(value/time.Second), int64(value%time.Second))
-	return t.mm().CopyOut(addr, b[:])
-}
-
 func sysTimerSettime(t *Thread, a Args) (uint64, unix.Errno) {
 	tm, e := t.posixTimer(a.Int(0))
 	if e != 0 {
@@ -343,17 +335,13 @@ func sysTimerSettime(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[2] == 0 {
 		return 0, unix.EFAULT
 	}
-	interval, e := t.timespec(a[2])
-	if e != 0 {
-		return 0, e
-	}
-	value, e := t.timespec(a[2] + 16)
+	value, interval, e := t.itimerspec(a[2])
 	if e != 0 {
 		return 0, e
 	}
 	oldValue, oldInterval := tm.set(value, interval, a.Int(1)&unix.TIMER_ABSTIME != 0)
 	if a[3] != 0 {
-		return 0, t.putTimerSpec(a[3], oldValue, oldInterval)
+		return 0, t.putItimerspec(a[3], oldValue, oldInterval)
 	}
 	return 0, 0
 }
@@ -364,7 +352,7 @@ func sysTimerGettime(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, e
 	}
 	value, interval := tm.get()
-	return 0, t.putTimerSpec(a[1], value, interval)
+	return 0, t.putItimerspec(a[1], value, interval)
 }
 
 func sysTimerGetoverrun(t *Thread, a Args) (uint64, unix.Errno) {

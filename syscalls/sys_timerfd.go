@@ -71,15 +71,7 @@ func (t *Thread) timerfd(fd int) (*posix.TimerFD, unix.Errno) {
 
 func sysTimerfdSettime(t *Thread, a Args) (uint64, unix.Errno) {
 	flags := a.Int(1)
-	var raw [itimerspecSize]byte
-	if e := t.mm().CopyIn(a[2], raw[:]); e != 0 {
-		return 0, e
-	}
-	interval, e := t.timespec(a[2])
-	if e != 0 {
-		return 0, e
-	}
-	value, e := t.timespec(a[2] + 16)
+	value, interval, e := t.itimerspec(a[2])
 	if e != 0 {
 		return 0, e
 	}
@@ -100,7 +92,7 @@ func sysTimerfdSettime(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	oldValue, oldInterval := tf.Set(at, interval)
 	if a[3] != 0 {
-		return 0, t.putTimerfdSpec(a[3], oldValue, oldInterval)
+		return 0, t.putItimerspec(a[3], oldValue, oldInterval)
 	}
 	return 0, 0
 }
@@ -111,10 +103,20 @@ func sysTimerfdGettime(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, e
 	}
 	value, interval := tf.Get()
-	return 0, t.putTimerfdSpec(a[1], value, interval)
+	return 0, t.putItimerspec(a[1], value, interval)
 }
 
-func (t *Thread) putTimerfdSpec(addr uint64, value, interval time.Duration) unix.Errno {
+// itimerspec reads a struct itimerspec.
+func (t *Thread) itimerspec(addr uint64) (value, interval time.Duration, e unix.Errno) {
+	if interval, e = t.timespec(addr); e != 0 {
+		return 0, 0, e
+	}
+	value, e = t.timespec(addr + 16)
+	return value, interval, e
+}
+
+// putItimerspec writes a struct itimerspec.
+func (t *Thread) putItimerspec(addr uint64, value, interval time.Duration) unix.Errno {
 	var b [itimerspecSize]byte
 	putTimespec(b[0:], int64(interval/time.Second), int64(interval%time.Second))
 	putTimespec(b[16:], int64(value/time.Second), int64(value%time.Second))
