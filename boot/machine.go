@@ -33,18 +33,14 @@ const (
 
 // Stub entry points (offsets fixed by .org in stub.S).
 const (
-	StubSyscall  = KernelBase + stubPA + 0x000
-	StubFlushTLB = KernelBase + stubPA + 0x010
-	StubSetFS    = KernelBase + stubPA + 0x020
-	stubVectors  = stubPA + 0x100
+	StubSyscall = KernelBase + stubPA + 0x000
+	stubVectors = stubPA + 0x100
 )
 
 // Ports the stub exits through.
 const (
-	PortSyscall = 0x10 // unused by the stub now; kept for the exception ports' base
 	// MMIOSyscall is the guest-physical address the syscall entry stores to.
 	MMIOSyscall   = mmioPA
-	PortFlushTLB  = 0x11
 	PortException = 0x20 // + vector
 )
 

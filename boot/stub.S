@@ -1,10 +1,10 @@
-// The ring-0 stub: the only guest code rumpgo itself provides.
+// The stub: the only guest code rumpgo itself provides.
 //
-// The app runs at ring 0, so SYSCALL and exceptions arrive here without a
-// privilege change. Every entry leaves through an OUT to a port that names
-// the event; the monitor then completes the event by writing registers
-// (RIP, RSP, RFLAGS, RAX) itself. No entry returns with SYSRETQ or IRETQ:
-// on PVM both are slow or fatal (DESIGN.md, "This machine").
+// The app runs at CPL 3. SYSCALL arrives in the syscall entry still at CPL 3
+// and leaves through an MMIO store; exceptions arrive at CPL 0 on IST stacks
+// and leave through an OUT to a port that names the vector. The monitor
+// completes every event by writing registers itself; nothing here returns
+// with SYSRETQ or IRETQ, which PVM's emulated supervisor mode cannot run.
 //
 // Offsets are fixed with .org so the Go side can name them as constants
 // (stub.go); stub_test.go reassembles this file and compares the blob.
@@ -24,23 +24,6 @@ syscall_entry:
 	// section, and as(1) would leave the displacement to a linker.
 	.byte 0x88, 0x05
 	.long mmio_page - 6
-	jmp *%rcx
-
-// 0x010: TLB flush trampoline. The monitor points RIP here after it removed
-// or lowered present PTEs; shadow paging only resyncs on a flush. RAX is
-// clobbered; the monitor restores it on the 0x11 exit.
-	.org 0x010
-flush_tlb:
-	mov %cr3, %rax
-	mov %rax, %cr3
-	out %al, $0x11
-	hlt
-
-// 0x020: set the FS base from R11 without KVM_SET_SREGS: the monitor has
-// already written RAX and RFLAGS, so the call completes here.
-	.org 0x020
-set_fs:
-	wrfsbase %r11
 	jmp *%rcx
 
 // 0x100 + 16*v: exception vector v. Every vector runs on an IST stack, so the
