@@ -124,7 +124,9 @@ func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
 	k.stats.mu.Lock()
 	k.stats.calls++
 	k.stats.mu.Unlock()
-	if e == nil {
+	// Unknown calls, and calls the table deliberately answers ENOSYS
+	// (rseq), are reported; handlers count the variants they refuse.
+	if e == nil || (errno == unix.ENOSYS && e.Support == Error) {
 		k.countUnsupported(nr)
 	}
 	if errno != 0 {
