@@ -18,23 +18,40 @@ const (
 	KernelBase   = 0x7fff_c000_0000 // lower half: PVM gives a guest nothing else
 	ReservedSize = 0x100000
 
-	gdtPA    = 0x1000
-	idtPA    = 0x2000
-	stubPA   = 0x3000
-	tssPA    = 0x4000 // tssSize bytes per vCPU
-	istPA    = 0x10000
-	mmioPA   = 1 << 46 // no memslot: a store here is KVM_EXIT_MMIO
-	mmioVA   = KernelBase + 0xfc000
-	tssSize  = 128
-	istSize  = 512 // per stack; two stacks per vCPU
-	MaxVCPUs = 256 // bounded by the TSS and IST areas above
+	gdtPA     = 0x1000
+	idtPA     = 0x2000
+	stubPA    = 0x3000
+	tssPA     = 0x4000 // tssSize bytes per vCPU
+	istPA     = 0x10000
+	mailboxPA = 0x60000 // MailboxSize bytes per vCPU, user-accessible
+	mmioPA    = 1 << 46 // no memslot: a store here is KVM_EXIT_MMIO
+	mmioVA    = KernelBase + 0xfc000
+	tssSize   = 128
+	istSize   = 512 // per stack; two stacks per vCPU
+	MaxVCPUs  = 256 // bounded by the TSS and IST areas above
 
 )
 
 // Stub entry points (offsets fixed by .org in stub.S).
 const (
-	StubSyscall = KernelBase + stubPA + 0x000
-	stubVectors = stubPA + 0x100
+	StubSyscall   = KernelBase + stubPA + 0x000
+	stubMMIOStore = stubPA + 0x192 // the slow path's store to the MMIO page
+	stubVectors   = stubPA + 0x200
+)
+
+// The syscall mailbox: MailboxSize bytes per vCPU, at its GS base, that the
+// stub's syscall entry shares with a monitor thread polling it (stub.S).
+// The guest can write it; the monitor treats every field as guest input.
+const (
+	MailboxSize    = 256
+	MailboxSeq     = 0x00 // guest: the number of the call it posted
+	MailboxAck     = 0x08 // monitor: = Seq when RET holds the result
+	MailboxRet     = 0x10 // monitor: the result (RAX)
+	MailboxCtl     = 0x18 // monitor: MailboxPolling while a thread polls
+	MailboxSlow    = 0x20 // monitor: = Seq when the call must finish on the vCPU
+	MailboxSpin    = 0x28 // monitor: how many rounds the guest waits (u32)
+	MailboxRegs    = 0x40 // guest: the registers at SYSCALL, as struct kvm_regs without RIP and RFLAGS
+	MailboxPolling = 1
 )
 
 // Ports the stub exits through.
@@ -173,9 +190,13 @@ func (m *Machine) MapKernel(pt *PageTable) error {
 			continue
 		}
 		flags := uint64(PTE_P | PTE_W | PTE_A | PTE_D | PTE_NX)
-		if pa == stubPA {
+		switch {
+		case pa == stubPA:
 			// User-executable: the app's SYSCALL arrives here at CPL 3.
 			flags = PTE_P | PTE_A | PTE_U
+		case pa >= mailboxPA && pa < mailboxPA+MaxVCPUs*MailboxSize:
+			// The stub writes the mailboxes at CPL 3.
+			flags |= PTE_U
 		}
 		if err := pt.Map(KernelBase+pa, pa, flags); err != nil {
 			return err
@@ -270,6 +291,7 @@ func (v *VCPU) setup(cr3 uint64) error {
 	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
 	s.CS = code
 	s.DS, s.ES, s.FS, s.GS, s.SS = data, data, data, data, data
+	s.GS.Base = KernelBase + v.mailboxPA()
 	s.TR = SegReg{Base: KernelBase + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
 	s.LDT = SegReg{Unusable: 1}
 	s.GDT = DTable{Base: KernelBase + gdtPA, Limit: 10*8 - 1}
@@ -397,6 +419,11 @@ func (v *VCPU) Enter() error {
 	_, err := ioctl(v.fd, kvmRun, 0)
 	return err
 }
+
+func (v *VCPU) mailboxPA() uint64 { return mailboxPA + uint64(v.ID)*MailboxSize }
+
+// Mailbox is this vCPU's syscall mailbox (host memory shared with the guest).
+func (v *VCPU) Mailbox() []byte { return v.m.Mem.Bytes(v.mailboxPA(), MailboxSize) }
 
 // XsaveSize is struct kvm_xsave: the XSAVE image of a vCPU's FPU, SSE and
 // AVX state, in the standard (non-compacted) format.

@@ -32,7 +32,9 @@ func TestStubLayout(t *testing.T) {
 	// The Go side names entry points by offset; the blob must reach them.
 	require.GreaterOrEqual(t, len(stubBlob), int(stubVectors-stubPA)+32*16)
 	require.LessOrEqual(t, len(stubBlob), PageSize)
-	require.Equal(t, []byte{0x88, 0x05}, stubBlob[0:2], "syscall entry stores AL RIP-relatively")
-	disp := uint64(stubBlob[2]) | uint64(stubBlob[3])<<8 | uint64(stubBlob[4])<<16 | uint64(stubBlob[5])<<24
-	require.EqualValues(t, mmioVA, StubSyscall+6+disp, "the store reaches the MMIO page")
+	at := stubMMIOStore - stubPA
+	store := stubBlob[at : at+6]
+	require.Equal(t, []byte{0x88, 0x05}, store[0:2], "the slow path stores AL RIP-relatively")
+	disp := uint64(store[2]) | uint64(store[3])<<8 | uint64(store[4])<<16 | uint64(store[5])<<24
+	require.EqualValues(t, mmioVA, KernelBase+stubMMIOStore+6+disp, "the store reaches the MMIO page")
 }
