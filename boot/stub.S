@@ -16,8 +16,8 @@ _start:
 
 // 0x000: LSTAR. The app's SYSCALL arrives here still at CPL 3 (PVM runs
 // user mode on the CPU). GS base points at this vCPU's mailbox (Mailbox* in
-// machine.go): the entry saves every register there and, if a monitor thread
-// is polling the mailbox, posts the call by bumping SEQ and spins until the
+// machine.go): the entry saves every register there and numbers the call by
+// bumping SEQ; if a monitor thread is polling the mailbox, it spins until the
 // monitor answers — no VM exit at all. The answer is ACK=SEQ (RAX is RET) or
 // SLOW=SEQ (finish on the vCPU); no answer within SPIN rounds, or no poller,
 // also takes the slow path: a store to the MMIO page, which exits to the
@@ -42,11 +42,11 @@ syscall_entry:
 	mov %r13, %gs:0xa8
 	mov %r14, %gs:0xb0
 	mov %r15, %gs:0xb8
-	testb $1, %gs:0x18
-	jz slow_exit
 	mov %gs:0x00, %rax
 	inc %rax
 	mov %rax, %gs:0x00
+	testb $1, %gs:0x18
+	jz slow_exit
 	mov %gs:0x28, %ecx
 1:	cmp %gs:0x08, %rax
 	je fast_done

@@ -34,6 +34,10 @@ type Config struct {
 	Strace io.Writer
 	// Report receives crash and failure reports.
 	Report io.Writer
+	// SyscallPath is "exit" (every syscall exits the VM), "poll" (calls go
+	// through a shared mailbox to a polling monitor thread, no exit), or ""
+	// for the machine's default (poll on hosts with 4 or more CPUs).
+	SyscallPath string
 	// ForwardSignals delivers SIGINT, SIGTERM, SIGHUP, SIGUSR1/2 and
 	// SIGQUIT sent to this process to the guest while it runs.
 	ForwardSignals bool
@@ -79,6 +83,12 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer m.Close()
+	switch cfg.SyscallPath {
+	case "poll":
+		m.Poll = true
+	case "exit":
+		m.Poll = false
+	}
 
 	as := mm.New(m.Pager(), commitLimit(cfg.Memory))
 	loaded, err := exe.Load(loaderSpace{as})

@@ -62,6 +62,9 @@ type clockedMachine struct {
 }
 
 func (m clockedMachine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
+	if at, ok := th.(rumpglue.AwayThread); ok {
+		return m.Machine.Start(clockedAwayThread{clockedThread{th, m.clock}, at}, regs, fsBase)
+	}
 	return m.Machine.Start(clockedThread{th, m.clock}, regs, fsBase)
 }
 
@@ -91,4 +94,24 @@ func (t clockedThread) Interrupted(cpu rumpglue.CPU) rumpglue.Resume {
 
 func (t clockedThread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
 	return t.refresh(t.Thread.Fault(cpu, f))
+}
+
+// clockedAwayThread is a clockedThread whose calls may also run on the
+// machine's poller (rumpglue.AwayThread); a call answered there returns to
+// the guest with no exit, so the page is refreshed before the answer.
+type clockedAwayThread struct {
+	clockedThread
+	away rumpglue.AwayThread
+}
+
+func (t clockedAwayThread) SyscallAway(cpu rumpglue.CPU) (handled, finish bool) {
+	handled, finish = t.away.SyscallAway(cpu)
+	if handled {
+		t.clock.Refresh()
+	}
+	return handled, finish
+}
+
+func (t clockedAwayThread) Finish(cpu rumpglue.CPU) rumpglue.Resume {
+	return t.refresh(t.away.Finish(cpu))
 }

@@ -73,6 +73,22 @@ type Thread interface {
 	Crash(cpu CPU, err error)
 }
 
+// AwayThread is a Thread whose syscalls can also run away from its vCPU:
+// a monitor thread polling the vCPU's syscall mailbox runs them while the
+// guest waits in the stub, with no VM exit at all.
+type AwayThread interface {
+	Thread
+	// SyscallAway runs the call in cpu.Regs(), a copy of the registers at
+	// SYSCALL, if it can complete without the vCPU; handled=false means it
+	// ran nothing. When handled, RAX holds the result, and finish says the
+	// call must still return through Finish on the vCPU: it changed other
+	// registers, a signal is due, it restarts, or the thread ended.
+	SyscallAway(cpu CPU) (handled, finish bool)
+	// Finish completes, on the vCPU, a call SyscallAway ran; cpu's
+	// registers are the ones SyscallAway left.
+	Finish(cpu CPU) Resume
+}
+
 // Machine runs guest threads.
 type Machine interface {
 	// Start runs th on a CPU of its own from regs with the given FS base.

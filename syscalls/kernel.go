@@ -46,8 +46,8 @@ type SystemInfo struct {
 }
 
 type stats struct {
+	calls  atomic.Uint64
 	mu     sync.Mutex
-	calls  uint64
 	enosys map[uint64]uint64
 }
 
@@ -79,9 +79,7 @@ func (k *Kernel) countUnsupported(nr uint64) {
 
 // Calls is how many syscalls the guest made.
 func (k *Kernel) Calls() uint64 {
-	k.stats.mu.Lock()
-	defer k.stats.mu.Unlock()
-	return k.stats.calls
+	return k.stats.calls.Load()
 }
 
 // Failure is the machine failure that ended the guest, if any.
@@ -101,6 +99,7 @@ type Thread struct {
 
 	fault     *rumpglue.Fault // the fault being turned into a signal, for sigcontext
 	faultDesc string          // what it was, for a crash report
+	call      call            // the syscall being returned from
 }
 
 // NewThread binds task to the kernel.
@@ -109,7 +108,12 @@ func (k *Kernel) NewThread(task *posix.Task) *Thread { return &Thread{K: k, Task
 // Syscall implements rumpglue.Thread.
 func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
 	t.cpu = cpu
-	r := cpu.Regs()
+	t.dispatch(cpu.Regs())
+	return t.Finish(cpu)
+}
+
+// dispatch runs the call in r and leaves its result in t.call.
+func (t *Thread) dispatch(r *rumpglue.Regs) {
 	nr := r.RAX
 	a := Args{r.RDI, r.RSI, r.RDX, r.R10, r.R8, r.R9}
 	e := Lookup(nr)
@@ -121,27 +125,64 @@ func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
 		ret, errno = e.fn(t, a)
 	}
 	k := t.K
-	k.stats.mu.Lock()
-	k.stats.calls++
-	k.stats.mu.Unlock()
+	k.stats.calls.Add(1)
 	// Unknown calls, and calls the table deliberately answers ENOSYS
 	// (rseq), are reported; handlers count the variants they refuse.
 	if e == nil || (errno == unix.ENOSYS && e.Support == Error) {
 		k.countUnsupported(nr)
 	}
 	if errno != 0 {
-		ret = uint64(-int64(errno))
-	}
-	if !t.gone {
-		r.RAX = ret
+		ret = negErrno(errno)
 	}
 	if k.Strace != nil {
 		k.strace(t, nr, e, a, ret, errno)
 	}
+	t.call = call{nr: nr, ret: ret, errno: errno}
+}
+
+// call is a dispatched syscall on its way back to the guest.
+type call struct {
+	nr, ret uint64
+	errno   unix.Errno
+}
+
+// Finish implements rumpglue.AwayThread: the return to guest code, where
+// RAX gets the result and signals are delivered.
+func (t *Thread) Finish(cpu rumpglue.CPU) rumpglue.Resume {
+	t.cpu = cpu
 	if t.gone {
 		return rumpglue.Stop
 	}
-	return t.deliverSignals(nr, errno)
+	c := t.call
+	cpu.Regs().RAX = c.ret
+	return t.deliverSignals(c.nr, c.errno)
+}
+
+// needsCPU are the calls that cannot run away from their vCPU: they set
+// registers other than RAX, the FS base or FPU state, or end the thread.
+var needsCPU = [maxSyscall]bool{
+	unix.SYS_RT_SIGRETURN: true, unix.SYS_ARCH_PRCTL: true,
+	unix.SYS_CLONE: true, unix.SYS_CLONE3: true, unix.SYS_FORK: true, unix.SYS_VFORK: true,
+	unix.SYS_EXECVE: true, unix.SYS_EXECVEAT: true,
+	unix.SYS_EXIT: true, unix.SYS_EXIT_GROUP: true,
+	unix.SYS_RT_SIGSUSPEND: true, unix.SYS_PAUSE: true,
+	unix.SYS_GETRUSAGE: true, // RUSAGE_THREAD reads the calling host thread
+}
+
+// SyscallAway implements rumpglue.AwayThread.
+func (t *Thread) SyscallAway(cpu rumpglue.CPU) (handled, finish bool) {
+	r := cpu.Regs()
+	if r.RAX >= maxSyscall || table[r.RAX] == nil || needsCPU[r.RAX] || t.Task.SignalPending() {
+		return false, false
+	}
+	t.cpu = cpu
+	before := *r
+	t.dispatch(r)
+	c := t.call
+	r.RAX = c.ret
+	before.RAX = c.ret
+	restart := c.errno == ERESTARTSYS || c.errno == ERESTARTNOINTR || c.errno == ERESTARTNOHAND || c.errno == ERESTART_RESTARTBLOCK
+	return true, restart || t.gone || *r != before || t.Task.SignalPending()
 }
 
 // Attach implements rumpglue.Thread.

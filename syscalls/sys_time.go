@@ -41,11 +41,17 @@ func sysClockGettime(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	var b [16]byte
+	if id == unix.CLOCK_THREAD_CPUTIME_ID {
+		// The handler may run on a monitor thread, not the vCPU's.
+		d := t.cpu.CPUTime()
+		putTimespec(b[:], int64(d/time.Second), int64(d%time.Second))
+		return 0, t.mm().CopyOut(a[1], b[:])
+	}
 	var ts unix.Timespec
 	if err := unix.ClockGettime(id, &ts); err != nil {
 		return 0, err.(unix.Errno)
 	}
-	var b [16]byte
 	putTimespec(b[:], ts.Sec, ts.Nsec)
 	return 0, t.mm().CopyOut(a[1], b[:])
 }

@@ -39,9 +39,9 @@ const (
 // timer is one POSIX or interval timer: it counts on a clock and, at each
 // expiry, calls fire with the expirations missed since the last one.
 type timer struct {
-	now  func() time.Duration // the clock, on its own scale
-	rate int                  // how many times faster than wall time it can run (CPUs for a process CPU clock)
-	fire func(overrun int)
+	now   func() time.Duration // the clock, on its own scale
+	rate  int                  // how many times faster than wall time it can run (CPUs for a process CPU clock)
+	fire  func(overrun int)
 	dying <-chan struct{}
 
 	mu       sync.Mutex

@@ -143,3 +143,37 @@ func TestThreadLimit(t *testing.T) {
 	require.Equal(t, 0, guest.status, guest.stderr)
 	require.Regexp(t, `^pthread_create failed after \d+ threads: Resource temporarily unavailable\njoined \d+\n$`, guest.stdout)
 }
+
+// TestPolledSyscalls runs guests with every syscall going through the
+// mailbox a monitor thread polls (--syscalls poll, the default only on
+// hosts with 4+ CPUs), against native runs: the exit-less path must be
+// exactly as correct as the exit path.
+func TestPolledSyscalls(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	for _, tc := range []struct {
+		name  string
+		bin   func(*testing.T) string
+		args  []string
+		stdin []byte
+	}{
+		{"hello", func(t *testing.T) string { return program(t, "hello") }, []string{"a", "b"}, stdinData()},
+		{"goroutines", func(t *testing.T) string { return program(t, "goroutines") }, nil, nil},
+		{"gcchurn", func(t *testing.T) string { return program(t, "gcchurn") }, nil, nil},
+		{"futex", func(t *testing.T) string { return program(t, "futex") }, nil, nil},
+		{"preempt", func(t *testing.T) string { return program(t, "signals") }, []string{"preempt"}, nil},
+		{"usr1", func(t *testing.T) string { return program(t, "signals") }, []string{"usr1"}, nil},
+		{"mutex", func(t *testing.T) string { return program(t, "signals") }, []string{"mutex"}, nil},
+		{"itimer", func(t *testing.T) string { return program(t, "signals") }, []string{"itimer"}, nil},
+		{"csignals", func(t *testing.T) string { return cProgram(t, "csignals") }, nil, nil},
+		{"pollsys", func(t *testing.T) string { return program(t, "pollsys") }, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := tc.bin(t)
+			native := run(t, os.Environ(), tc.stdin, append([]string{bin}, tc.args...)...)
+			guest := run(t, os.Environ(), tc.stdin, append([]string{rumpgo, "run", "--syscalls", "poll", bin}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
+			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
+		})
+	}
+}

@@ -65,6 +65,7 @@ func run(args []string, stderr io.Writer) int {
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
+	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
@@ -77,6 +78,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if *memory == 0 || *memory > 1<<20 {
 		fmt.Fprintf(stderr, "rumpgo: --memory %d: want 16 to 1048576 MiB\n", *memory)
+		return exitFailure
+	}
+	if *syscallPath != "auto" && *syscallPath != "exit" && *syscallPath != "poll" {
+		fmt.Fprintf(stderr, "rumpgo: --syscalls %s: want exit, poll or auto\n", *syscallPath)
 		return exitFailure
 	}
 	uid, gid, err := parseUser(*user)
@@ -94,6 +99,7 @@ func run(args []string, stderr io.Writer) int {
 		Stdio:          [3]int{0, 1, 2},
 		Report:         stderr,
 		ForwardSignals: true,
+		SyscallPath:    strings.TrimPrefix(*syscallPath, "auto"),
 	}
 	if *strace {
 		cfg.Strace = stderr

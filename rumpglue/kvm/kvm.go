@@ -27,8 +27,14 @@ type Machine struct {
 	M  *boot.Machine
 	PT *boot.PageTable
 
-	gen     atomic.Uint64 // TLB generation: bumped when present PTEs go away
-	stopped atomic.Bool
+	gen      atomic.Uint64 // TLB generation: bumped when present PTEs go away
+	stopped  atomic.Bool
+	stopOnce sync.Once
+	stopCh   chan struct{} // closed by Stop
+
+	// Poll runs threads' syscalls from their mailboxes on poller threads,
+	// with no VM exit (away.go); set it before the first Start.
+	Poll bool
 
 	mu    sync.Mutex
 	cpus  []*cpu
@@ -56,7 +62,7 @@ func New(memBytes uint64, maxThreads int) (*Machine, error) {
 	if maxThreads > 0 && maxThreads < limit {
 		limit = maxThreads
 	}
-	return &Machine{M: bm, PT: pt, limit: limit}, nil
+	return &Machine{M: bm, PT: pt, limit: limit, stopCh: make(chan struct{}), Poll: PollByDefault}, nil
 }
 
 // Close releases the VM. Call after Stop.
@@ -72,6 +78,14 @@ type cpu struct {
 	flushed atomic.Uint64 // TLB generation this vCPU has flushed up to
 
 	fsBase, curFS uint64
+
+	// The exit-less syscall path (away.go).
+	box        mailbox
+	taken      atomic.Uint64   // the last call number claimed
+	wakePoller chan struct{}   // the vCPU thread made a slow call: poll again
+	awayDone   chan awayResult // calls the poller claimed, for the slow path
+	stopped    chan struct{}   // closed when the thread's loop ends
+	pollerDone chan struct{}   // closed when its poller has returned
 }
 
 func (c *cpu) Regs() *rumpglue.Regs  { return (*rumpglue.Regs)(unsafe.Pointer(c.v.Regs())) }
@@ -131,6 +145,15 @@ func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) e
 	*c.Regs() = regs
 	c.v.MarkRegsDirty()
 	c.flushed.Store(0) // a reused vCPU may hold stale translations
+	c.stopped, c.pollerDone = make(chan struct{}), nil
+	if at, ok := th.(rumpglue.AwayThread); ok && m.Poll {
+		c.pollerDone = make(chan struct{})
+		c.wakePoller <- struct{}{} // a new thread polls from the start
+		go func(stopped chan struct{}, done chan struct{}) {
+			defer close(done)
+			c.poll(at, stopped)
+		}(c.stopped, c.pollerDone)
+	}
 	m.wg.Add(1)
 	go c.loop(th)
 	return nil
@@ -151,7 +174,9 @@ func (m *Machine) getCPU() (*cpu, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cpu{m: m, v: v, id: v.ID}
+	c := &cpu{m: m, v: v, id: v.ID, box: mailbox{v.Mailbox()},
+		wakePoller: make(chan struct{}, 1), awayDone: make(chan awayResult, 1)}
+	c.box.store(boot.MailboxSpin, guestSpin)
 	m.cpus = append(m.cpus, c)
 	return c, nil
 }
@@ -175,6 +200,7 @@ func (c *cpu) kick() {
 // Stop implements rumpglue.Machine.
 func (m *Machine) Stop() {
 	m.stopped.Store(true)
+	m.stopOnce.Do(func() { close(m.stopCh) })
 	m.kickAll()
 }
 
@@ -230,6 +256,10 @@ func (m *Machine) Shootdown() {
 func (c *cpu) loop(th rumpglue.Thread) {
 	m := c.m
 	defer m.wg.Done()
+	defer func() {
+		c.endPoller()
+		m.putCPU(c)
+	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c.tid.Store(int32(unix.Gettid()))
@@ -240,14 +270,12 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		c.inGuest.Store(true)
 		if m.stopped.Load() {
 			c.inGuest.Store(false)
-			m.putCPU(c)
 			return
 		}
 		if g := m.gen.Load(); c.flushed.Load() < g {
 			if err := v.FlushTLB(); err != nil {
 				c.inGuest.Store(false)
 				th.Crash(c, fmt.Errorf("TLB flush: %w", err))
-				m.putCPU(c)
 				return
 			}
 			c.flushed.Store(g)
@@ -257,23 +285,24 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		v.Run.ImmediateExit = 0
 		if err == unix.EINTR || err == unix.EAGAIN {
 			// A kick: asynchronous signals are taken here, but only at a user
-			// instruction; in the stubs the thread is about to exit anyway.
+			// instruction.
 			if c.Regs().RIP < boot.KernelBase {
 				if th.Interrupted(c) == rumpglue.Stop {
-					m.putCPU(c)
 					return
 				}
 				v.MarkRegsDirty()
+			} else if !m.stopped.Load() {
+				// In the stub, maybe spinning on an exit-less call that
+				// returns without an exit: kick again once it is out.
+				time.AfterFunc(100*time.Microsecond, c.kick)
 			}
 			continue
 		}
 		if err != nil {
 			th.Crash(c, fmt.Errorf("KVM_RUN: %w", err))
-			m.putCPU(c)
 			return
 		}
 		if c.exit(th) == rumpglue.Stop {
-			m.putCPU(c)
 			return
 		}
 	}
@@ -293,8 +322,7 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 		// KVM has finished the stub's store (an MMIO write completes before
 		// the exit), so the thread resumes straight at the state after
 		// SYSRET: RIP=RCX, RFLAGS=R11, or wherever a handler redirects it.
-		r.RIP, r.RFLAGS = r.RCX, r.R11
-		res := th.Syscall(c)
+		res := c.slowSyscall(th)
 		v.MarkRegsDirty()
 		if res == rumpglue.Continue {
 			c.applyFS()
@@ -334,6 +362,24 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 		th.Crash(c, fmt.Errorf("unexpected KVM exit %d at rip %#x", v.Run.ExitReason, r.RIP))
 	}
 	return rumpglue.Stop
+}
+
+// endPoller stops the thread's poller. When the thread itself ended, the
+// vCPU will serve another, so the poller must be gone first; when the whole
+// machine stops, a poller blocked in a host call is not waited for.
+func (c *cpu) endPoller() {
+	close(c.stopped)
+	if c.pollerDone != nil && !c.m.stopped.Load() {
+		<-c.pollerDone
+	}
+	select {
+	case <-c.wakePoller:
+	default:
+	}
+	select {
+	case <-c.awayDone:
+	default:
+	}
 }
 
 // applyFS loads a changed FS base. KVM_SET_SREGS is slow on PVM, but a
