@@ -12,7 +12,8 @@
 //     `rumpgo run hello`, -n times each after one discarded warm-up run;
 //     this is what a user waits for, VM creation and ELF loading included.
 //   - getpid round trip: ns per syscall.Getpid as the program itself reports
-//     it, -getpid-runs runs each, so start-up cost is excluded.
+//     it, -getpid-runs runs each, so start-up cost is excluded; once through
+//     VM exits and once with --syscalls poll (no exits).
 //   - signal, futex ping-pong, thread create+join: ns per operation as
 //     testdata/rtbench reports it, -op-calls operations per run.
 //   - time.Now: ns per call as testdata/timenow reports it, -getpid-runs runs
@@ -116,6 +117,9 @@ func run() int {
 	gn, errN := getpidNs(*getpidRuns, getpid, arg)
 	gg, errG := getpidNs(*getpidRuns, rumpgo, "run", getpid, arg)
 	row(fmt.Sprintf("getpid round trip (ns/call, median of %d)", *getpidRuns), gn, gg, errN, errG, ns)
+	// The same calls through the mailbox a monitor thread polls: no exit.
+	gp, errP := getpidNs(*getpidRuns, rumpgo, "run", "--syscalls", "poll", getpid, arg)
+	row(fmt.Sprintf("getpid, --syscalls poll (ns/call, median of %d)", *getpidRuns), gn, gp, errN, errP, ns)
 
 	arg = strconv.Itoa(*timenowCalls)
 	tn, errN := perCallNs(*getpidRuns, timenow, arg)
