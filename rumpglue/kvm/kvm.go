@@ -32,6 +32,9 @@ type Machine struct {
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed by Stop
 
+	kickMu sync.RWMutex // kicks hold it for reading; Close for writing
+	closed bool
+
 	// Poll runs threads' syscalls from their mailboxes on poller threads,
 	// with no VM exit (away.go); set it before the first Start.
 	Poll bool
@@ -66,7 +69,13 @@ func New(memBytes uint64, maxThreads int) (*Machine, error) {
 }
 
 // Close releases the VM. Call after Stop.
-func (m *Machine) Close() { m.M.Close() }
+func (m *Machine) Close() {
+	// Kicks write the vCPUs' kvm_run pages: none may run once they go.
+	m.kickMu.Lock()
+	m.closed = true
+	m.kickMu.Unlock()
+	m.M.Close()
+}
 
 type cpu struct {
 	m  *Machine
@@ -191,6 +200,11 @@ func (m *Machine) putCPU(c *cpu) {
 // enter, the signal one already inside (KVM_RUN returns EINTR). The Go
 // runtime handles SIGURG on every thread, so the signal is harmless.
 func (c *cpu) kick() {
+	c.m.kickMu.RLock()
+	defer c.m.kickMu.RUnlock()
+	if c.m.closed {
+		return // a late timer or signal sender: the machine is gone
+	}
 	c.v.Run.ImmediateExit = 1
 	if tid := c.tid.Load(); tid != 0 {
 		_ = unix.Tgkill(unix.Getpid(), int(tid), unix.SIGURG)
