@@ -389,16 +389,6 @@ func (v *VCPU) ReturnToUser() error {
 	return v.SetSregs(&s)
 }
 
-// FlushTLB reloads CR3, which is how shadow paging learns of removed or
-// downgraded entries.
-func (v *VCPU) FlushTLB() error {
-	var s Sregs
-	if err := v.GetSregs(&s); err != nil {
-		return err
-	}
-	return v.SetSregs(&s)
-}
-
 // SetSregs writes the special registers (~100 µs on PVM: not for hot paths).
 func (v *VCPU) SetSregs(s *Sregs) error {
 	if _, err := ioctl(v.fd, kvmSetSregs, uintptr(unsafe.Pointer(s))); err != nil {

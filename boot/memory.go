@@ -3,6 +3,7 @@ package boot
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -93,6 +94,27 @@ func (m *Memory) Alloc() (uint64, error) {
 }
 
 // Free returns frames to the allocator and their backing to the host.
+// Invalidate makes KVM forget every translation of frames that are still
+// in use (a page unmapped or made read-only, not freed). KVM's shadow page
+// tables do not see the monitor's writes to guest page tables, and a guest
+// CR3 reload does not resync them; what KVM does watch is the host's own
+// page tables, through its MMU notifier. Taking write access away from the
+// host pages and giving it back makes the notifier zap every shadow entry
+// for them and flush the vCPUs' TLBs before mprotect returns.
+func (m *Memory) Invalidate(frames []uint64) {
+	slices.Sort(frames)
+	for i := 0; i < len(frames); {
+		j := i + 1
+		for j < len(frames) && frames[j] == frames[j-1]+PageSize {
+			j++
+		}
+		run := m.mem[frames[i] : frames[j-1]+PageSize]
+		_ = unix.Mprotect(run, unix.PROT_READ)
+		_ = unix.Mprotect(run, unix.PROT_READ|unix.PROT_WRITE)
+		i = j
+	}
+}
+
 func (m *Memory) Free(frames []uint64) {
 	for _, f := range frames {
 		// MADV_DONTNEED on private anonymous memory reads back as zero.

@@ -27,13 +27,14 @@ type Machine struct {
 	M  *boot.Machine
 	PT *boot.PageTable
 
-	gen      atomic.Uint64 // TLB generation: bumped when present PTEs go away
 	stopped  atomic.Bool
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed by Stop
 
-	kickMu sync.RWMutex // kicks hold it for reading; Close for writing
-	closed bool
+	pager   *Pager
+	pollers sync.WaitGroup // away.go's poller goroutines
+	kickMu  sync.RWMutex   // kicks hold it for reading; Close for writing
+	closed  bool
 
 	// Poll runs threads' syscalls from their mailboxes on poller threads,
 	// with no VM exit (away.go); set it before the first Start.
@@ -65,11 +66,27 @@ func New(memBytes uint64, maxThreads int) (*Machine, error) {
 	if maxThreads > 0 && maxThreads < limit {
 		limit = maxThreads
 	}
-	return &Machine{M: bm, PT: pt, limit: limit, stopCh: make(chan struct{}), Poll: PollByDefault}, nil
+	m := &Machine{M: bm, PT: pt, limit: limit, stopCh: make(chan struct{}), Poll: PollByDefault}
+	m.pager = &Pager{m: m}
+	return m, nil
 }
 
-// Close releases the VM. Call after Stop.
+// Close releases the VM. Call after Stop. Guest memory stays mapped if a
+// thread is still inside a host call after a grace period (a read of a
+// terminal cannot be interrupted): unmapping it under that thread would
+// crash the monitor, and the process is ending anyway.
 func (m *Machine) Close() {
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		m.pollers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		return
+	}
 	// Kicks write the vCPUs' kvm_run pages: none may run once they go.
 	m.kickMu.Lock()
 	m.closed = true
@@ -84,7 +101,6 @@ type cpu struct {
 
 	tid     atomic.Int32 // host thread running it, for kicks
 	inGuest atomic.Bool
-	flushed atomic.Uint64 // TLB generation this vCPU has flushed up to
 
 	fsBase, curFS uint64
 
@@ -153,12 +169,13 @@ func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) e
 	c.fsBase, c.curFS = fsBase, fsBase
 	*c.Regs() = regs
 	c.v.MarkRegsDirty()
-	c.flushed.Store(0) // a reused vCPU may hold stale translations
 	c.stopped, c.pollerDone = make(chan struct{}), nil
 	if at, ok := th.(rumpglue.AwayThread); ok && m.Poll {
 		c.pollerDone = make(chan struct{})
 		c.wakePoller <- struct{}{} // a new thread polls from the start
+		m.pollers.Add(1)
 		go func(stopped chan struct{}, done chan struct{}) {
+			defer m.pollers.Done()
 			defer close(done)
 			c.poll(at, stopped)
 		}(c.stopped, c.pollerDone)
@@ -247,26 +264,6 @@ func (m *Machine) Wait() {
 // Stopped reports whether Stop was called.
 func (m *Machine) Stopped() bool { return m.stopped.Load() }
 
-// Shootdown makes sure no vCPU runs guest code with translations older than
-// now: vCPUs outside the guest flush before they re-enter; those inside are
-// kicked and waited for, as an IPI-based shootdown waits for its acks.
-func (m *Machine) Shootdown() {
-	g := m.gen.Add(1)
-	m.mu.Lock()
-	cpus := append([]*cpu(nil), m.cpus...)
-	m.mu.Unlock()
-	for _, c := range cpus {
-		for spins := 0; c.inGuest.Load() && c.flushed.Load() < g && !m.stopped.Load(); spins++ {
-			c.kick()
-			if spins < 10 {
-				runtime.Gosched()
-			} else {
-				time.Sleep(20 * time.Microsecond)
-			}
-		}
-	}
-}
-
 func (c *cpu) loop(th rumpglue.Thread) {
 	m := c.m
 	defer m.wg.Done()
@@ -285,14 +282,6 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		if m.stopped.Load() {
 			c.inGuest.Store(false)
 			return
-		}
-		if g := m.gen.Load(); c.flushed.Load() < g {
-			if err := v.FlushTLB(); err != nil {
-				c.inGuest.Store(false)
-				th.Crash(c, fmt.Errorf("TLB flush: %w", err))
-				return
-			}
-			c.flushed.Store(g)
 		}
 		err := v.Enter()
 		c.inGuest.Store(false)

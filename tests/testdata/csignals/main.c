@@ -83,6 +83,17 @@ static void faults(void) {
 	expect_addr = none;
 	if (sigsetjmp(jb, 1) == 0)
 		printf("%d\n", *(volatile char *)none);
+	/* Mappings taken away after the guest has used them: a stale
+	 * translation would let these accesses through. */
+	char *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	rw[0] = 1;
+	mprotect(rw, 4096, PROT_READ);
+	expect_addr = rw;
+	if (sigsetjmp(jb, 1) == 0)
+		*(volatile char *)rw = 2;
+	munmap(rw, 4096);
+	if (sigsetjmp(jb, 1) == 0)
+		printf("%d\n", *(volatile char *)rw);
 	expect_addr = NULL; /* SIGFPE's si_addr is the instruction: just not checked */
 	if (sigsetjmp(jb, 1) == 0) {
 		volatile int zero = 0;

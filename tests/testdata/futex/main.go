@@ -26,7 +26,18 @@ const (
 
 // futex passes timeout either as a *unix.Timespec or, for the requeue and
 // wake_op operations, as the integer val2 that shares its slot.
+// The Go runtime preempts threads with signals, so a wait can end in EINTR
+// on Linux too; every call is retried then, as programs must.
 func futex(addr *uint32, op int, val uint32, timeout any, addr2 *uint32, val3 uint32) (int, unix.Errno) {
+	for {
+		n, e := futexOnce(addr, op, val, timeout, addr2, val3)
+		if e != unix.EINTR {
+			return n, e
+		}
+	}
+}
+
+func futexOnce(addr *uint32, op int, val uint32, timeout any, addr2 *uint32, val3 uint32) (int, unix.Errno) {
 	var ts *unix.Timespec
 	var val2 uintptr
 	switch v := timeout.(type) {
@@ -64,12 +75,7 @@ func waiters(w *uint32, n int, wg *sync.WaitGroup) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
-				_, e := futex(w, futexWait|futexPrivate, 0, nil, nil, 0)
-				if e != unix.EINTR {
-					return
-				}
-			}
+			futex(w, futexWait|futexPrivate, 0, nil, nil, 0)
 		}()
 	}
 	time.Sleep(100 * time.Millisecond)
