@@ -46,6 +46,11 @@ type Config struct {
 	NoVDSO bool
 	// UID and GID are the guest's user and group (--user); zero is root.
 	UID, GID uint32
+	// Cwd is the guest's working directory; empty means rumpgo's own
+	// path (an empty directory until host volumes exist). See fs.go.
+	Cwd string
+	// Net is the guest's network (--net, -p, --ip); see net.go.
+	Net NetConfig
 }
 
 // Result is how the guest ended.
@@ -122,6 +127,14 @@ func Run(cfg Config) (*Result, error) {
 		UID: cfg.UID, GID: cfg.GID, Comm: filepath.Base(cfg.Path), Boot: start,
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
+	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname}); err != nil {
+		return nil, err
+	}
+	stopNet, err := setupNet(cfg.Net, k)
+	if err != nil {
+		return nil, err
+	}
+	defer stopNet()
 	// Linux starts a process with every register zero but RSP and RIP.
 	regs := rumpglue.Regs{RIP: loaded.Entry, RSP: sp, RFLAGS: 0x202}
 	if cfg.ForwardSignals {

@@ -206,3 +206,24 @@ func (of *OpenFile) release() unix.Errno {
 	}
 	return 0
 }
+
+// FDs returns the open descriptors in increasing order, with their files
+// and close-on-exec flags, for /proc/self/fd and close_range.
+func (t *FDTable) FDs() []FDInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []FDInfo
+	for fd, e := range t.fds {
+		if e.file != nil {
+			out = append(out, FDInfo{FD: fd, File: e.file, CloseOnExec: e.cloexec})
+		}
+	}
+	return out
+}
+
+// FDInfo is one open descriptor.
+type FDInfo struct {
+	FD          int
+	File        *OpenFile
+	CloseOnExec bool
+}

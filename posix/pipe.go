@@ -2,6 +2,7 @@ package posix
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
@@ -39,6 +40,8 @@ type Pipe struct {
 	slots   int       // how many buffers the ring holds
 	readers int
 	writers int
+	fifo    bool   // a named pipe (FIFO): opened end by end
+	ino     uint64 // the inode number fstat and /proc/self/fd show
 	spare   []byte // one freed page, reused by the next write
 
 	// rq wakes readers (data, or the last writer gone) and wq writers
@@ -52,12 +55,13 @@ type PipeEnd struct {
 	StatusFlags
 	p     *Pipe
 	write bool
+	rdwr  bool // a FIFO opened O_RDWR: both ends in one
 }
 
 // NewPipe returns the read and write ends of a new pipe. flags may hold
 // O_NONBLOCK and O_DIRECT (packet mode), which both ends get.
 func NewPipe(flags int) (r, w *PipeEnd) {
-	p := &Pipe{slots: PipeDefaultSize / pipePage, readers: 1, writers: 1}
+	p := &Pipe{slots: PipeDefaultSize / pipePage, readers: 1, writers: 1, ino: pipeIno.Add(1)}
 	flags &= pipeCreateFlags
 	r = &PipeEnd{p: p}
 	r.Init(pipeReadEnd | flags)
@@ -82,7 +86,7 @@ func (p *Pipe) page() []byte {
 // Read takes up to len(p) bytes; it never blocks: EAGAIN when the pipe is
 // empty and a writer remains, 0 (end of file) when none does.
 func (e *PipeEnd) Read(b []byte) (int, unix.Errno) {
-	if e.write {
+	if e.write && !e.rdwr {
 		return 0, unix.EBADF
 	}
 	if len(b) == 0 {
@@ -133,7 +137,7 @@ func (e *PipeEnd) Read(b []byte) (int, unix.Errno) {
 // nothing fits and EPIPE when no reader remains (the caller raises
 // SIGPIPE).
 func (e *PipeEnd) Write(b []byte) (int, unix.Errno) {
-	if !e.write {
+	if !e.write && !e.rdwr {
 		return 0, unix.EBADF
 	}
 	if len(b) == 0 {
@@ -179,10 +183,16 @@ func (e *PipeEnd) Write(b []byte) (int, unix.Errno) {
 func (e *PipeEnd) Close() unix.Errno {
 	p := e.p
 	p.mu.Lock()
-	if e.write {
+	if e.write || e.rdwr {
 		p.writers--
-	} else {
+	}
+	if !e.write || e.rdwr {
 		p.readers--
+	}
+	if p.readers == 0 && p.writers == 0 && p.fifo {
+		// A FIFO's data goes with its last opener, as Linux frees the
+		// pipe_inode_info then.
+		p.bufs = nil
 	}
 	p.mu.Unlock()
 	p.rq.Notify(waiter.AllEvents)
@@ -198,14 +208,15 @@ func (e *PipeEnd) Readiness(mask uint32) uint32 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var r uint32
-	if e.write {
+	if e.write || e.rdwr {
 		if !p.full() {
 			r |= waiter.EPOLLOUT | waiter.EPOLLWRNORM
 		}
 		if p.readers == 0 {
 			r |= waiter.EPOLLERR
 		}
-	} else {
+	}
+	if !e.write || e.rdwr {
 		if len(p.bufs) > 0 {
 			r |= waiter.EPOLLIN | waiter.EPOLLRDNORM
 		}
@@ -224,10 +235,42 @@ func (e *PipeEnd) queue() *waiter.Queue {
 }
 
 // EventRegister implements waiter.Waitable.
-func (e *PipeEnd) EventRegister(w *waiter.Entry) { e.queue().EventRegister(w) }
+func (e *PipeEnd) EventRegister(w *waiter.Entry) {
+	if e.rdwr {
+		e.p.rq.EventRegister(w)
+		e.p.wq.EventRegister(w)
+		return
+	}
+	e.queue().EventRegister(w)
+}
 
 // EventUnregister implements waiter.Waitable.
-func (e *PipeEnd) EventUnregister(w *waiter.Entry) { e.queue().EventUnregister(w) }
+func (e *PipeEnd) EventUnregister(w *waiter.Entry) {
+	if e.rdwr {
+		e.p.rq.EventUnregister(w)
+		e.p.wq.EventUnregister(w)
+		return
+	}
+	e.queue().EventUnregister(w)
+}
+
+// pipeIno numbers pipes for fstat and /proc/self/fd ("pipe:[N]"), as
+// Linux's pipefs inode numbers.
+var pipeIno atomic.Uint64
+
+// Ino is the pipe's inode number.
+func (p *Pipe) Ino() uint64 { return p.ino }
+
+// Buffered is how many bytes wait to be read (FIONREAD).
+func (p *Pipe) Buffered() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, b := range p.bufs {
+		n += b.n
+	}
+	return n
+}
 
 // Size is the capacity in bytes (F_GETPIPE_SZ).
 func (p *Pipe) Size() int {
@@ -264,4 +307,25 @@ func (p *Pipe) SetSize(size uint32, privileged bool) (int, unix.Errno) {
 		p.wq.Notify(waiter.EPOLLOUT | waiter.EPOLLWRNORM)
 	}
 	return slots * pipePage, 0
+}
+
+// Peek copies up to len(b) unread bytes without consuming them (tee). It
+// returns EAGAIN when the pipe is empty and a writer remains.
+func (p *Pipe) Peek(b []byte) (int, unix.Errno) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bufs) == 0 {
+		if p.writers == 0 {
+			return 0, 0
+		}
+		return 0, unix.EAGAIN
+	}
+	n := 0
+	for _, buf := range p.bufs {
+		if n == len(b) {
+			break
+		}
+		n += copy(b[n:], buf.data[buf.off:buf.off+buf.n])
+	}
+	return n, 0
 }

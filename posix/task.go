@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"sort"
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix/mm"
@@ -156,4 +157,16 @@ func (g *ThreadGroup) Task(tid int) *Task {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.tasks[tid]
+}
+
+// TIDs returns the live tasks' ids, sorted, for /proc/PID/task.
+func (g *ThreadGroup) TIDs() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]int, 0, len(g.tasks))
+	for tid := range g.tasks {
+		out = append(out, tid)
+	}
+	sort.Ints(out)
+	return out
 }

@@ -58,6 +58,8 @@ func faultSignal(t *Thread, f rumpglue.Fault, rip uint64) (posix.SigInfo, string
 			return sig(unix.SIGSEGV, posix.SEGV_MAPERR, f.Addr), fmt.Sprintf("%s of unmapped address %#x (SEGV_MAPERR)", accessName(access), f.Addr)
 		case mm.FaultAccErr:
 			return sig(unix.SIGSEGV, posix.SEGV_ACCERR, f.Addr), fmt.Sprintf("%s of address %#x forbidden by its mapping (SEGV_ACCERR)", accessName(access), f.Addr)
+		case mm.FaultBeyondEOF:
+			return sig(unix.SIGBUS, posix.BUS_ADRERR, f.Addr), fmt.Sprintf("%s of %#x past the end of its mapped file", accessName(access), f.Addr)
 		default:
 			return sig(unix.SIGBUS, posix.BUS_ADRERR, f.Addr), fmt.Sprintf("out of guest memory paging in %#x", f.Addr)
 		}

@@ -39,6 +39,9 @@ const (
 	aPolicy // scheduling policy
 	aEpollOp
 	aPipeFDs // int[2] the call fills
+	aSockDomain
+	aSockType
+	aMsgFlags
 )
 
 // retKind says how --strace prints a successful result.
@@ -189,6 +192,37 @@ func (t *Thread) formatArg(kind argKind, a Args, i int, ret uint64, errno unix.E
 			return fmt.Sprintf("%#x", v)
 		}
 		return fmt.Sprintf("[%d, %d]", int32(binary.LittleEndian.Uint32(b[0:])), int32(binary.LittleEndian.Uint32(b[4:])))
+	case aSockDomain, aSockType, aMsgFlags:
+		return sockArg(kind, v)
+	case aMode:
+		s := ""
+		if typ, ok := modeTypeNames[v&unix.S_IFMT]; ok {
+			s = typ + "|"
+		} else if v&unix.S_IFMT != 0 {
+			s = fmt.Sprintf("%#o|", v&unix.S_IFMT)
+		}
+		return s + fmt.Sprintf("%#o", v&0o7777)
+	case aAtFlags:
+		if v == 0 {
+			return "0"
+		}
+		return flagString(v, atNames)
+	case aWhence:
+		return enumString(v, []string{"SEEK_SET", "SEEK_CUR", "SEEK_END", "SEEK_DATA", "SEEK_HOLE"})
+	case aAccess:
+		if v == 0 {
+			return "F_OK"
+		}
+		return flagString(v, []flagName{{4, "R_OK"}, {2, "W_OK"}, {1, "X_OK"}})
+	case aRename:
+		if v == 0 {
+			return "0"
+		}
+		return flagString(v, []flagName{{1, "RENAME_NOREPLACE"}, {2, "RENAME_EXCHANGE"}, {4, "RENAME_WHITEOUT"}})
+	case aStatx:
+		return flagString(v, statxNames)
+	case aFlock:
+		return flagString(v, []flagName{{unix.LOCK_SH, "LOCK_SH"}, {unix.LOCK_EX, "LOCK_EX"}, {unix.LOCK_UN, "LOCK_UN"}, {unix.LOCK_NB, "LOCK_NB"}})
 	case aPrctl:
 		if n, ok := prctlNames[v]; ok {
 			return n
@@ -304,6 +338,26 @@ var openNames = []flagName{
 	{unix.O_SYNC &^ unix.O_DSYNC, "__O_SYNC"},
 }
 
+var modeTypeNames = map[uint64]string{
+	unix.S_IFREG: "S_IFREG", unix.S_IFDIR: "S_IFDIR", unix.S_IFCHR: "S_IFCHR", unix.S_IFBLK: "S_IFBLK",
+	unix.S_IFIFO: "S_IFIFO", unix.S_IFLNK: "S_IFLNK", unix.S_IFSOCK: "S_IFSOCK",
+}
+
+var atNames = []flagName{
+	{unix.AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}, {unix.AT_REMOVEDIR, "AT_REMOVEDIR"},
+	{unix.AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"}, {unix.AT_NO_AUTOMOUNT, "AT_NO_AUTOMOUNT"},
+	{unix.AT_EMPTY_PATH, "AT_EMPTY_PATH"}, {unix.AT_STATX_FORCE_SYNC, "AT_STATX_FORCE_SYNC"},
+	{unix.AT_STATX_DONT_SYNC, "AT_STATX_DONT_SYNC"}, {unix.AT_RECURSIVE, "AT_RECURSIVE"},
+}
+
+var statxNames = []flagName{
+	{unix.STATX_BASIC_STATS, "STATX_BASIC_STATS"}, {unix.STATX_TYPE, "STATX_TYPE"}, {unix.STATX_MODE, "STATX_MODE"},
+	{unix.STATX_NLINK, "STATX_NLINK"}, {unix.STATX_UID, "STATX_UID"}, {unix.STATX_GID, "STATX_GID"},
+	{unix.STATX_ATIME, "STATX_ATIME"}, {unix.STATX_MTIME, "STATX_MTIME"}, {unix.STATX_CTIME, "STATX_CTIME"},
+	{unix.STATX_INO, "STATX_INO"}, {unix.STATX_SIZE, "STATX_SIZE"}, {unix.STATX_BLOCKS, "STATX_BLOCKS"},
+	{unix.STATX_BTIME, "STATX_BTIME"}, {unix.STATX_MNT_ID, "STATX_MNT_ID"},
+}
+
 var cloneNames = []flagName{
 	{unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
 	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_PIDFD, "CLONE_PIDFD"},
@@ -336,6 +390,9 @@ var fcntlNames = map[uint64]string{
 	unix.F_DUPFD: "F_DUPFD", unix.F_GETFD: "F_GETFD", unix.F_SETFD: "F_SETFD", unix.F_GETFL: "F_GETFL",
 	unix.F_SETFL: "F_SETFL", unix.F_DUPFD_CLOEXEC: "F_DUPFD_CLOEXEC",
 	unix.F_SETPIPE_SZ: "F_SETPIPE_SZ", unix.F_GETPIPE_SZ: "F_GETPIPE_SZ",
+	unix.F_GETLK: "F_GETLK", unix.F_SETLK: "F_SETLK", unix.F_SETLKW: "F_SETLKW",
+	unix.F_OFD_GETLK: "F_OFD_GETLK", unix.F_OFD_SETLK: "F_OFD_SETLK", unix.F_OFD_SETLKW: "F_OFD_SETLKW",
+	unix.F_GETOWN: "F_GETOWN", unix.F_SETOWN: "F_SETOWN", unix.F_ADD_SEALS: "F_ADD_SEALS", unix.F_GET_SEALS: "F_GET_SEALS",
 }
 
 func futexOpString(v uint64) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,13 +14,7 @@ func init() {
 	register(unix.SYS_READV, Entry{Name: "readv", fn: sysReadv, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_WRITEV, Entry{Name: "writev", fn: sysWritev, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_CLOSE, Entry{Name: "close", fn: sysClose, args: []argKind{aFD}})
-	register(unix.SYS_OPENAT, Entry{Name: "openat", Support: Partial, Note: "no file systems yet: every path is ENOENT",
-		fn: sysOpenat, args: []argKind{aDirFD, aPath, aOpenFlags, aOctal}})
-	register(unix.SYS_OPEN, Entry{Name: "open", Support: Partial, Note: "as openat",
-		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
-			return sysOpenat(t, Args{uint64(unix.AT_FDCWD & 0xffffffff), a[0], a[1], a[2]})
-		}, args: []argKind{aPath, aOpenFlags, aOctal}})
-	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ; others (locks, leases, F_SETOWN, seals) EINVAL",
+	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_DUPFD, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW; others (leases, F_SETOWN, seals, notify) EINVAL",
 		fn: sysFcntl, args: []argKind{aFD, aFcntlCmd, aHex}})
 	register(unix.SYS_DUP, Entry{Name: "dup", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 		fd, e := t.Task.Group.FDs.Dup(a.Int(0), 0, false, t.fdLimit())
@@ -27,7 +22,7 @@ func init() {
 	}, args: []argKind{aFD}})
 	register(unix.SYS_DUP2, Entry{Name: "dup2", fn: sysDup2, args: []argKind{aFD, aFD}})
 	register(unix.SYS_DUP3, Entry{Name: "dup3", fn: sysDup3, args: []argKind{aFD, aFD, aOpenFlags}})
-	register(unix.SYS_IOCTL, Entry{Name: "ioctl", Support: Partial, Note: "TCGETS and TIOCGWINSZ on host terminals; others ENOTTY",
+	register(unix.SYS_IOCTL, Entry{Name: "ioctl", Support: Partial, Note: "FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX on every file; TCGETS and TIOCGWINSZ on host terminals; files' own commands (sockets); others ENOTTY",
 		fn: sysIoctl, args: []argKind{aFD, aHex, aHex}})
 }
 
@@ -225,20 +220,7 @@ func sysWritev(t *Thread, a Args) (uint64, unix.Errno) {
 	return result(e)
 }
 
-func sysClose(t *Thread, a Args) (uint64, unix.Errno) { return 0, t.Task.Group.FDs.Close(a.Int(0)) }
-
-func sysOpenat(t *Thread, a Args) (uint64, unix.Errno) {
-	path, e := t.mm().CopyInString(a[1], unix.PathMax)
-	if e != 0 {
-		return 0, e
-	}
-	if dirfd := a.Int(0); dirfd != unix.AT_FDCWD && (len(path) == 0 || path[0] != '/') {
-		if _, e := t.file(dirfd); e != 0 {
-			return 0, e
-		}
-	}
-	return 0, unix.ENOENT
-}
+func sysClose(t *Thread, a Args) (uint64, unix.Errno) { return 0, t.closeFD(a.Int(0)) }
 
 func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 	fds := t.Task.Group.FDs
@@ -280,6 +262,9 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 			return 0, e
 		}
 		end, ok := f.File.(*posix.PipeEnd)
+		if vf, isv := f.File.(*vfs.File); isv && vf.PipeEnd() != nil {
+			end, ok = vf.PipeEnd(), true
+		}
 		if !ok {
 			return 0, unix.EBADF // Linux's pipe_fcntl for a file that is no pipe
 		}
@@ -296,6 +281,9 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		n, e := fds.Dup(fd, a.Int(2), a.Int(1) == unix.F_DUPFD_CLOEXEC, t.fdLimit())
 		return uint64(n), e
+	}
+	if r, e, ok := t.fcntlLock(fd, a); ok {
+		return r, e
 	}
 	if _, e := t.file(fd); e != 0 {
 		return 0, e
@@ -323,7 +311,7 @@ func sysDup3(t *Thread, a Args) (uint64, unix.Errno) {
 	if _, e := fds.Get(oldfd); e != 0 {
 		return 0, e
 	}
-	fds.Close(newfd)
+	t.closeFD(newfd)
 	n, e := fds.Dup(oldfd, newfd, flags&unix.O_CLOEXEC != 0, uint64(newfd)+1)
 	return uint64(n), e
 }
@@ -333,8 +321,26 @@ func sysIoctl(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	if vf, ok := f.File.(*vfs.File); ok && vf.PathOnly() {
+		return 0, unix.EBADF
+	}
+	if r, e, ok := t.ioctlGeneric(a.Int(0), f, uint32(a[1]), a[2]); ok {
+		return r, e
+	}
 	if io, ok := f.File.(posix.Ioctler); ok {
-		return io.Ioctl(t.mm(), uint32(a[1]), a[2])
+		r, e := io.Ioctl(t.mm(), uint32(a[1]), a[2])
+		if e != unix.ENOTTY {
+			return r, e
+		}
+		if vf, ok := f.File.(*vfs.File); ok {
+			// A terminal behind /dev/tty: its host's ioctls.
+			if h, ok := vf.Impl().(interface{ Host() posix.File }); ok {
+				f = &posix.OpenFile{File: h.Host()}
+			}
+		}
+		if _, ok := f.File.(*posix.HostFile); !ok {
+			return r, e
+		}
 	}
 	h, ok := f.File.(*posix.HostFile)
 	if !ok {

@@ -3,15 +3,17 @@ package syscalls
 import (
 	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
 )
 
 func init() {
-	register(unix.SYS_MMAP, Entry{Name: "mmap", Support: Partial, Note: "anonymous mappings; file mappings come with the VFS (ENODEV)",
+	register(unix.SYS_MMAP, Entry{Name: "mmap", Support: Partial, Note: "anonymous and file mappings (MAP_PRIVATE copies pages when first touched, so later writes to the file do not show in pages already touched; MAP_SHARED maps tmpfs pages themselves); files without pages (devices, /proc) are ENODEV",
 		fn: sysMmap, args: []argKind{aPtr, aUint, aProt, aMapFlags, aFD, aHex}, ret: rHex})
 	register(unix.SYS_MUNMAP, Entry{Name: "munmap", fn: sysMunmap, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_MPROTECT, Entry{Name: "mprotect", fn: sysMprotect, args: []argKind{aPtr, aUint, aProt}})
 	register(unix.SYS_MADVISE, Entry{Name: "madvise", fn: sysMadvise, args: []argKind{aPtr, aUint, aMadvise}})
+	register(unix.SYS_MSYNC, Entry{Name: "msync", fn: sysMsync, args: []argKind{aPtr, aUint, aHex}})
 	register(unix.SYS_BRK, Entry{Name: "brk", fn: sysBrk, args: []argKind{aPtr}, ret: rHex})
 }
 
@@ -23,10 +25,7 @@ func sysMmap(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.EINVAL
 	}
 	if flags&unix.MAP_ANONYMOUS == 0 {
-		if _, e := t.Task.Group.FDs.Get(a.Int(4)); e != 0 {
-			return 0, e
-		}
-		return 0, unix.ENODEV // the file has no mmap: no VFS-backed files yet
+		return t.mmapFile(a, flags)
 	}
 	if e := t.mayExpand(a[0], a[1], a.Int(2), flags); e != 0 {
 		return 0, e
@@ -101,4 +100,50 @@ func sysBrk(t *Thread, a Args) (uint64, unix.Errno) {
 		return old, 0
 	}
 	return t.mm().Brk(a[0]), 0
+}
+
+// MAP_SHARED_VALIDATE asks mmap to refuse unknown flags (linux/mman.h).
+const MAP_SHARED_VALIDATE = 0x03
+
+// mmapFile maps the file at fd a[4] from offset a[5].
+func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(4))
+	if e != 0 {
+		return 0, e
+	}
+	prot := a.Int(2)
+	vf, ok := f.File.(*vfs.File)
+	if !ok {
+		return 0, unix.ENODEV
+	}
+	if vf.PathOnly() {
+		return 0, unix.EBADF
+	}
+	if flags&MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE {
+		flags &^= unix.MAP_PRIVATE // shared, with flags checked (all we take are known)
+	}
+	shared := flags&unix.MAP_SHARED != 0
+	// Mapping needs a readable file; a writable shared mapping a
+	// writable one, and never an append-only one (Linux's do_mmap).
+	if !readable(f) {
+		return 0, unix.EACCES
+	}
+	if shared && prot&unix.PROT_WRITE != 0 && (!writable(f) || f.Flags()&unix.O_APPEND != 0) {
+		return 0, unix.EACCES
+	}
+	mf, ok := vf.Mappable()
+	if !ok {
+		return 0, unix.ENODEV
+	}
+	if a[1] == 0 {
+		return 0, unix.EINVAL
+	}
+	if e := t.mayExpand(a[0], a[1], prot, flags); e != 0 {
+		return 0, e
+	}
+	return t.mm().MmapFile(a[0], a[1], prot, flags, mf, a[5], !writable(f))
+}
+
+func sysMsync(t *Thread, a Args) (uint64, unix.Errno) {
+	return 0, t.mm().Msync(a[0], a[1], a.Int(2))
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -66,6 +67,17 @@ func run(args []string, stderr io.Writer) int {
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
+	var nc launch.NetConfig
+	fl.StringVar(&nc.Mode, "net", launch.NetNone, "the guest's network: none (loopback only, the default) or nat")
+	fl.Func("p", "forward a host port into the guest: `[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]` (repeatable)", func(v string) error {
+		f, err := launch.ParseForward(v)
+		nc.Forwards = append(nc.Forwards, f)
+		return err
+	})
+	fl.Func("ip", "eth0's `ADDRESS/PREFIX` under --net nat (default 10.0.2.15/24)", func(v string) (err error) {
+		nc.IP, err = netip.ParsePrefix(v)
+		return err
+	})
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
@@ -90,7 +102,7 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	cfg := launch.Config{
-		UID: uid, GID: gid,
+		UID: uid, GID: gid, Net: nc,
 		Path:           fl.Arg(0),
 		Argv:           fl.Args(),
 		Env:            os.Environ(),

@@ -68,6 +68,9 @@ type AddressSpace struct {
 
 	// pinned are the frames of special mappings: never freed here.
 	pinned map[uint64]struct{}
+
+	// files are the files some VMA maps, each holding one MapRef.
+	files map[File]struct{}
 }
 
 // New makes an empty address space whose accessible mappings may total
@@ -90,10 +93,11 @@ func pageUp(a uint64) uint64   { return (a + PageSize - 1) &^ (PageSize - 1) }
 type FaultResult int
 
 const (
-	FaultHandled FaultResult = iota // mapped; resume the instruction
-	FaultMapErr                     // no mapping: SIGSEGV/SEGV_MAPERR
-	FaultAccErr                     // mapping forbids the access: SIGSEGV/SEGV_ACCERR
-	FaultOOM                        // no frame left: SIGBUS, as Linux's VM_FAULT_OOM
+	FaultHandled   FaultResult = iota // mapped; resume the instruction
+	FaultMapErr                       // no mapping: SIGSEGV/SEGV_MAPERR
+	FaultAccErr                       // mapping forbids the access: SIGSEGV/SEGV_ACCERR
+	FaultOOM                          // no frame left: SIGBUS, as Linux's VM_FAULT_OOM
+	FaultBeyondEOF                    // a file mapping's page past the end of file: SIGBUS
 )
 
 // Access is what a faulting instruction tried to do.
@@ -143,6 +147,9 @@ func (as *AddressSpace) faultLocked(addr uint64, a Access) FaultResult {
 			return FaultOOM
 		}
 		return FaultHandled
+	}
+	if v.File != nil {
+		return as.faultFile(v, addr)
 	}
 	block := pageDown(addr) &^ (faultAround*PageSize - 1)
 	start, end := max(block, v.Start), min(block+faultAround*PageSize, v.End)

@@ -17,7 +17,19 @@ type VMA struct {
 	// behind it: frames[i] backs the page at frameBase+i*PageSize.
 	frames    []uint64
 	frameBase uint64
+
+	// File, for a file mapping (MmapFile), is the mapped file and Off the
+	// file offset of Start. noWrite marks a shared mapping of a file
+	// opened read-only, which mprotect may not make writable (Linux's
+	// missing VM_MAYWRITE).
+	File    File
+	Off     uint64
+	noWrite bool
 }
+
+// sharedFile reports a shared file mapping: its pages are the file's
+// frames, neither committed nor freed by the address space.
+func (v VMA) sharedFile() bool { return v.File != nil && v.Flags&unix.MAP_SHARED != 0 }
 
 func (v VMA) accessible() bool { return v.Prot != unix.PROT_NONE }
 
@@ -44,8 +56,8 @@ func (as *AddressSpace) VMAs() []VMA {
 func (as *AddressSpace) commitOf(start, end uint64) uint64 {
 	var n uint64
 	for _, v := range as.vmas {
-		if v.End <= start || v.Start >= end || !v.accessible() || v.Special() {
-			continue // special mappings are the machine's memory, not the guest's
+		if v.End <= start || v.Start >= end || !v.accessible() || v.Special() || v.sharedFile() {
+			continue // special mappings are the machine's memory, shared file pages the file's
 		}
 		n += min(v.End, end) - max(v.Start, start)
 	}
@@ -75,6 +87,9 @@ func (as *AddressSpace) carve(start, end uint64) {
 		if v.End > end {
 			r := v
 			r.Start = end
+			if r.File != nil {
+				r.Off += end - v.Start
+			}
 			out = append(out, r)
 		}
 	}
@@ -93,7 +108,8 @@ func (as *AddressSpace) insert(v VMA) {
 func (as *AddressSpace) merge(i int) {
 	same := func(a, b VMA) bool {
 		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name &&
-			!a.Special() && !b.Special()
+			!a.Special() && !b.Special() && a.File == b.File && a.noWrite == b.noWrite &&
+			(a.File == nil || a.Off+(a.End-a.Start) == b.Off)
 	}
 	if i+1 < len(as.vmas) && same(as.vmas[i], as.vmas[i+1]) {
 		as.vmas[i].End = as.vmas[i+1].End
@@ -111,9 +127,10 @@ func (as *AddressSpace) merge(i int) {
 func (as *AddressSpace) dropPages(start, end uint64) {
 	var frames []uint64
 	dropped := false
-	as.pager.UnmapRange(start, end, func(_, pa uint64) {
+	shared := as.sharedFileRanges(start, end)
+	as.pager.UnmapRange(start, end, func(va, pa uint64) {
 		dropped = true
-		if _, ok := as.pinned[pa]; !ok {
+		if _, ok := as.pinned[pa]; !ok && !inRanges(shared, va) {
 			frames = append(frames, pa)
 		}
 	})
@@ -151,9 +168,12 @@ const supportedMapFlags = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | 
 	unix.MAP_FIXED_NOREPLACE | unix.MAP_DENYWRITE | unix.MAP_EXECUTABLE | unix.MAP_LOCKED |
 	unix.MAP_NONBLOCK | unix.MAP_HUGETLB | 0x3f<<26 /* MAP_HUGE_SHIFT sizes */
 
-// Mmap maps anonymous memory. File mappings are the VFS's and come later;
-// the caller rejects them before reaching here.
+// Mmap maps anonymous memory; MmapFile maps files.
 func (as *AddressSpace) Mmap(addr, length uint64, prot, flags int) (uint64, unix.Errno) {
+	return as.mmap(addr, length, prot, flags, nil, 0, false)
+}
+
+func (as *AddressSpace) mmap(addr, length uint64, prot, flags int, file File, off uint64, noWrite bool) (uint64, unix.Errno) {
 	if length == 0 || flags&(unix.MAP_SHARED|unix.MAP_PRIVATE) == 0 {
 		return 0, unix.EINVAL
 	}
@@ -199,7 +219,7 @@ func (as *AddressSpace) Mmap(addr, length uint64, prot, flags int) (uint64, unix
 	}
 	end := start + length
 	newCommit := as.committed - as.commitOf(start, end)
-	if prot != unix.PROT_NONE {
+	if prot != unix.PROT_NONE && !(file != nil && flags&unix.MAP_SHARED != 0) {
 		newCommit += length
 	}
 	if newCommit > as.limit {
@@ -208,7 +228,9 @@ func (as *AddressSpace) Mmap(addr, length uint64, prot, flags int) (uint64, unix
 	as.dropPages(start, end)
 	as.carve(start, end)
 	as.committed = newCommit
-	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN)})
+	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN),
+		File: file, Off: off, noWrite: noWrite})
+	as.syncFileRefs()
 	if flags&unix.MAP_POPULATE != 0 && prot != unix.PROT_NONE {
 		for va := start; va < end; va += faultAround * PageSize {
 			if as.faultLocked(va, Read) != FaultHandled {
@@ -245,6 +267,7 @@ func (as *AddressSpace) Munmap(addr, length uint64) unix.Errno {
 	as.committed -= as.commitOf(start, end)
 	as.dropPages(start, end)
 	as.carve(start, end)
+	as.syncFileRefs()
 	return 0
 }
 
@@ -275,11 +298,14 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 			// private copy; we have no copy-on-write, so it refuses as well.
 			return unix.EACCES
 		}
+		if as.vmas[i].noWrite && prot&unix.PROT_WRITE != 0 {
+			return unix.EACCES // a shared mapping of a file opened read-only
+		}
 		a = as.vmas[i].End
 	}
 	newCommit := as.committed - as.commitOf(start, end)
 	if prot != unix.PROT_NONE {
-		newCommit += end - start
+		newCommit += end - start - as.sharedFileBytes(start, end)
 	}
 	if newCommit > as.limit {
 		return unix.ENOMEM
@@ -287,6 +313,9 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 	var parts []VMA
 	for _, v := range as.vmas {
 		if v.End > start && v.Start < end {
+			if v.File != nil && v.Start < start {
+				v.Off += start - v.Start
+			}
 			v.Start, v.End = max(v.Start, start), min(v.End, end)
 			parts = append(parts, v)
 		}

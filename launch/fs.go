@@ -1,0 +1,198 @@
+package launch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/fs/devfs"
+	"github.com/rumpgo/rumpgo/posix/fs/procfs"
+	"github.com/rumpgo/rumpgo/posix/fs/tmpfs"
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/posix/vfs"
+	"github.com/rumpgo/rumpgo/syscalls"
+	"golang.org/x/sys/unix"
+)
+
+// fsSetup is what building the guest's file systems needs.
+type fsSetup struct {
+	cfg    Config
+	k      *syscalls.Kernel
+	group  *posix.ThreadGroup
+	frames mm.Frames
+	start  time.Time
+	host   string // the hostname
+}
+
+// setupFS builds the guest's namespace until images exist: a tmpfs root
+// (half of guest memory, as Linux's default) holding /etc defaults, the
+// program's own binary at its host path (so /proc/self/exe and
+// os.Executable work), /tmp (tmpfs), /dev (devfs, /dev/shm a tmpfs) and
+// /proc. The guest starts in a directory named as rumpgo's own working
+// directory (empty: host directories are not visible until volumes).
+//
+// The image root with its writable layer will replace the root tmpfs;
+// the rest stays as it is.
+func setupFS(s fsSetup) error {
+	cfg := s.cfg
+	half := int64(cfg.Memory / 2)
+	rootFS := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: half, Frames: s.frames})
+	v := vfs.New(rootFS, "rootfs", 0, "size="+strconv.FormatInt(half>>10, 10)+"k")
+	ctx := vfs.RootContext()
+	fsc := vfs.NewFSContext(v.Root())
+	mkdirAll := func(dir string, mode uint32) error {
+		p := ""
+		for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
+			if c == "" {
+				continue
+			}
+			p += "/" + c
+			if e := v.Mkdir(ctx, fsc, vfs.Path{}, p, mode, 0); e != 0 && e != unix.EEXIST {
+				return fmt.Errorf("creating %s in the guest: %v", p, e)
+			}
+		}
+		return nil
+	}
+	writeFile := func(path string, data []byte, mode uint32) error {
+		if err := mkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, e := v.Open(ctx, fsc, vfs.Path{}, path, vfs.OpenHow{Flags: unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC, Mode: mode})
+		if e != 0 {
+			return fmt.Errorf("creating %s in the guest: %v", path, e)
+		}
+		defer f.Close()
+		for len(data) > 0 {
+			n, e := f.Write(data)
+			if e != 0 {
+				return fmt.Errorf("writing %s in the guest: %v", path, e)
+			}
+			data = data[n:]
+		}
+		return nil
+	}
+
+	for path, text := range etcDefaults(s.host, cfg.UID, cfg.GID) {
+		if err := writeFile(path, []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{"/root", "/tmp", "/dev", "/proc", "/sys"} {
+		if err := mkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: half, Frames: s.frames})
+	if _, e := v.MountPath("/tmp", tmp, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, "size="+strconv.FormatInt(half>>10, 10)+"k"); e != 0 {
+		return fmt.Errorf("mounting /tmp: %v", e)
+	}
+	var devOpts devfs.Options
+	if _, err := unix.IoctlGetTermios(cfg.Stdio[0], unix.TCGETS); err == nil {
+		stdin := cfg.Stdio[0]
+		devOpts.TTY = func(int) (posix.File, unix.Errno) { return posix.NewHostFile(stdin), 0 }
+	}
+	dev := devfs.New(v, devOpts)
+	if _, e := v.MountPath("/dev", dev, "devtmpfs", vfs.MS_NOSUID, "mode=755"); e != 0 {
+		return fmt.Errorf("mounting /dev: %v", e)
+	}
+	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: half, Frames: s.frames})
+	if _, e := v.MountPath("/dev/shm", shm, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, ""); e != 0 {
+		return fmt.Errorf("mounting /dev/shm: %v", e)
+	}
+
+	// The program itself, copied (after the mounts, which it may be under): the guest execs nothing yet, but reads
+	// itself (debug/buildinfo, os.Executable, /proc/self/exe).
+	exePath, err := filepath.Abs(cfg.Path)
+	if err != nil {
+		return err
+	}
+	bin, err := os.ReadFile(exePath)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(exePath, bin, 0o755); err != nil {
+		return err
+	}
+
+	exeFile, e := v.Open(ctx, fsc, vfs.Path{}, exePath, vfs.OpenHow{Flags: unix.O_PATH})
+	if e != 0 {
+		return fmt.Errorf("opening %s in the guest: %v", exePath, e)
+	}
+	attrs := func() *posix.ProcAttrs {
+		return posix.AttrsOf(s.group, func() *posix.ProcAttrs {
+			return posix.NewProcAttrs(cfg.UID, cfg.GID, []uint32{cfg.GID}, filepath.Base(cfg.Path))
+		})
+	}
+	cwd := "/"
+	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" {
+		cwd = wd
+	} else if cfg.Cwd != "" {
+		cwd = cfg.Cwd
+	}
+	if err := mkdirAll(cwd, 0o755); err != nil {
+		return err
+	}
+	cwdPath, e := v.Lookup(ctx, fsc, vfs.Path{}, cwd, vfs.LookupFollow|vfs.LookupDirectory)
+	if e != 0 {
+		return fmt.Errorf("working directory %s: %v", cwd, e)
+	}
+	kfs := syscalls.NewFS(v, v.Root(), cwdPath)
+	kfs.Frames = s.frames
+	proc := &procfs.Process{
+		Group: s.group, FS: kfs.Context(s.group), Attrs: attrs, Exe: exeFile.(*vfs.File),
+		Argv: cfg.Argv, Env: cfg.Env, Start: s.start,
+	}
+	if len(proc.Argv) == 0 {
+		proc.Argv = []string{cfg.Path}
+	}
+	pfs := procfs.New(v, procfs.System{
+		Hostname: func() string { return s.host }, Release: hostRelease(), Version: "#1 SMP rumpgo",
+		CPUs: cfg.CPUs, MemBytes: cfg.Memory, Boot: s.start,
+		MemUsed: func() uint64 { c, _ := s.group.MM.Committed(); return c },
+		Process: func(pid int) *procfs.Process {
+			if pid == s.group.PID {
+				return proc
+			}
+			return nil
+		},
+		PIDs: func() []int { return []int{s.group.PID} },
+	})
+	if _, e := v.MountPath("/proc", pfs, "proc", vfs.MS_NOSUID|vfs.MS_NODEV|vfs.MS_NOEXEC, ""); e != 0 {
+		return fmt.Errorf("mounting /proc: %v", e)
+	}
+	s.k.SetFS(kfs)
+	return nil
+}
+
+func hostRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "6.1.0"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// etcDefaults are the /etc files a program expects; an image may carry
+// its own.
+func etcDefaults(host string, uid, gid uint32) map[string]string {
+	passwd := "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+	group := "root:x:0:\nnogroup:x:65534:\n"
+	if uid != 0 && uid != 65534 {
+		passwd += fmt.Sprintf("guest:x:%d:%d:rumpgo guest:/tmp:/bin/sh\n", uid, gid)
+	}
+	if gid != 0 && gid != 65534 {
+		group += fmt.Sprintf("guest:x:%d:\n", gid)
+	}
+	return map[string]string{
+		"/etc/hostname":      host + "\n",
+		"/etc/hosts":         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + host + "\n",
+		"/etc/resolv.conf":   "nameserver 127.0.0.53\noptions edns0\n",
+		"/etc/passwd":        passwd,
+		"/etc/group":         group,
+		"/etc/nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nservices: files\nprotocols: files\n",
+	}
+}

@@ -1,0 +1,332 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/inet"
+	"github.com/rumpgo/rumpgo/syscalls"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+)
+
+// The guest's network: its own TCP/IP stack (posix/inet), and the host
+// side of it — the -p forwards, which listen on the host and splice each
+// connection or datagram into the guest's stack.
+
+// Network modes (--net).
+const (
+	// NetNone is the default: the guest has lo only and reaches nothing
+	// outside; -p forwards still reach it.
+	NetNone = "none"
+	// NetNAT gives the guest eth0 and outbound TCP and UDP through the
+	// host's sockets.
+	NetNAT = "nat"
+)
+
+// NetConfig says how the guest is networked.
+type NetConfig struct {
+	Mode     string    // NetNone (default, "") or NetNAT
+	Forwards []Forward // -p
+	// IP is eth0's address and subnet under --net nat (--ip); zero means
+	// DefaultGuestIP.
+	IP netip.Prefix
+}
+
+// DefaultGuestIP is eth0's address when --ip is not given: the address
+// QEMU's user networking gives its guests.
+var DefaultGuestIP = netip.MustParsePrefix("10.0.2.15/24")
+
+// Forward is one -p [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp].
+type Forward struct {
+	HostIP    netip.Addr // invalid: every host address
+	HostPort  uint16
+	GuestPort uint16
+	Proto     string // "tcp" or "udp"
+}
+
+func (f Forward) String() string {
+	h := ""
+	if f.HostIP.IsValid() {
+		h = f.HostIP.String() + ":"
+		if f.HostIP.Is6() {
+			h = "[" + f.HostIP.String() + "]:"
+		}
+	}
+	return fmt.Sprintf("%s%d:%d/%s", h, f.HostPort, f.GuestPort, f.Proto)
+}
+
+// ParseForward reads a -p value: [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp],
+// where an IPv6 HOSTIP is written in brackets.
+func ParseForward(s string) (Forward, error) {
+	f := Forward{Proto: "tcp"}
+	spec := s
+	if i := strings.LastIndexByte(spec, '/'); i >= 0 {
+		f.Proto = spec[i+1:]
+		spec = spec[:i]
+		if f.Proto != "tcp" && f.Proto != "udp" {
+			return f, fmt.Errorf("-p %s: protocol must be tcp or udp", s)
+		}
+	}
+	i := strings.LastIndexByte(spec, ':')
+	if i < 0 {
+		return f, fmt.Errorf("-p %s: want [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]", s)
+	}
+	guest := spec[i+1:]
+	rest := spec[:i]
+	host := rest
+	if j := strings.LastIndexByte(rest, ':'); j >= 0 {
+		ip := strings.TrimSuffix(strings.TrimPrefix(rest[:j], "["), "]")
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			return f, fmt.Errorf("-p %s: bad host address %q", s, rest[:j])
+		}
+		f.HostIP = a.Unmap()
+		host = rest[j+1:]
+	}
+	port := func(v string) (uint16, error) {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return 0, fmt.Errorf("-p %s: bad port %q (want 1-65535)", s, v)
+		}
+		return uint16(n), nil
+	}
+	var err error
+	if f.HostPort, err = port(host); err != nil {
+		return f, err
+	}
+	if f.GuestPort, err = port(guest); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// guestNet is a running guest network.
+type guestNet struct {
+	stack   *inet.Stack
+	closers []io.Closer
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// setupNet builds the guest's stack, opens every -p listener on the host
+// (an address in use is an error before the guest boots) and gives the
+// kernel its network. The returned function tears it all down.
+func setupNet(cfg NetConfig, k *syscalls.Kernel) (func(), error) {
+	switch cfg.Mode {
+	case "", NetNone:
+	case NetNAT:
+		return nil, errors.New("--net nat: outbound NAT is not implemented yet (use --net none with -p)")
+	default:
+		return nil, fmt.Errorf("--net %s: want none or nat", cfg.Mode)
+	}
+	st, err := inet.NewStack(nil)
+	if err != nil {
+		return nil, err
+	}
+	g := &guestNet{stack: st}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	for _, f := range cfg.Forwards {
+		if err := g.forward(f); err != nil {
+			g.close()
+			return nil, err
+		}
+	}
+	k.SetNetwork(&syscalls.Network{Inet: st, Unix: posix.NewUnixNamespace()})
+	return func() {
+		k.ReleaseNetwork()
+		g.close()
+	}, nil
+}
+
+func (g *guestNet) close() {
+	g.cancel()
+	for _, c := range g.closers {
+		c.Close()
+	}
+	g.wg.Wait()
+	g.stack.Close()
+}
+
+func hostAddr(f Forward) string {
+	ip := ""
+	if f.HostIP.IsValid() {
+		ip = f.HostIP.String()
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(int(f.HostPort)))
+}
+
+func (g *guestNet) forward(f Forward) error {
+	addr := hostAddr(f)
+	if f.Proto == "udp" {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return fmt.Errorf("-p %v: %w", f, err)
+		}
+		g.closers = append(g.closers, pc)
+		g.wg.Add(1)
+		go g.serveUDP(pc.(*net.UDPConn), f)
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("-p %v: %w", f, err)
+	}
+	g.closers = append(g.closers, ln)
+	g.wg.Add(1)
+	go g.serveTCP(ln, f)
+	return nil
+}
+
+// guestTargets are where a forwarded connection goes in the guest: its
+// IPv4 loopback, then IPv6's for servers that listen there only.
+func guestTargets(port uint16) []struct {
+	addr  tcpip.FullAddress
+	proto tcpip.NetworkProtocolNumber
+} {
+	return []struct {
+		addr  tcpip.FullAddress
+		proto tcpip.NetworkProtocolNumber
+	}{
+		{tcpip.FullAddress{Addr: tcpip.AddrFrom4([4]byte{127, 0, 0, 1}), Port: port}, ipv4.ProtocolNumber},
+		{tcpip.FullAddress{Addr: tcpip.AddrFrom16([16]byte{15: 1}), Port: port}, ipv6.ProtocolNumber},
+	}
+}
+
+func (g *guestNet) serveTCP(ln net.Listener, f Forward) {
+	defer g.wg.Done()
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: back off rather than spin.
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			g.spliceTCP(c.(*net.TCPConn), f.GuestPort)
+		}()
+	}
+}
+
+// spliceTCP connects to the guest's port and copies both ways, passing
+// each side's half-close to the other. A guest that does not listen
+// resets the host connection, as a closed port would.
+func (g *guestNet) spliceTCP(hc *net.TCPConn, port uint16) {
+	defer hc.Close()
+	var gc *gonet.TCPConn
+	for _, t := range guestTargets(port) {
+		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+		c, err := gonet.DialContextTCP(ctx, g.stack.S, t.addr, t.proto)
+		cancel()
+		if err == nil {
+			gc = c
+			break
+		}
+	}
+	if gc == nil {
+		hc.SetLinger(0)
+		return
+	}
+	defer gc.Close()
+	stop := context.AfterFunc(g.ctx, func() { hc.Close(); gc.Close() })
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		io.Copy(gc, hc)
+		gc.CloseWrite()
+		close(done)
+	}()
+	io.Copy(hc, gc)
+	hc.CloseWrite()
+	<-done
+}
+
+// udpIdle is how long a forwarded UDP flow lives without traffic.
+const udpIdle = 2 * time.Minute
+
+// serveUDP relays datagrams: each host client gets its own guest socket,
+// so the guest's replies find their way back.
+func (g *guestNet) serveUDP(pc *net.UDPConn, f Forward) {
+	defer g.wg.Done()
+	type flow struct {
+		c    *gonet.UDPConn
+		last time.Time
+	}
+	var mu sync.Mutex
+	flows := map[netip.AddrPort]*flow{}
+	defer func() {
+		mu.Lock()
+		for _, fl := range flows {
+			fl.c.Close()
+		}
+		mu.Unlock()
+	}()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := pc.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		mu.Lock()
+		fl := flows[from]
+		if fl == nil {
+			t := guestTargets(f.GuestPort)[0]
+			c, err := gonet.DialUDP(g.stack.S, nil, &t.addr, t.proto)
+			if err != nil {
+				mu.Unlock()
+				continue
+			}
+			fl = &flow{c: c}
+			flows[from] = fl
+			go func() {
+				rb := make([]byte, 65536)
+				for {
+					c.SetReadDeadline(time.Now().Add(udpIdle))
+					n, err := c.Read(rb)
+					if err != nil {
+						mu.Lock()
+						if flows[from] == fl && time.Since(fl.last) >= udpIdle || g.ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !isTimeout(err) {
+							delete(flows, from)
+							mu.Unlock()
+							c.Close()
+							return
+						}
+						mu.Unlock()
+						continue
+					}
+					pc.WriteToUDPAddrPort(rb[:n], from)
+				}
+			}()
+		}
+		fl.last = time.Now()
+		mu.Unlock()
+		fl.c.Write(buf[:n])
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

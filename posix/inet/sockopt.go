@@ -1,0 +1,645 @@
+package inet
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+)
+
+// Socket options. Each level is a switch over the options netstack has;
+// any other option is ENOPROTOOPT, as Linux answers an option its
+// protocol does not know, never a silent success.
+
+// GetSockOpt implements posix.Socket.
+func (so *Socket) GetSockOpt(level, name, optlen int) ([]byte, unix.Errno) {
+	if optlen < 0 {
+		return nil, unix.EINVAL
+	}
+	switch level {
+	case unix.SOL_SOCKET:
+		return so.getSocketOpt(name, optlen)
+	case unix.IPPROTO_TCP:
+		if !so.stream() {
+			return nil, unix.EOPNOTSUPP
+		}
+		return so.getTCPOpt(name, optlen)
+	case unix.IPPROTO_IP:
+		if so.dom != unix.AF_INET {
+			return nil, unix.EOPNOTSUPP
+		}
+		return so.getIPOpt(name, optlen)
+	case unix.IPPROTO_IPV6:
+		if so.dom != unix.AF_INET6 {
+			return nil, unix.ENOPROTOOPT
+		}
+		return so.getIPv6Opt(name, optlen)
+	case unix.IPPROTO_UDP:
+		if so.proto != unix.IPPROTO_UDP {
+			return nil, unix.ENOPROTOOPT
+		}
+	}
+	return nil, unix.ENOPROTOOPT
+}
+
+// SetSockOpt implements posix.Socket.
+func (so *Socket) SetSockOpt(level, name int, val []byte) unix.Errno {
+	switch level {
+	case unix.SOL_SOCKET:
+		return so.setSocketOpt(name, val)
+	case unix.IPPROTO_TCP:
+		if !so.stream() {
+			return unix.ENOPROTOOPT
+		}
+		return so.setTCPOpt(name, val)
+	case unix.IPPROTO_IP:
+		if so.dom != unix.AF_INET && !(so.dom == unix.AF_INET6 && level == unix.IPPROTO_IP) {
+			return unix.ENOPROTOOPT
+		}
+		return so.setIPOpt(name, val)
+	case unix.IPPROTO_IPV6:
+		if so.dom != unix.AF_INET6 {
+			return unix.ENOPROTOOPT
+		}
+		return so.setIPv6Opt(name, val)
+	}
+	return unix.ENOPROTOOPT
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (so *Socket) getSocketOpt(name, optlen int) ([]byte, unix.Errno) {
+	o := so.ep.SocketOptions()
+	if b, ok := so.GetTimeout(name, optlen); ok {
+		return b, 0
+	}
+	switch name {
+	case unix.SO_TYPE:
+		return posix.IntOpt(so.typ, optlen), 0
+	case unix.SO_DOMAIN:
+		return posix.IntOpt(so.dom, optlen), 0
+	case unix.SO_PROTOCOL:
+		return posix.IntOpt(so.proto, optlen), 0
+	case unix.SO_ERROR:
+		return posix.IntOpt(int(so.sockError()), optlen), 0
+	case unix.SO_ACCEPTCONN:
+		return posix.IntOpt(boolInt(o.GetAcceptConn()), optlen), 0
+	case unix.SO_REUSEADDR:
+		return posix.IntOpt(boolInt(o.GetReuseAddress()), optlen), 0
+	case unix.SO_REUSEPORT:
+		return posix.IntOpt(boolInt(o.GetReusePort()), optlen), 0
+	case unix.SO_KEEPALIVE:
+		return posix.IntOpt(boolInt(o.GetKeepAlive()), optlen), 0
+	case unix.SO_BROADCAST:
+		return posix.IntOpt(boolInt(o.GetBroadcast()), optlen), 0
+	case unix.SO_SNDBUF:
+		return posix.IntOpt(int(o.GetSendBufferSize()), optlen), 0
+	case unix.SO_RCVBUF:
+		return posix.IntOpt(int(o.GetReceiveBufferSize()), optlen), 0
+	case unix.SO_RCVLOWAT:
+		return posix.IntOpt(int(max(1, o.GetRcvlowat())), optlen), 0
+	case unix.SO_SNDLOWAT:
+		return posix.IntOpt(1, optlen), 0
+	case unix.SO_OOBINLINE:
+		return posix.IntOpt(1, optlen), 0 // netstack keeps urgent data inline
+	case unix.SO_PASSCRED:
+		return posix.IntOpt(boolInt(o.GetPassCred()), optlen), 0
+	case unix.SO_BINDTODEVICE:
+		nic := o.GetBindToDevice()
+		if nic == 0 {
+			return nil, 0
+		}
+		name := so.stack.S.FindNICNameFromID(tcpip.NICID(nic))
+		b := append([]byte(name), 0)
+		return b[:min(len(b), optlen)], 0
+	case unix.SO_LINGER:
+		l := o.GetLinger()
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint32(b, uint32(boolInt(l.Enabled)))
+		binary.LittleEndian.PutUint32(b[4:], uint32(l.Timeout/time.Second))
+		return b[:min(optlen, 8)], 0
+	case unix.SO_PEERCRED:
+		// Linux answers inet sockets with "no peer": pid 0, uid and gid -1.
+		u := posix.Ucred{UID: ^uint32(0), GID: ^uint32(0)}
+		return u.Bytes()[:min(optlen, 12)], 0
+	case unix.SO_PRIORITY, unix.SO_MARK:
+		return posix.IntOpt(0, optlen), 0
+	case unix.SO_TIMESTAMP, unix.SO_TIMESTAMPNS:
+		return posix.IntOpt(0, optlen), 0
+	}
+	return nil, unix.ENOPROTOOPT
+}
+
+func (so *Socket) setSocketOpt(name int, val []byte) unix.Errno {
+	o := so.ep.SocketOptions()
+	if e, ok := so.SetTimeout(name, val); ok {
+		return e
+	}
+	switch name {
+	case unix.SO_LINGER:
+		if len(val) < 8 {
+			return unix.EINVAL
+		}
+		on := binary.LittleEndian.Uint32(val) != 0
+		secs := int32(binary.LittleEndian.Uint32(val[4:]))
+		o.SetLinger(tcpip.LingerOption{Enabled: on, Timeout: time.Duration(max(secs, 0)) * time.Second})
+		return 0
+	case unix.SO_BINDTODEVICE:
+		n := len(val)
+		for i, c := range val {
+			if c == 0 {
+				n = i
+				break
+			}
+		}
+		if n == 0 {
+			return errno(o.SetBindToDevice(0))
+		}
+		id := so.stack.nicByName(string(val[:n]))
+		if id == 0 {
+			return unix.ENODEV
+		}
+		return errno(o.SetBindToDevice(int32(id)))
+	}
+	v, e := posix.OptInt(val)
+	if e != 0 {
+		return e
+	}
+	switch name {
+	case unix.SO_REUSEADDR:
+		o.SetReuseAddress(v != 0)
+	case unix.SO_REUSEPORT:
+		o.SetReusePort(v != 0)
+	case unix.SO_KEEPALIVE:
+		o.SetKeepAlive(v != 0)
+	case unix.SO_BROADCAST:
+		o.SetBroadcast(v != 0)
+	case unix.SO_PASSCRED:
+		o.SetPassCred(v != 0)
+	case unix.SO_SNDBUF, unix.SO_SNDBUFFORCE:
+		// Linux doubles the value for its bookkeeping and reports that.
+		v = max(min(int(uint32(v)), posix.SockMaxBuf)*2, posix.SockMinSndBuf)
+		o.SetSendBufferSize(int64(v), true)
+	case unix.SO_RCVBUF, unix.SO_RCVBUFFORCE:
+		v = max(min(int(uint32(v)), posix.SockMaxBuf)*2, posix.SockMinRcvBuf)
+		o.SetReceiveBufferSize(int64(v), true)
+	case unix.SO_RCVLOWAT:
+		return errno(o.SetRcvlowat(int32(max(v, 1))))
+	case unix.SO_SNDLOWAT:
+		return unix.ENOPROTOOPT // Linux: "not changeable"
+	case unix.SO_OOBINLINE:
+		if v == 0 {
+			return unix.ENOPROTOOPT // netstack always keeps urgent data inline
+		}
+	case unix.SO_PRIORITY:
+		if v < 0 || v > 6 {
+			return unix.EPERM // needs CAP_NET_ADMIN
+		}
+	case unix.SO_TIMESTAMP, unix.SO_TIMESTAMPNS:
+		if v != 0 {
+			return unix.ENOPROTOOPT
+		}
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return 0
+}
+
+// tcpInfoSize is sizeof(struct tcp_info) of Linux 6.1.
+const tcpInfoSize = 232
+
+func (so *Socket) getTCPOpt(name, optlen int) ([]byte, unix.Errno) {
+	o := so.ep.SocketOptions()
+	dur := func(opt interface {
+		tcpip.GettableSocketOption
+	}, get func() time.Duration) ([]byte, unix.Errno) {
+		if err := so.ep.GetSockOpt(opt); err != nil {
+			return nil, errno(err)
+		}
+		return posix.IntOpt(int(get()/time.Second), optlen), 0
+	}
+	switch name {
+	case unix.TCP_NODELAY:
+		return posix.IntOpt(boolInt(!o.GetDelayOption()), optlen), 0
+	case unix.TCP_CORK:
+		return posix.IntOpt(boolInt(o.GetCorkOption()), optlen), 0
+	case unix.TCP_QUICKACK:
+		return posix.IntOpt(boolInt(o.GetQuickAck()), optlen), 0
+	case unix.TCP_KEEPIDLE:
+		var v tcpip.KeepaliveIdleOption
+		return dur(&v, func() time.Duration { return time.Duration(v) })
+	case unix.TCP_KEEPINTVL:
+		var v tcpip.KeepaliveIntervalOption
+		return dur(&v, func() time.Duration { return time.Duration(v) })
+	case unix.TCP_LINGER2:
+		var v tcpip.TCPLingerTimeoutOption
+		return dur(&v, func() time.Duration { return time.Duration(v) })
+	case unix.TCP_DEFER_ACCEPT:
+		var v tcpip.TCPDeferAcceptOption
+		return dur(&v, func() time.Duration { return time.Duration(v) })
+	case unix.TCP_USER_TIMEOUT:
+		var v tcpip.TCPUserTimeoutOption
+		if err := so.ep.GetSockOpt(&v); err != nil {
+			return nil, errno(err)
+		}
+		return posix.IntOpt(int(time.Duration(v)/time.Millisecond), optlen), 0
+	case unix.TCP_KEEPCNT:
+		return so.intOpt(tcpip.KeepaliveCountOption, optlen)
+	case unix.TCP_MAXSEG:
+		return so.intOpt(tcpip.MaxSegOption, optlen)
+	case unix.TCP_SYNCNT:
+		return so.intOpt(tcpip.TCPSynCountOption, optlen)
+	case unix.TCP_WINDOW_CLAMP:
+		return so.intOpt(tcpip.TCPWindowClampOption, optlen)
+	case unix.TCP_CONGESTION:
+		var v tcpip.CongestionControlOption
+		if err := so.ep.GetSockOpt(&v); err != nil {
+			return nil, errno(err)
+		}
+		b := make([]byte, 16) // TCP_CA_NAME_MAX
+		copy(b, v)
+		return b[:min(optlen, 16)], 0
+	case unix.TCP_INFO:
+		var v tcpip.TCPInfoOption
+		if err := so.ep.GetSockOpt(&v); err != nil {
+			return nil, errno(err)
+		}
+		b := make([]byte, tcpInfoSize)
+		b[0] = linuxTCPState(v.State)
+		b[1] = uint8(v.CcState)
+		us := func(d time.Duration) uint32 { return uint32(d / time.Microsecond) }
+		le := binary.LittleEndian
+		le.PutUint32(b[8:], us(v.RTO))     // tcpi_rto
+		le.PutUint32(b[68:], us(v.RTT))    // tcpi_rtt
+		le.PutUint32(b[72:], us(v.RTTVar)) // tcpi_rttvar
+		le.PutUint32(b[76:], v.SndSsthresh)
+		le.PutUint32(b[80:], v.SndCwnd)
+		return b[:min(optlen, tcpInfoSize)], 0
+	}
+	return nil, unix.ENOPROTOOPT
+}
+
+// linuxTCPState numbers netstack's endpoint states as Linux's TCP_*
+// states (net/tcp_states.h); netstack's first eleven states are Linux's
+// in Linux's order, the rest are closed sockets to Linux.
+func linuxTCPState(s tcpip.EndpointState) uint8 {
+	st := tcp.EndpointState(s)
+	if st >= tcp.StateEstablished && st <= tcp.StateClosing {
+		return uint8(st-tcp.StateEstablished) + 1
+	}
+	return 7 // TCP_CLOSE
+}
+
+func (so *Socket) intOpt(opt tcpip.SockOptInt, optlen int) ([]byte, unix.Errno) {
+	v, err := so.ep.GetSockOptInt(opt)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return posix.IntOpt(v, optlen), 0
+}
+
+func (so *Socket) setTCPOpt(name int, val []byte) unix.Errno {
+	if name == unix.TCP_CONGESTION {
+		n := len(val)
+		for i, c := range val {
+			if c == 0 {
+				n = i
+				break
+			}
+		}
+		v := tcpip.CongestionControlOption(val[:n])
+		if err := so.ep.SetSockOpt(&v); err != nil {
+			return unix.ENOENT // Linux: no such algorithm
+		}
+		return 0
+	}
+	v, e := posix.OptInt(val)
+	if e != 0 {
+		return e
+	}
+	o := so.ep.SocketOptions()
+	secs := func(max int) (time.Duration, unix.Errno) {
+		if v < 1 || v > max {
+			return 0, unix.EINVAL
+		}
+		return time.Duration(v) * time.Second, 0
+	}
+	switch name {
+	case unix.TCP_NODELAY:
+		o.SetDelayOption(v == 0)
+	case unix.TCP_CORK:
+		o.SetCorkOption(v != 0)
+	case unix.TCP_QUICKACK:
+		o.SetQuickAck(v != 0)
+	case unix.TCP_KEEPIDLE:
+		d, e := secs(32767) // MAX_TCP_KEEPIDLE
+		if e != 0 {
+			return e
+		}
+		opt := tcpip.KeepaliveIdleOption(d)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.TCP_KEEPINTVL:
+		d, e := secs(32767) // MAX_TCP_KEEPINTVL
+		if e != 0 {
+			return e
+		}
+		opt := tcpip.KeepaliveIntervalOption(d)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.TCP_KEEPCNT:
+		if v < 1 || v > 127 { // MAX_TCP_KEEPCNT
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.KeepaliveCountOption, v))
+	case unix.TCP_USER_TIMEOUT:
+		if v < 0 {
+			return unix.EINVAL
+		}
+		opt := tcpip.TCPUserTimeoutOption(time.Duration(v) * time.Millisecond)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.TCP_LINGER2:
+		opt := tcpip.TCPLingerTimeoutOption(time.Duration(v) * time.Second)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.TCP_DEFER_ACCEPT:
+		opt := tcpip.TCPDeferAcceptOption(time.Duration(max(v, 0)) * time.Second)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.TCP_MAXSEG:
+		return errno(so.ep.SetSockOptInt(tcpip.MaxSegOption, v))
+	case unix.TCP_SYNCNT:
+		return errno(so.ep.SetSockOptInt(tcpip.TCPSynCountOption, v))
+	case unix.TCP_WINDOW_CLAMP:
+		return errno(so.ep.SetSockOptInt(tcpip.TCPWindowClampOption, v))
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return 0
+}
+
+func (so *Socket) getIPOpt(name, optlen int) ([]byte, unix.Errno) {
+	o := so.ep.SocketOptions()
+	switch name {
+	case unix.IP_TTL:
+		v, err := so.ep.GetSockOptInt(tcpip.IPv4TTLOption)
+		if err != nil {
+			return nil, errno(err)
+		}
+		if v == 0 {
+			v = 64 // the default: net.ipv4.ip_default_ttl
+		}
+		return posix.IntOpt(v, optlen), 0
+	case unix.IP_TOS:
+		return so.intOpt(tcpip.IPv4TOSOption, optlen)
+	case unix.IP_MULTICAST_TTL:
+		return so.intOpt(tcpip.MulticastTTLOption, optlen)
+	case unix.IP_MULTICAST_LOOP:
+		return posix.IntOpt(boolInt(o.GetMulticastLoop()), optlen), 0
+	case unix.IP_RECVTOS:
+		return posix.IntOpt(boolInt(o.GetReceiveTOS()), optlen), 0
+	case unix.IP_RECVTTL:
+		return posix.IntOpt(boolInt(o.GetReceiveTTL()), optlen), 0
+	case unix.IP_PKTINFO:
+		return posix.IntOpt(boolInt(o.GetReceivePacketInfo()), optlen), 0
+	case unix.IP_HDRINCL:
+		return posix.IntOpt(0, optlen), 0
+	case unix.IP_MTU_DISCOVER:
+		return so.intOpt(tcpip.MTUDiscoverOption, optlen)
+	}
+	return nil, unix.ENOPROTOOPT
+}
+
+// ipMreqn reads struct ip_mreq (8 bytes) or ip_mreqn (12) for the
+// multicast membership and interface options.
+func ipMreqn(val []byte) (group, iface tcpip.Address, nic tcpip.NICID, e unix.Errno) {
+	if len(val) < 8 {
+		return group, iface, 0, unix.EINVAL
+	}
+	group = tcpip.AddrFrom4Slice(val[0:4])
+	iface = tcpip.AddrFrom4Slice(val[4:8])
+	if len(val) >= 12 {
+		nic = tcpip.NICID(binary.LittleEndian.Uint32(val[8:]))
+	}
+	if iface.Unspecified() {
+		iface = tcpip.Address{}
+	}
+	return group, iface, nic, 0
+}
+
+func (so *Socket) setIPOpt(name int, val []byte) unix.Errno {
+	o := so.ep.SocketOptions()
+	switch name {
+	case unix.IP_ADD_MEMBERSHIP, unix.IP_DROP_MEMBERSHIP:
+		group, iface, nic, e := ipMreqn(val)
+		if e != 0 {
+			return e
+		}
+		m := tcpip.MembershipOption{NIC: nic, InterfaceAddr: iface, MulticastAddr: group}
+		if name == unix.IP_ADD_MEMBERSHIP {
+			opt := tcpip.AddMembershipOption(m)
+			return errno(so.ep.SetSockOpt(&opt))
+		}
+		opt := tcpip.RemoveMembershipOption(m)
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.IP_MULTICAST_IF:
+		var opt tcpip.MulticastInterfaceOption
+		switch {
+		case len(val) >= 12:
+			_, iface, nic, _ := ipMreqn(val)
+			opt = tcpip.MulticastInterfaceOption{NIC: nic, InterfaceAddr: iface}
+		case len(val) >= 4:
+			opt.InterfaceAddr = tcpip.AddrFrom4Slice(val[:4])
+			if opt.InterfaceAddr.Unspecified() {
+				opt.InterfaceAddr = tcpip.Address{}
+			}
+		default:
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOpt(&opt))
+	}
+	// The int options accept a single byte too, as Linux's
+	// do_ip_setsockopt.
+	var v int
+	switch {
+	case len(val) >= 4:
+		v = int(int32(binary.LittleEndian.Uint32(val)))
+	case len(val) >= 1:
+		v = int(val[0])
+	default:
+		if name == unix.IP_TTL || name == unix.IP_TOS || name == unix.IP_MULTICAST_TTL ||
+			name == unix.IP_MULTICAST_LOOP || name == unix.IP_RECVTOS || name == unix.IP_RECVTTL ||
+			name == unix.IP_PKTINFO {
+			return unix.EINVAL
+		}
+		return unix.ENOPROTOOPT
+	}
+	switch name {
+	case unix.IP_TTL:
+		if v == -1 {
+			v = 0 // the default
+		}
+		if v < 0 || v > 255 {
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.IPv4TTLOption, v))
+	case unix.IP_TOS:
+		return errno(so.ep.SetSockOptInt(tcpip.IPv4TOSOption, v&0xff))
+	case unix.IP_MULTICAST_TTL:
+		if v == -1 {
+			v = 1
+		}
+		if v < 0 || v > 255 {
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
+	case unix.IP_MULTICAST_LOOP:
+		o.SetMulticastLoop(v != 0)
+	case unix.IP_RECVTOS:
+		o.SetReceiveTOS(v != 0)
+	case unix.IP_RECVTTL:
+		o.SetReceiveTTL(v != 0)
+	case unix.IP_PKTINFO:
+		o.SetReceivePacketInfo(v != 0)
+	case unix.IP_MTU_DISCOVER:
+		return errno(so.ep.SetSockOptInt(tcpip.MTUDiscoverOption, v))
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return 0
+}
+
+func (so *Socket) getIPv6Opt(name, optlen int) ([]byte, unix.Errno) {
+	o := so.ep.SocketOptions()
+	switch name {
+	case unix.IPV6_V6ONLY:
+		return posix.IntOpt(boolInt(o.GetV6Only()), optlen), 0
+	case unix.IPV6_UNICAST_HOPS:
+		v, err := so.ep.GetSockOptInt(tcpip.IPv6HopLimitOption)
+		if err != nil {
+			return nil, errno(err)
+		}
+		if v < 0 {
+			v = 64
+		}
+		return posix.IntOpt(v, optlen), 0
+	case unix.IPV6_MULTICAST_HOPS:
+		return so.intOpt(tcpip.MulticastTTLOption, optlen)
+	case unix.IPV6_MULTICAST_LOOP:
+		return posix.IntOpt(boolInt(o.GetMulticastLoop()), optlen), 0
+	case unix.IPV6_TCLASS:
+		return so.intOpt(tcpip.IPv6TrafficClassOption, optlen)
+	case unix.IPV6_RECVTCLASS:
+		return posix.IntOpt(boolInt(o.GetReceiveTClass()), optlen), 0
+	case unix.IPV6_RECVPKTINFO:
+		return posix.IntOpt(boolInt(o.GetIPv6ReceivePacketInfo()), optlen), 0
+	case unix.IPV6_RECVHOPLIMIT:
+		return posix.IntOpt(boolInt(o.GetReceiveHopLimit()), optlen), 0
+	}
+	return nil, unix.ENOPROTOOPT
+}
+
+func (so *Socket) setIPv6Opt(name int, val []byte) unix.Errno {
+	o := so.ep.SocketOptions()
+	switch name {
+	case unix.IPV6_JOIN_GROUP, unix.IPV6_LEAVE_GROUP:
+		// struct ipv6_mreq: the group, then the interface index.
+		if len(val) < 20 {
+			return unix.EINVAL
+		}
+		m := tcpip.MembershipOption{NIC: tcpip.NICID(binary.LittleEndian.Uint32(val[16:])),
+			MulticastAddr: tcpip.AddrFrom16Slice(val[:16])}
+		if name == unix.IPV6_JOIN_GROUP {
+			opt := tcpip.AddMembershipOption(m)
+			return errno(so.ep.SetSockOpt(&opt))
+		}
+		opt := tcpip.RemoveMembershipOption(m)
+		return errno(so.ep.SetSockOpt(&opt))
+	}
+	v, e := posix.OptInt(val)
+	if e != 0 {
+		return e
+	}
+	switch name {
+	case unix.IPV6_V6ONLY:
+		if _, err := so.ep.GetLocalAddress(); err == nil {
+			if fa, _ := so.ep.GetLocalAddress(); fa.Port != 0 {
+				return unix.EINVAL // Linux: not after bind
+			}
+		}
+		o.SetV6Only(v != 0)
+	case unix.IPV6_UNICAST_HOPS:
+		if v < -1 || v > 255 {
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v))
+	case unix.IPV6_MULTICAST_HOPS:
+		if v == -1 {
+			v = 1
+		}
+		if v < 0 || v > 255 {
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.MulticastTTLOption, v))
+	case unix.IPV6_MULTICAST_LOOP:
+		o.SetMulticastLoop(v != 0)
+	case unix.IPV6_MULTICAST_IF:
+		opt := tcpip.MulticastInterfaceOption{NIC: tcpip.NICID(v)}
+		return errno(so.ep.SetSockOpt(&opt))
+	case unix.IPV6_TCLASS:
+		if v < -1 || v > 255 {
+			return unix.EINVAL
+		}
+		return errno(so.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, max(v, 0)))
+	case unix.IPV6_RECVTCLASS:
+		o.SetReceiveTClass(v != 0)
+	case unix.IPV6_RECVPKTINFO:
+		o.SetIPv6ReceivePacketInfo(v != 0)
+	case unix.IPV6_RECVHOPLIMIT:
+		o.SetReceiveHopLimit(v != 0)
+	default:
+		return unix.ENOPROTOOPT
+	}
+	return 0
+}
+
+// controlMessages encodes the ancillary data netstack returned, for the
+// options the guest turned on.
+func (so *Socket) controlMessages(cm tcpip.ReceivableControlMessages) []posix.Cmsg {
+	var out []posix.Cmsg
+	le := binary.LittleEndian
+	i32 := func(v int32) []byte { b := make([]byte, 4); le.PutUint32(b, uint32(v)); return b }
+	if cm.HasTOS {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_TOS, Data: []byte{cm.TOS}})
+	}
+	if cm.HasTTL {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_TTL, Data: i32(int32(cm.TTL))})
+	}
+	if cm.HasIPPacketInfo {
+		b := make([]byte, 12) // struct in_pktinfo
+		le.PutUint32(b, uint32(cm.PacketInfo.NIC))
+		la := cm.PacketInfo.LocalAddr.As4()
+		copy(b[4:], la[:])
+		da := cm.PacketInfo.DestinationAddr.As4()
+		copy(b[8:], da[:])
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_PKTINFO, Data: b})
+	}
+	if cm.HasTClass {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_TCLASS, Data: i32(int32(cm.TClass))})
+	}
+	if cm.HasHopLimit {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_HOPLIMIT, Data: i32(int32(cm.HopLimit))})
+	}
+	if cm.HasIPv6PacketInfo {
+		b := make([]byte, 20) // struct in6_pktinfo
+		a := cm.IPv6PacketInfo.Addr.As16()
+		copy(b, a[:])
+		le.PutUint32(b[16:], uint32(cm.IPv6PacketInfo.NIC))
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_PKTINFO, Data: b})
+	}
+	return out
+}
