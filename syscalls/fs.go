@@ -45,21 +45,11 @@ func (fs *FS) Context(g *posix.ThreadGroup) *vfs.FSContext {
 	return c
 }
 
-// kernelFS holds each kernel's FS. It lives here rather than in Kernel
-// because kernel.go belongs to the thread and signal work; it can become
-// a Kernel field.
-var kernelFS sync.Map // *Kernel -> *FS
-
-// SetFS gives the kernel its file systems.
-func (k *Kernel) SetFS(fs *FS) { kernelFS.Store(k, fs) }
+// SetFS gives the kernel its file systems; call it before the guest runs.
+func (k *Kernel) SetFS(fs *FS) { k.fs = fs }
 
 // FS returns the kernel's file systems, or nil.
-func (k *Kernel) FS() *FS {
-	if v, ok := kernelFS.Load(k); ok {
-		return v.(*FS)
-	}
-	return nil
-}
+func (k *Kernel) FS() *FS { return k.fs }
 
 // vfs returns the namespace and the process's context; ENOENT for a
 // kernel without file systems (as before there were any).

@@ -29,6 +29,10 @@ type Kernel struct {
 	timersOnce sync.Once
 	procTimers *timers
 
+	fs      *FS      // file systems (fs.go)
+	net     *Network // sockets (sys_socket.go)
+	netOnce sync.Once
+
 	straceMu sync.Mutex
 	stats    stats
 	failure  atomic.Pointer[error]

@@ -2,7 +2,6 @@ package syscalls
 
 import (
 	"encoding/binary"
-	"sync"
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -60,35 +59,26 @@ type Network struct {
 	Unix *posix.UnixNamespace
 }
 
-// networks maps kernels to their network. It lives here rather than in
-// Kernel so the socket family stays in its own files; a kernel that was
-// given none gets a loopback-only one on first use.
-var networks sync.Map // *Kernel -> *Network
-
 // SetNetwork gives the kernel its network; call it before the guest runs.
-func (k *Kernel) SetNetwork(n *Network) { networks.Store(k, n) }
+func (k *Kernel) SetNetwork(n *Network) { k.net = n }
 
 // ReleaseNetwork forgets the kernel's network (the caller closes it).
-func (k *Kernel) ReleaseNetwork() { networks.Delete(k) }
+func (k *Kernel) ReleaseNetwork() { k.net = nil }
 
-var netMu sync.Mutex
-
+// network is the kernel's network; a kernel that was given none gets a
+// loopback-only one on first use.
 func (k *Kernel) network() *Network {
-	if v, ok := networks.Load(k); ok {
-		return v.(*Network)
-	}
-	netMu.Lock()
-	defer netMu.Unlock()
-	if v, ok := networks.Load(k); ok {
-		return v.(*Network)
-	}
-	s, err := inet.NewStack(nil)
-	if err != nil {
-		panic("a loopback-only stack cannot fail: " + err.Error())
-	}
-	n := &Network{Inet: s, Unix: posix.NewUnixNamespace()}
-	networks.Store(k, n)
-	return n
+	k.netOnce.Do(func() {
+		if k.net != nil {
+			return
+		}
+		s, err := inet.NewStack(nil)
+		if err != nil {
+			panic("a loopback-only stack cannot fail: " + err.Error())
+		}
+		k.net = &Network{Inet: s, Unix: posix.NewUnixNamespace()}
+	})
+	return k.net
 }
 
 // sockaddrStorage is sizeof(struct sockaddr_storage): the most an address
