@@ -19,3 +19,17 @@ else
 	./rumpgo doctor || true
 	echo "Go guests need native execution, which this host's KVM does not give (README: 'Status')."
 fi
+
+echo "== a Go HTTP server inside the unikernel, served to the host through -p"
+if ./rumpgo doctor >/dev/null && command -v curl >/dev/null; then
+	(cd tests/testdata/httpserve && CGO_ENABLED=0 go build -o "$out/httpserve" .)
+	./rumpgo run -p '[::1]:18080:80' "$out/httpserve" :80 >"$out/server.log" 2>&1 &
+	server=$!
+	for _ in $(seq 50); do grep -q ready "$out/server.log" 2>/dev/null && break; sleep 0.1; done
+	printf 'curl http://[::1]:18080/ -> '
+	curl -s 'http://[::1]:18080/'
+	kill -TERM "$server"
+	wait "$server" || echo "(server stopped: exit status $?)"
+else
+	echo "(needs native guest execution and curl)"
+fi
