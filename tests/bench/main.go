@@ -16,6 +16,8 @@
 //     VM exits and once with --syscalls poll (no exits).
 //   - signal, futex ping-pong, thread create+join: ns per operation as
 //     testdata/rtbench reports it, -op-calls operations per run.
+//   - first touch: ns per 4 KiB page of a fresh anonymous mmap of
+//     -touch-mib MiB, i.e. the page-fault path.
 //   - time.Now: ns per call as testdata/timenow reports it, -getpid-runs runs
 //     each; under rumpgo the vDSO answers it from memory. The clock_gettime
 //     row is the same program's -syscall mode: one clock read as a system
@@ -51,6 +53,7 @@ func run() int {
 	getpidCalls := flag.Int("getpid-calls", 100000, "getpid calls per getpid run")
 	getpidRuns := flag.Int("getpid-runs", 5, "getpid runs on each side")
 	timenowCalls := flag.Int("timenow-calls", 1000000, "time.Now calls per timenow run")
+	touchMiB := flag.Int("touch-mib", 256, "MiB mmapped and touched page by page per run")
 	opCalls := flag.Int("op-calls", 2000, "operations per signal, futex and thread run")
 	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
 	flag.Parse()
@@ -141,6 +144,11 @@ func run() int {
 		og, errG := perCallNs(*getpidRuns, rumpgo, "run", rtbench, op.arg, arg)
 		row(fmt.Sprintf("%s (ns/op, median of %d)", op.name, *getpidRuns), on, og, errN, errG, ns)
 	}
+
+	arg = strconv.Itoa(*touchMiB)
+	pn, errN := perCallNs(*getpidRuns, rtbench, "touch", arg)
+	pg, errG := perCallNs(*getpidRuns, rumpgo, "run", "--memory", strconv.Itoa(*touchMiB+256), rtbench, "touch", arg)
+	row(fmt.Sprintf("first touch of a fresh page, %d MiB mmap (ns/page, median of %d)", *touchMiB, *getpidRuns), pn, pg, errN, errG, ns)
 
 	if failed {
 		return 1

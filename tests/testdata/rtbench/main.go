@@ -4,6 +4,7 @@
 //	rtbench signal N   a signal to itself, from kill to signal.Notify's channel
 //	rtbench futex N    a wake-up handed back and forth between two threads
 //	rtbench thread N   creating an OS thread and waiting for it to end
+//	rtbench touch N    the first touch of each page of N MiB freshly mmapped (per page)
 package main
 
 import (
@@ -18,13 +19,17 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: rtbench signal|futex|thread N")
+		fmt.Fprintln(os.Stderr, "usage: rtbench signal|futex|thread|touch N")
 		os.Exit(2)
 	}
 	n, err := strconv.Atoi(os.Args[2])
 	if err != nil || n < 1 {
 		fmt.Fprintln(os.Stderr, "rtbench: N must be a positive number")
 		os.Exit(2)
+	}
+	if os.Args[1] == "touch" {
+		touch(n)
+		return
 	}
 	ops := map[string]func(int){"signal": selfSignal, "futex": pingPong, "thread": threads}
 	op, ok := ops[os.Args[1]]
@@ -35,6 +40,21 @@ func main() {
 	start := time.Now()
 	op(n)
 	fmt.Fprintf(os.Stderr, "ns_per_call %.1f\n", float64(time.Since(start).Nanoseconds())/float64(n))
+}
+
+// touch reports per page, not per MiB: the cost of a page fault.
+func touch(mib int) {
+	b, err := syscall.Mmap(-1, 0, mib<<20, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rtbench: mmap:", err)
+		os.Exit(1)
+	}
+	start := time.Now()
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	pages := len(b) / 4096
+	fmt.Fprintf(os.Stderr, "ns_per_call %.1f\n", float64(time.Since(start).Nanoseconds())/float64(pages))
 }
 
 func selfSignal(n int) {
