@@ -91,7 +91,21 @@ func ReadELF(path string) (e *ELF, err error) {
 	if fi, err = f.Stat(); err != nil {
 		return nil, err
 	}
-	size := fi.Size()
+	return ReadELFAt(path, f, fi.Size())
+}
+
+// ReadELFAt is ReadELF for an ELF that is not a host file: the
+// interpreter in the guest's file system. path is what errors and the ELF
+// carry; f holds size bytes.
+func ReadELFAt(path string, f io.ReaderAt, size int64) (e *ELF, err error) {
+	fail := func(format string, args ...any) error {
+		return &ExecError{Path: path, Reason: fmt.Sprintf(format, args...)}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, err = nil, fail("malformed ELF (internal error: %v)", r)
+		}
+	}()
 	switch {
 	case size == 0:
 		return nil, fail("empty file, not an ELF executable")
@@ -231,10 +245,6 @@ func ReadELF(path string) (e *ELF, err error) {
 		}
 	}
 
-	if e.Interp != "" {
-		return nil, fail("dynamic executable (interpreter %s): dynamic executables need ld.so support, which rumpgo does not have yet; build with CGO_ENABLED=0 or link statically", e.Interp)
-	}
-
 	// One read covering every segment: segments may share file bytes, so
 	// reading each separately could cost far more than the file's size.
 	lo, hi := uint64(r.size), uint64(0)
@@ -260,7 +270,7 @@ func ReadELF(path string) (e *ELF, err error) {
 }
 
 type elfReader struct {
-	f    *os.File
+	f    io.ReaderAt
 	size uint64
 }
 
@@ -269,7 +279,13 @@ func (r *elfReader) readAt(off uint64, b []byte) error {
 	if n := uint64(len(b)); off > r.size || n > r.size-off {
 		return fmt.Errorf("%d bytes at offset %#x are past the end of the %d-byte file", n, off, r.size)
 	}
-	_, err := r.f.ReadAt(b, int64(off))
+	n, err := r.f.ReadAt(b, int64(off))
+	if n == len(b) {
+		return nil // an io.ReaderAt may say io.EOF along with the last bytes
+	}
+	if err == nil {
+		err = io.ErrUnexpectedEOF
+	}
 	return err
 }
 
@@ -305,7 +321,10 @@ func elfProt(f elf.ProgFlag) int {
 	return prot
 }
 
-// extent is the page-aligned, unrelocated range the segments occupy.
+// Extent is the page-aligned, unrelocated range the segments occupy: an
+// interpreter's loader reserves hi-lo bytes and loads at their start.
+func (e *ELF) Extent() (lo, hi uint64) { return e.extent() }
+
 func (e *ELF) extent() (lo, hi uint64) {
 	lo = ^uint64(0)
 	for _, s := range e.Loads {
@@ -323,7 +342,7 @@ type AddressSpace interface {
 
 // Loaded describes the loaded image for the auxv.
 type Loaded struct {
-	Base  uint64 // load bias (0 for ET_EXEC); AT_BASE is for the interpreter and is not this
+	Base  uint64 // load bias (0 for ET_EXEC); the interpreter's is the program's AT_BASE
 	Entry uint64 // relocated entry
 	Phdr  uint64 // relocated PhdrVaddr; 0 when the table is not in memory
 	Phent uint64
@@ -337,13 +356,25 @@ type Loaded struct {
 // page-separated share their boundary pages. It trusts e to be as ReadELF
 // returned it.
 func (e *ELF) Load(as AddressSpace) (*Loaded, error) {
+	lo, _ := e.extent()
+	var bias uint64 // Modular: a PIE linked above PIEBase moves down.
+	if e.PIE {
+		bias = PIEBase - lo
+	}
+	return e.LoadAt(as, bias)
+}
+
+// LoadAt is Load with the load bias chosen by the caller, as Linux's
+// load_elf_interp places the interpreter wherever mmap put its whole
+// extent: bias is added to every address (0 for ET_EXEC, whose addresses
+// are absolute).
+func (e *ELF) LoadAt(as AddressSpace, bias uint64) (*Loaded, error) {
 	lo, hi := e.extent()
 	if len(e.Loads) == 0 || lo >= hi {
 		return nil, fmt.Errorf("%s: nothing to load", e.Path)
 	}
-	var bias uint64 // Modular: a PIE linked above PIEBase moves down.
-	if e.PIE {
-		bias = PIEBase - lo
+	if !e.PIE && bias != 0 {
+		return nil, fmt.Errorf("%s: a fixed-address (ET_EXEC) image cannot move", e.Path)
 	}
 	if start := lo + bias; start > elfUserEnd || hi-lo > elfUserEnd-start {
 		return nil, fmt.Errorf("%s: image of %#x bytes at %#x does not fit in the user address space", e.Path, hi-lo, start)

@@ -2,6 +2,7 @@ package launch
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -26,22 +27,23 @@ type fsSetup struct {
 	frames mm.Frames
 	start  time.Time
 	host   string // the hostname
+	// etc are /etc files that replace the defaults (the network's
+	// resolv.conf, see NetEtc).
+	etc map[string]string
 }
 
-// setupFS builds the guest's namespace until images exist: a tmpfs root
-// (half of guest memory, as Linux's default) holding /etc defaults, the
-// program's own binary at its host path (so /proc/self/exe and
-// os.Executable work), /tmp (tmpfs), /dev (devfs, /dev/shm a tmpfs) and
-// /proc. The guest starts in a directory named as rumpgo's own working
-// directory (empty: host directories are not visible until volumes).
-//
-// The image root with its writable layer will replace the root tmpfs;
-// the rest stays as it is.
+// setupFS builds the guest's namespace: the root (an image's tree under a
+// tmpfs layer, or for a bare program a tmpfs holding its binary at its
+// host path, so /proc/self/exe and os.Executable work; half of guest
+// memory, as Linux's default) with /etc defaults the image does not
+// replace, /tmp (tmpfs), /dev (devfs, /dev/shm a tmpfs), the volumes and
+// /proc. A bare program starts in a directory named as rumpgo's own
+// working directory (empty unless a volume is there), an image's program
+// in cfg.Cwd or /.
 func setupFS(s fsSetup) error {
 	cfg := s.cfg
 	half := int64(cfg.Memory / 2)
-	rootFS := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: half, Frames: s.frames})
-	v := vfs.New(rootFS, "rootfs", 0, "size="+strconv.FormatInt(half>>10, 10)+"k")
+	v := vfs.New(rootFS(cfg, half, s.frames))
 	ctx := vfs.RootContext()
 	fsc := vfs.NewFSContext(v.Root())
 	mkdirAll := func(dir string, mode uint32) error {
@@ -76,7 +78,12 @@ func setupFS(s fsSetup) error {
 		return nil
 	}
 
-	for path, text := range etcDefaults(s.host, cfg.UID, cfg.GID) {
+	etc := etcDefaults(s.host, cfg.UID, cfg.GID)
+	maps.Copy(etc, s.etc)
+	for path, text := range etc {
+		if _, net := s.etc[path]; !net && cfg.Image != nil && cfg.Image.Lookup(path) != nil {
+			continue // the image's own
+		}
 		if err := writeFile(path, []byte(text), 0o644); err != nil {
 			return err
 		}
@@ -106,16 +113,23 @@ func setupFS(s fsSetup) error {
 
 	// The program itself, copied (after the mounts, which it may be under): the guest execs nothing yet, but reads
 	// itself (debug/buildinfo, os.Executable, /proc/self/exe).
-	exePath, err := filepath.Abs(cfg.Path)
-	if err != nil {
-		return err
-	}
-	bin, err := os.ReadFile(exePath)
-	if err != nil {
-		return err
-	}
-	if err := writeFile(exePath, bin, 0o755); err != nil {
-		return err
+	// An image's program is in the image already.
+	exePath := cfg.Path
+	if cfg.Image == nil {
+		var err error
+		if exePath, err = filepath.Abs(cfg.Path); err != nil {
+			return err
+		}
+		bin, err := os.ReadFile(exePath)
+		if err != nil {
+			return err
+		}
+		if err := writeFile(exePath, bin, 0o755); err != nil {
+			return err
+		}
+		if err := installHostLibs(v, exePath, cfg.Env); err != nil { // a dynamic program's ld.so and libraries (libs.go)
+			return err
+		}
 	}
 
 	exeFile, e := v.Open(ctx, fsc, vfs.Path{}, exePath, vfs.OpenHow{Flags: unix.O_PATH})
@@ -127,8 +141,12 @@ func setupFS(s fsSetup) error {
 			return posix.NewProcAttrs(cfg.UID, cfg.GID, []uint32{cfg.GID}, filepath.Base(cfg.Path))
 		})
 	}
+	// Volumes last: nothing above may write into one.
+	if err := mountVolumes(v, cfg.Volumes, mkdirAll); err != nil {
+		return err
+	}
 	cwd := "/"
-	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" {
+	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" && cfg.Image == nil {
 		cwd = wd
 	} else if cfg.Cwd != "" {
 		cwd = cfg.Cwd
@@ -160,6 +178,7 @@ func setupFS(s fsSetup) error {
 			return nil
 		},
 		PIDs: func() []int { return []int{s.group.PID} },
+		Net:  s.k, // /proc/net from the guest's network
 	})
 	if _, e := v.MountPath("/proc", pfs, "proc", vfs.MS_NOSUID|vfs.MS_NODEV|vfs.MS_NOEXEC, ""); e != 0 {
 		return fmt.Errorf("mounting /proc: %v", e)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/image"
 	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"github.com/rumpgo/rumpgo/rumpglue"
@@ -47,10 +48,16 @@ type Config struct {
 	// UID and GID are the guest's user and group (--user); zero is root.
 	UID, GID uint32
 	// Cwd is the guest's working directory; empty means rumpgo's own
-	// path (an empty directory until host volumes exist). See fs.go.
+	// path (an empty directory unless a volume is there), or / for an
+	// image. See fs.go.
 	Cwd string
 	// Net is the guest's network (--net, -p, --ip); see net.go.
 	Net NetConfig
+	// Image, when set, is the guest's root: its tree under a writable
+	// layer; Path is then the program's path in it. See image.go.
+	Image *image.Image
+	// Volumes are host directories mounted in the guest (-v).
+	Volumes []Volume
 }
 
 // Result is how the guest ended.
@@ -70,7 +77,10 @@ const DefaultMemory = 512 << 20
 // errors for missing files, others for machine failures.
 func Run(cfg Config) (*Result, error) {
 	start := time.Now()
-	exe, err := boot.ReadELF(cfg.Path)
+	if err := cfg.Net.Validate(); err != nil {
+		return nil, err
+	}
+	exe, err := readExe(cfg) // image.go
 	if err != nil {
 		return nil, err
 	}
@@ -107,10 +117,6 @@ func Run(cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	sp, err := setupStack(as, m.M, exe, loaded, cfg, vd)
-	if err != nil {
-		return nil, err
-	}
 
 	fds := posix.NewFDTable()
 	for i, fd := range cfg.Stdio {
@@ -127,9 +133,19 @@ func Run(cfg Config) (*Result, error) {
 		UID: cfg.UID, GID: cfg.GID, Comm: filepath.Base(cfg.Path), Boot: start,
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
-	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname}); err != nil {
+	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
 		return nil, err
 	}
+	// The interpreter comes from the guest's root, so it loads after it.
+	interp, interpELF, err := loadInterp(k.FS(), group, as, exe)
+	if err != nil {
+		return nil, err
+	}
+	sp, err := setupStack(as, m.M, exe, loaded, interp, cfg, vd)
+	if err != nil {
+		return nil, err
+	}
+	k.Images = loadedImages(cfg, exe, loaded, interpELF, interp)
 	stopNet, err := setupNet(cfg.Net, k)
 	if err != nil {
 		return nil, err
@@ -137,6 +153,9 @@ func Run(cfg Config) (*Result, error) {
 	defer stopNet()
 	// Linux starts a process with every register zero but RSP and RIP.
 	regs := rumpglue.Regs{RIP: loaded.Entry, RSP: sp, RFLAGS: 0x202}
+	if interp != nil {
+		regs.RIP = interp.Entry // ld.so starts, then jumps to AT_ENTRY
+	}
 	if cfg.ForwardSignals {
 		defer forwardSignals(group, cfg.Report)()
 	}
@@ -201,7 +220,8 @@ func (l loaderSpace) Protect(addr, length uint64, prot int) error {
 func (l loaderSpace) Poke(addr uint64, data []byte) error { return errnoErr(l.as.CopyOut(addr, data)) }
 
 // setupStack maps the main thread's stack and writes argv, envp and auxv.
-func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Loaded, cfg Config, vd *guestVDSO) (uint64, error) {
+// interp is the loaded interpreter of a dynamic program, else nil.
+func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l, interp *boot.Loaded, cfg Config, vd *guestVDSO) (uint64, error) {
 	base := uint64(mm.StackTop - mm.StackSize)
 	if _, e := as.Mmap(base, mm.StackSize, unix.PROT_READ|unix.PROT_WRITE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_GROWSDOWN); e != 0 {
@@ -211,8 +231,14 @@ func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Lo
 	_, xsaveSize, _, _, _ := bm.CPUID(0xd, 0)
 	uid, gid := uint64(cfg.UID), uint64(cfg.GID)
 	aux := func(t, v uint64) boot.Aux { return boot.Aux{Type: t, Val: v} }
+	// AT_BASE is where the interpreter was loaded (0 without one, as for
+	// static and static-PIE programs); AT_EXECFN the path execve was given.
+	var interpBase uint64
+	if interp != nil {
+		interpBase = interp.Base
+	}
 	a := boot.StackArgs{
-		Argv: cfg.Argv, Envv: cfg.Env, ExecFn: cfg.Argv[0], Platform: "x86_64",
+		Argv: cfg.Argv, Envv: cfg.Env, ExecFn: cfg.Path, Platform: "x86_64",
 		Auxv: []boot.Aux{
 			aux(boot.AT_HWCAP, uint64(hwcap)),
 			aux(boot.AT_PAGESZ, boot.PageSize),
@@ -220,7 +246,7 @@ func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l *boot.Lo
 			aux(boot.AT_PHDR, l.Phdr),
 			aux(boot.AT_PHENT, l.Phent),
 			aux(boot.AT_PHNUM, l.Phnum),
-			aux(boot.AT_BASE, 0),
+			aux(boot.AT_BASE, interpBase),
 			aux(boot.AT_FLAGS, 0),
 			aux(boot.AT_ENTRY, l.Entry),
 			aux(boot.AT_UID, uid), aux(boot.AT_EUID, uid),

@@ -42,6 +42,35 @@ type NetConfig struct {
 	// IP is eth0's address and subnet under --net nat (--ip); zero means
 	// DefaultGuestIP.
 	IP netip.Prefix
+	// HostLoopback (--net nat,host-loopback) lets the guest reach the
+	// host's loopback services through the gateway's address.
+	HostLoopback bool
+}
+
+// SetMode reads a --net value: none, nat or nat,host-loopback.
+func (c *NetConfig) SetMode(v string) error {
+	mode, opts, _ := strings.Cut(v, ",")
+	c.Mode, c.HostLoopback = mode, false
+	switch mode {
+	case NetNone:
+		if opts != "" {
+			return fmt.Errorf("--net %s: none takes no options", v)
+		}
+		return nil
+	case NetNAT:
+	default:
+		return fmt.Errorf("--net %s: want none, nat or nat,host-loopback", v)
+	}
+	if opts == "" {
+		return nil
+	}
+	for _, o := range strings.Split(opts, ",") {
+		if o != "host-loopback" {
+			return fmt.Errorf("--net %s: unknown option %q (nat takes host-loopback)", v, o)
+		}
+		c.HostLoopback = true
+	}
+	return nil
 }
 
 // DefaultGuestIP is eth0's address when --ip is not given: the address
@@ -115,29 +144,62 @@ func ParseForward(s string) (Forward, error) {
 // guestNet is a running guest network.
 type guestNet struct {
 	stack   *inet.Stack
+	gw      *gateway // --net nat: the far end of eth0 (nat.go)
 	closers []io.Closer
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+
+	mu      sync.Mutex
+	closing bool // no relay may start: close is waiting for them
+}
+
+// Validate checks the configuration before anything is built.
+func (c NetConfig) Validate() error {
+	switch c.Mode {
+	case "", NetNone:
+		if c.IP.IsValid() {
+			return errors.New("--ip: the guest has no eth0 without --net nat")
+		}
+		if c.HostLoopback {
+			return errors.New("--net none: host-loopback needs nat")
+		}
+	case NetNAT:
+		_, _, err := natAddrs(c.IP)
+		return err
+	default:
+		return fmt.Errorf("--net %s: want none or nat", c.Mode)
+	}
+	return nil
 }
 
 // setupNet builds the guest's stack, opens every -p listener on the host
 // (an address in use is an error before the guest boots) and gives the
 // kernel its network. The returned function tears it all down.
 func setupNet(cfg NetConfig, k *syscalls.Kernel) (func(), error) {
-	switch cfg.Mode {
-	case "", NetNone:
-	case NetNAT:
-		return nil, errors.New("--net nat: outbound NAT is not implemented yet (use --net none with -p)")
-	default:
-		return nil, fmt.Errorf("--net %s: want none or nat", cfg.Mode)
-	}
-	st, err := inet.NewStack(nil)
-	if err != nil {
+	g := &guestNet{}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &guestNet{stack: st}
-	g.ctx, g.cancel = context.WithCancel(context.Background())
+	var eth *inet.Eth0
+	if cfg.Mode == NetNAT {
+		ip, gw, _ := natAddrs(cfg.IP)
+		dns, _ := hostResolvers(hostResolvConf)
+		link, err := g.newNAT(natSetup{guest: ip, gateway: gw, loop: cfg.HostLoopback, dns: dns})
+		if err != nil {
+			return nil, err
+		}
+		eth = &inet.Eth0{Link: link, Addr: ip, Gateway: gw}
+	}
+	st, err := inet.NewStack(eth)
+	if err != nil {
+		if g.gw != nil {
+			g.gw.s.Close()
+		}
+		return nil, err
+	}
+	g.stack = st
 	for _, f := range cfg.Forwards {
 		if err := g.forward(f); err != nil {
 			g.close()
@@ -152,12 +214,19 @@ func setupNet(cfg NetConfig, k *syscalls.Kernel) (func(), error) {
 }
 
 func (g *guestNet) close() {
+	g.mu.Lock()
+	g.closing = true
+	g.mu.Unlock()
 	g.cancel()
 	for _, c := range g.closers {
 		c.Close()
 	}
 	g.wg.Wait()
 	g.stack.Close()
+	if g.gw != nil {
+		g.gw.s.Close()
+		g.gw.s.Wait()
+	}
 }
 
 func hostAddr(f Forward) string {
@@ -228,36 +297,33 @@ func (g *guestNet) serveTCP(ln net.Listener, f Forward) {
 }
 
 // spliceTCP connects to the guest's port and copies both ways, passing
-// each side's half-close to the other. A guest that does not listen
-// resets the host connection, as a closed port would.
+// each side's half-close to the other. Under --net nat the connection
+// comes from the client's own address and port when it can (injectTCP);
+// otherwise, or when the guest listens on loopback only, from the guest's
+// loopback. A guest that does not listen resets the host connection, as
+// a closed port would.
 func (g *guestNet) spliceTCP(hc *net.TCPConn, port uint16) {
-	defer hc.Close()
 	var gc *gonet.TCPConn
+	if c, ok := g.injectTCP(hc.RemoteAddr().(*net.TCPAddr).AddrPort(), port); ok {
+		gc = c
+	}
 	for _, t := range guestTargets(port) {
+		if gc != nil {
+			break
+		}
 		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
 		c, err := gonet.DialContextTCP(ctx, g.stack.S, t.addr, t.proto)
 		cancel()
 		if err == nil {
 			gc = c
-			break
 		}
 	}
 	if gc == nil {
 		hc.SetLinger(0)
+		hc.Close()
 		return
 	}
-	defer gc.Close()
-	stop := context.AfterFunc(g.ctx, func() { hc.Close(); gc.Close() })
-	defer stop()
-	done := make(chan struct{})
-	go func() {
-		io.Copy(gc, hc)
-		gc.CloseWrite()
-		close(done)
-	}()
-	io.Copy(hc, gc)
-	hc.CloseWrite()
-	<-done
+	g.relayTCP(hc, gc)
 }
 
 // udpIdle is how long a forwarded UDP flow lives without traffic.
@@ -292,11 +358,14 @@ func (g *guestNet) serveUDP(pc *net.UDPConn, f Forward) {
 		mu.Lock()
 		fl := flows[from]
 		if fl == nil {
-			t := guestTargets(f.GuestPort)[0]
-			c, err := gonet.DialUDP(g.stack.S, nil, &t.addr, t.proto)
-			if err != nil {
-				mu.Unlock()
-				continue
+			c, ok := g.injectUDP(from, f.GuestPort)
+			if !ok {
+				t := guestTargets(f.GuestPort)[0]
+				var err error
+				if c, err = gonet.DialUDP(g.stack.S, nil, &t.addr, t.proto); err != nil {
+					mu.Unlock()
+					continue
+				}
 			}
 			fl = &flow{c: c}
 			flows[from] = fl

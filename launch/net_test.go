@@ -2,6 +2,7 @@ package launch
 
 import (
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,4 +35,64 @@ func TestParseForward(t *testing.T) {
 			require.Equal(t, tc.want, f)
 		})
 	}
+}
+
+func TestNetMode(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		mode string
+		loop bool
+		err  bool
+	}{
+		{in: "none", mode: NetNone},
+		{in: "nat", mode: NetNAT},
+		{in: "nat,host-loopback", mode: NetNAT, loop: true},
+		{in: "nat,bogus", err: true},
+		{in: "none,host-loopback", err: true},
+		{in: "bridge", err: true},
+	} {
+		var c NetConfig
+		err := c.SetMode(tc.in)
+		if tc.err {
+			require.Error(t, err, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.mode, c.Mode, tc.in)
+		require.Equal(t, tc.loop, c.HostLoopback, tc.in)
+	}
+}
+
+func TestNATAddrs(t *testing.T) {
+	for _, tc := range []struct{ ip, guest, gw string }{
+		{"", "10.0.2.15/24", "10.0.2.2"},
+		{"192.168.7.9/24", "192.168.7.9/24", "192.168.7.2"},
+		{"10.9.0.2/16", "10.9.0.2/16", "10.9.0.1"},
+		{"172.16.0.1/30", "172.16.0.1/30", "172.16.0.2"},
+	} {
+		var ip netip.Prefix
+		if tc.ip != "" {
+			ip = netip.MustParsePrefix(tc.ip)
+		}
+		g, gw, err := natAddrs(ip)
+		require.NoError(t, err, tc.ip)
+		require.Equal(t, tc.guest, g.String())
+		require.Equal(t, tc.gw, gw.String())
+	}
+	for _, bad := range []string{"10.0.2.0/24", "10.0.2.255/24", "fd00::1/64", "127.0.0.2/8", "10.0.0.1/31", "224.0.0.1/24", "10.0.0.1/7"} {
+		_, _, err := natAddrs(netip.MustParsePrefix(bad))
+		require.Error(t, err, bad)
+	}
+}
+
+func TestHostResolvers(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/resolv.conf"
+	require.NoError(t, os.WriteFile(p, []byte("# c\nnameserver 192.0.2.53\nnameserver fd00::53\nsearch example.org\noptions ndots:2\nnameserver bogus\n"), 0o644))
+	servers, extra := hostResolvers(p)
+	require.Equal(t, []string{"192.0.2.53:53", "[fd00::53]:53"}, servers)
+	require.Equal(t, []string{"search example.org", "options ndots:2"}, extra)
+	servers, extra = hostResolvers(dir + "/missing")
+	require.Equal(t, []string{"127.0.0.1:53", "[::1]:53"}, servers)
+	require.Empty(t, extra)
 }

@@ -2,6 +2,7 @@ package posix
 
 import (
 	"encoding/binary"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -235,3 +236,22 @@ func ReleaseRight(of *OpenFile) { of.release() }
 type AddrChecker interface {
 	CheckAddr(to []byte) unix.Errno
 }
+
+// sockIno numbers sockets as Linux's sockfs does its inodes.
+var sockIno atomic.Uint64
+
+// SockIno is a socket's inode number, as fstat, /proc/self/fd
+// ("socket:[N]") and /proc/net show it; sockets embed it.
+type SockIno struct{ ino atomic.Uint64 }
+
+// SocketIno returns the number, given on first use.
+func (s *SockIno) SocketIno() uint64 {
+	if v := s.ino.Load(); v != 0 {
+		return v
+	}
+	s.ino.CompareAndSwap(0, sockIno.Add(1)+1000)
+	return s.ino.Load()
+}
+
+// FDName is the socket's /proc/self/fd link text.
+func (s *SockIno) FDName() string { return "socket:[" + strconv.FormatUint(s.SocketIno(), 10) + "]" }

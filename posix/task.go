@@ -3,6 +3,7 @@ package posix
 import (
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rumpgo/rumpgo/posix/mm"
 )
@@ -63,6 +64,10 @@ type Task struct {
 	ClearChildTID uint64 // set_tid_address / CLONE_CHILD_CLEARTID
 	RobustList    uint64
 	RobustLen     uint64
+	// Affinity is sched_setaffinity's CPU mask (bytes, as the guest
+	// passed it, trimmed to its CPUs); nil means every CPU. Other threads
+	// read and set it (pid arguments), so it is replaced, never changed.
+	Affinity atomic.Pointer[[]byte]
 
 	interrupt chan struct{} // a signal became deliverable (buffered 1)
 

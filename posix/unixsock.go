@@ -1,8 +1,10 @@
 package posix
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix/waiter"
@@ -34,12 +36,13 @@ const (
 type UnixNamespace struct {
 	mu    sync.Mutex
 	names map[string]*UnixSocket
-	auto  uint32 // the last autobind name
+	auto  uint32                   // the last autobind name
+	live  map[*UnixSocket]struct{} // every open socket, for /proc/net/unix
 }
 
 // NewUnixNamespace returns an empty namespace.
 func NewUnixNamespace() *UnixNamespace {
-	return &UnixNamespace{names: map[string]*UnixSocket{}}
+	return &UnixNamespace{names: map[string]*UnixSocket{}, live: map[*UnixSocket]struct{}{}}
 }
 
 // unixMsg is one message in a receive queue: a datagram, or a segment of
@@ -56,6 +59,7 @@ type unixMsg struct {
 type UnixSocket struct {
 	StatusFlags
 	SockTimeouts
+	SockIno
 	ns   *UnixNamespace
 	typ  int
 	cred Ucred // the owner's credentials: what its peer's SO_PEERCRED says
@@ -110,6 +114,9 @@ func (ns *UnixNamespace) NewUnixSocket(typ, proto int, cred Ucred) (*UnixSocket,
 		fl |= unix.O_NONBLOCK
 	}
 	s.Init(fl)
+	ns.mu.Lock()
+	ns.live[s] = struct{}{}
+	ns.mu.Unlock()
 	return s, 0
 }
 
@@ -437,13 +444,12 @@ func (s *UnixSocket) Close() unix.Errno {
 	s.rq, s.pending, s.rqBytes = nil, nil, 0
 	key := s.key
 	s.mu.Unlock()
-	if key != "" {
-		s.ns.mu.Lock()
-		if s.ns.names[key] == s {
-			delete(s.ns.names, key)
-		}
-		s.ns.mu.Unlock()
+	s.ns.mu.Lock()
+	if key != "" && s.ns.names[key] == s {
+		delete(s.ns.names, key)
 	}
+	delete(s.ns.live, s)
+	s.ns.mu.Unlock()
 	for i := range rq {
 		rq[i].ctl.CloseRights()
 	}
@@ -604,7 +610,11 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 		if writeShut {
 			return 0, unix.EPIPE
 		}
-		msg.from = s.sockName()
+		// An unbound sender has no address to give: the receiver's
+		// msg_namelen is 0, as Linux's unix_copy_addr leaves it.
+		if from := s.sockName(); len(from) > 2 {
+			msg.from = from
+		}
 	}
 	if s.typ != unix.SOCK_STREAM && len(p) > sndbuf {
 		return 0, unix.EMSGSIZE
@@ -911,4 +921,41 @@ func (s *UnixSocket) Ioctl(mem GuestMemory, cmd uint32, arg uint64) (uint64, uni
 func (s *UnixSocket) CheckAddr(to []byte) unix.Errno {
 	_, _, e := unixAddr(to)
 	return e
+}
+
+// ProcNetUnix is /proc/net/unix: every open unix socket, as Linux's
+// unix_seq_show prints them.
+func (ns *UnixNamespace) ProcNetUnix() []byte {
+	ns.mu.Lock()
+	socks := make([]*UnixSocket, 0, len(ns.live))
+	for s := range ns.live {
+		socks = append(socks, s)
+	}
+	ns.mu.Unlock()
+	sort.Slice(socks, func(i, j int) bool { return socks[i].SocketIno() < socks[j].SocketIno() })
+	b := []byte("Num       RefCount Protocol Flags    Type St Inode Path\n")
+	for _, s := range socks {
+		s.mu.Lock()
+		flags, st := 0, 1 // SS_UNCONNECTED
+		if s.listening {
+			flags = 1 << 16 // __SO_ACCEPTCON
+		}
+		if s.connected && !s.peerGone {
+			st = 3 // SS_CONNECTED
+		}
+		name := s.name
+		s.mu.Unlock()
+		b = fmt.Appendf(b, "%016x: %08X %08X %08X %04X %02X %5d", s.SocketIno(), 2, 0, flags, s.typ, st, s.SocketIno())
+		if len(name) > 2 {
+			path := name[2:]
+			if path[0] == 0 {
+				path = append([]byte{'@'}, path[1:]...)
+			} else if i := bytes.IndexByte(path, 0); i >= 0 {
+				path = path[:i]
+			}
+			b = append(append(b, ' '), path...)
+		}
+		b = append(b, '\n')
+	}
+	return b
 }

@@ -25,6 +25,9 @@ type Kernel struct {
 	// Crashes receives a one-line report when the guest dies of a signal or
 	// the machine fails; nil discards them.
 	Crashes io.Writer
+	// Images are the ELFs the monitor loaded (program, interpreter), for
+	// the backtrace of a crash report (crash_report.go).
+	Images []Image
 
 	timersOnce sync.Once
 	procTimers *timers

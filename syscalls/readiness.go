@@ -43,9 +43,27 @@ func fileOf(f posix.File) posix.File {
 	return f
 }
 
+// ioTimeout is how long a blocking read (or write) of f may wait: a
+// socket's SO_RCVTIMEO (SO_SNDTIMEO); zero, forever.
+func ioTimeout(f posix.File, write bool) time.Duration {
+	s, ok := fileOf(f).(posix.Socket)
+	if !ok {
+		return 0
+	}
+	rcv, snd := s.Timeouts()
+	if write {
+		return snd
+	}
+	return rcv
+}
+
 // readFile reads into buf, waiting for data when f is in blocking mode.
-// An interrupted wait is ERESTARTSYS (read restarts under SA_RESTART).
+// An interrupted wait is ERESTARTSYS (read restarts under SA_RESTART); on
+// a socket with SO_RCVTIMEO the wait ends in EAGAIN, and an interruption
+// is EINTR, as sock_intr_errno.
 func (t *Thread) readFile(f posix.File, buf []byte) (int, unix.Errno) {
+	timeout := ioTimeout(f, false)
+	dl := deadline(timeout)
 	for {
 		n, e := f.Read(buf)
 		if e != unix.EAGAIN {
@@ -55,16 +73,31 @@ func (t *Thread) readFile(f posix.File, buf []byte) (int, unix.Errno) {
 		if w == nil {
 			return n, e
 		}
-		if e := t.waitFor(w, waiter.ReadEvents, time.Time{}); e != 0 {
-			return 0, e
+		if e := t.waitFor(w, waiter.ReadEvents, dl); e != 0 {
+			return 0, timeoutErr(e, timeout)
 		}
 	}
 }
 
+// timeoutErr is a socket wait's errno: the timeout is EAGAIN, and an
+// interruption EINTR when there was a timeout (Linux's sock_intr_errno).
+func timeoutErr(e unix.Errno, timeout time.Duration) unix.Errno {
+	switch {
+	case e == unix.ETIMEDOUT:
+		return unix.EAGAIN
+	case e == ERESTARTSYS && timeout > 0:
+		return unix.EINTR
+	}
+	return e
+}
+
 // writeFile writes all of buf, waiting for room when f is in blocking
 // mode. It returns what was written; an error only when nothing was.
-// EPIPE raises SIGPIPE, as Linux's pipe and socket writes do.
+// EPIPE raises SIGPIPE, as Linux's pipe and socket writes do; a socket's
+// SO_SNDTIMEO bounds the wait as readFile's SO_RCVTIMEO.
 func (t *Thread) writeFile(f posix.File, buf []byte) (int, unix.Errno) {
+	timeout := ioTimeout(f, true)
+	dl := deadline(timeout)
 	done := 0
 	for {
 		n, e := f.Write(buf[done:])
@@ -81,11 +114,11 @@ func (t *Thread) writeFile(f posix.File, buf []byte) (int, unix.Errno) {
 				}
 				return 0, unix.EAGAIN
 			}
-			if e := t.waitFor(w, waiter.WriteEvents, time.Time{}); e != 0 {
+			if e := t.waitFor(w, waiter.WriteEvents, dl); e != 0 {
 				if done > 0 {
 					return done, 0
 				}
-				return 0, e
+				return 0, timeoutErr(e, timeout)
 			}
 			continue
 		}

@@ -413,6 +413,7 @@ func (t *Thread) copyData(dst, src *posix.OpenFile, inOff, outOff *int64, count 
 		}
 		done += uint64(w)
 		if e != 0 || w < n {
+			t.unread(src, inOff, n-w)
 			if done > 0 {
 				return done, 0
 			}
@@ -423,6 +424,69 @@ func (t *Thread) copyData(dst, src *posix.OpenFile, inOff, outOff *int64, count 
 		}
 	}
 	return done, 0
+}
+
+// unread gives back k bytes copyData read but could not write (a
+// non-blocking socket or pipe took part of them): the input offset says
+// what was sent, as Linux's sendfile reports it.
+func (t *Thread) unread(src *posix.OpenFile, off *int64, k int) {
+	if k <= 0 {
+		return
+	}
+	if off != nil {
+		*off -= int64(k)
+	} else if vf, ok := src.File.(*vfs.File); ok {
+		vf.Seek(t.vctx(), -int64(k), unix.SEEK_CUR)
+	}
+}
+
+// spliceFromSocket moves what a socket has, up to count bytes, into a
+// pipe, for splice and sendfile: it waits for room in the pipe, then for
+// data (SO_RCVTIMEO), and consumes only what the pipe took, as Linux's
+// sock_splice_read reads no more than the pipe holds. nonblock
+// (SPLICE_F_NONBLOCK) makes the wait for room EAGAIN, and the wait for
+// data on unix sockets only: TCP and UDP go by the socket's O_NONBLOCK
+// (tcp_splice_read, copy_splice_read).
+func (t *Thread) spliceFromSocket(s posix.Socket, in *posix.OpenFile, pout *posix.PipeEnd, count uint64, nonblock bool) (uint64, unix.Errno) {
+	for pout.Readiness(waiter.WriteEvents)&(waiter.WriteEvents|waiter.EPOLLERR) == 0 {
+		if nonblock || pout.Flags()&unix.O_NONBLOCK != 0 {
+			return 0, unix.EAGAIN
+		}
+		if e := t.waitFor(pout, waiter.WriteEvents|waiter.EPOLLERR, time.Time{}); e != 0 {
+			return 0, e
+		}
+	}
+	flags := 0
+	if nonblock && s.Domain() == unix.AF_UNIX {
+		flags |= unix.MSG_DONTWAIT
+	}
+	stream := s.Type() == unix.SOCK_STREAM
+	if stream {
+		flags |= unix.MSG_PEEK // consumed below, once the pipe took it
+	}
+	buf := make([]byte, min(count, uint64(pout.Pipe().Size()), ioChunk))
+	r, e := t.recvData(s, in, buf, flags)
+	r.Control.CloseRights()
+	if e != 0 || r.N == 0 {
+		return 0, e
+	}
+	w, e := pout.Write(buf[:r.N])
+	if e == unix.EPIPE {
+		t.raiseSIGPIPE()
+	}
+	if w > 0 && stream {
+		s.RecvMsg(buf[:w], unix.MSG_DONTWAIT)
+	}
+	if w == 0 {
+		return 0, e
+	}
+	return uint64(w), 0
+}
+
+// socketOf is f's socket, or nil.
+func socketOf(f *posix.OpenFile) posix.Socket {
+	s, _ := f.File.(posix.Socket)
+	return s
 }
 
 func sysSendfile(t *Thread, a Args) (uint64, unix.Errno) {
@@ -445,6 +509,19 @@ func sysSendfile(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, e
 	}
 	if vf, ok := in.File.(*vfs.File); ok && vfs.IsDir(vf.Type()) {
+		return 0, unix.EINVAL
+	}
+	// Linux's sendfile reads only what can be read at an offset (files),
+	// except into a pipe, which takes from a socket too; a socket or pipe
+	// as the input is otherwise EINVAL (splice_direct_to_actor).
+	pout := pipeOf(out)
+	if s := socketOf(in); s != nil && pout != nil {
+		if off != nil {
+			return 0, unix.ESPIPE
+		}
+		return t.spliceFromSocket(s, in, pout, a[3], out.Flags()&unix.O_NONBLOCK != 0)
+	}
+	if off == nil && pout == nil && (socketOf(in) != nil || pipeOf(in) != nil) {
 		return 0, unix.EINVAL
 	}
 	n, e := t.copyData(out, in, off, nil, a[3])
@@ -558,6 +635,10 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 	if (pin != nil && a[1] != 0) || (pout != nil && a[3] != 0) {
 		return 0, unix.ESPIPE
 	}
+	// A socket has no offsets to give (do_splice: no FMODE_PREAD/PWRITE).
+	if (socketOf(in) != nil && a[1] != 0) || (socketOf(out) != nil && a[3] != 0) {
+		return 0, unix.EINVAL
+	}
 	if a[4] == 0 {
 		return 0, 0
 	}
@@ -588,8 +669,10 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 			}
 			break
 		}
+		// Peeked, and consumed once written: what the output did not take
+		// (a socket's SO_SNDTIMEO, a non-blocking output) stays in the pipe.
 		buf := make([]byte, min(a[4], uint64(pin.Pipe().Buffered()), ioChunk))
-		n, e := pin.Read(buf)
+		n, e := pin.Pipe().Peek(buf)
 		if e != 0 {
 			return 0, e
 		}
@@ -608,7 +691,11 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 		if w == 0 {
 			return 0, e
 		}
+		pin.Read(buf[:w])
 		return uint64(w), 0
+	}
+	if s := socketOf(in); s != nil {
+		return t.spliceFromSocket(s, in, pout, a[4], nonblock)
 	}
 	n, e := t.copyData(out, in, inOff, nil, min(a[4], uint64(posix.PipeDefaultSize)))
 	t.putOff(a[1], inOff)

@@ -29,7 +29,7 @@ func init() {
 	register(unix.SYS_SETPRIORITY, Entry{Name: "setpriority", Support: Partial, Note: schedNote,
 		fn: sysSetpriority, args: []argKind{aInt, aInt, aInt}})
 	register(unix.SYS_SCHED_SETAFFINITY, Entry{Name: "sched_setaffinity", Support: Partial,
-		Note: "checks the mask names one of the guest's CPUs; vCPU threads are not pinned and sched_getaffinity still reports every CPU",
+		Note: "the mask is kept per thread (sched_getaffinity reports it, clone inherits it); vCPU threads are not pinned to host CPUs",
 		fn:   sysSchedSetaffinity, args: []argKind{aInt, aUint, aPtr}})
 	register(unix.SYS_GETCPU, Entry{Name: "getcpu", Note: "the host CPU the calling vCPU thread runs on, modulo the guest's CPU count; node 0",
 		fn: sysGetcpu, args: []argKind{aPtr, aPtr, aPtr}})
@@ -209,15 +209,26 @@ func sysSchedSetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
 	if e := t.mm().CopyIn(a[2], mask[:min(a[1], size)]); e != 0 {
 		return 0, e
 	}
-	if e := t.findTask(a.Int(0)); e != 0 {
-		return 0, e
-	}
-	for cpu := 0; cpu < n; cpu++ {
-		if mask[cpu/8]&(1<<(cpu%8)) != 0 {
-			return 0, 0
+	task := t.Task
+	if pid := a.Int(0); pid != 0 && pid != t.Task.TID {
+		if task = t.Task.Group.Task(pid); task == nil {
+			return 0, unix.ESRCH
 		}
 	}
-	return 0, unix.EINVAL // no CPU the guest has
+	// Keep only the guest's CPUs, as Linux intersects with the online ones.
+	some := false
+	for cpu := 0; cpu < len(mask)*8; cpu++ {
+		if cpu >= n {
+			mask[cpu/8] &^= 1 << (cpu % 8)
+		} else if mask[cpu/8]&(1<<(cpu%8)) != 0 {
+			some = true
+		}
+	}
+	if !some {
+		return 0, unix.EINVAL // no CPU the guest has
+	}
+	task.Affinity.Store(&mask)
+	return 0, 0
 }
 
 func sysGetcpu(t *Thread, a Args) (uint64, unix.Errno) {

@@ -81,6 +81,16 @@ func (k *Kernel) network() *Network {
 	return k.net
 }
 
+// NetFile makes /proc/net/NAME (procfs.NetFiles): the unix sockets'
+// file from the unix names, the rest from the TCP/IP stack.
+func (k *Kernel) NetFile(name string) ([]byte, bool) {
+	n := k.network()
+	if name == "unix" {
+		return n.Unix.ProcNetUnix(), true
+	}
+	return n.Inet.ProcNet(name)
+}
+
 // sockaddrStorage is sizeof(struct sockaddr_storage): the most an address
 // argument may be.
 const sockaddrStorage = 128
@@ -90,6 +100,10 @@ const scmMaxFD = 253
 
 // socketTypeMask separates the type from SOCK_NONBLOCK|SOCK_CLOEXEC.
 const socketTypeMask = 0xf
+
+// ipprotoMax is IPPROTO_MAX: inet_create's bound on protocols (MPTCP,
+// 262, is below it: EPROTONOSUPPORT, as a kernel without it says).
+const ipprotoMax = 263
 
 // sockMax is SOCK_MAX: types at or above it are EINVAL.
 const sockMax = 11
@@ -116,7 +130,7 @@ func (t *Thread) newSocket(domain, typ, proto int) (posix.Socket, unix.Errno) {
 	case unix.AF_UNIX:
 		return n.Unix.NewUnixSocket(typ, proto, t.ucred())
 	case unix.AF_INET, unix.AF_INET6:
-		if proto < 0 || proto >= 256 {
+		if proto < 0 || proto >= ipprotoMax {
 			return nil, unix.EINVAL
 		}
 		return n.Inet.NewSocket(domain, typ, proto)
@@ -307,19 +321,7 @@ func deadline(d time.Duration) time.Time {
 // sockWait waits for events on s; a timeout is EAGAIN, an interruption
 // ERESTARTSYS without a timeout and EINTR with one.
 func (t *Thread) sockWait(s posix.Socket, mask uint32, timeout time.Duration) unix.Errno {
-	switch e := t.waitFor(s, mask, deadline(timeout)); e {
-	case 0:
-		return 0
-	case unix.ETIMEDOUT:
-		return unix.EAGAIN
-	case ERESTARTSYS:
-		if timeout > 0 {
-			return unix.EINTR
-		}
-		return e
-	default:
-		return e
-	}
+	return timeoutErr(t.waitFor(s, mask, deadline(timeout)), timeout)
 }
 
 func nonblocking(f *posix.OpenFile, flags int) bool {

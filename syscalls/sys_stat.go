@@ -37,12 +37,16 @@ func init() {
 var (
 	pipefsDev    = unix.Mkdev(0, 14)
 	anonInodeDev = unix.Mkdev(0, 15)
+	sockfsDev    = unix.Mkdev(0, 8)
 )
 
 // FileStater is a file without a path (a socket) that knows its stat.
 type FileStater interface {
 	FileStat() (vfs.Stat, unix.Errno)
 }
+
+// socketInode is a socket (posix.SockIno).
+type socketInode interface{ SocketIno() uint64 }
 
 // statFile is fstat of any open file.
 func (t *Thread) statFile(f posix.File) (vfs.Stat, unix.Errno) {
@@ -52,6 +56,11 @@ func (t *Thread) statFile(f posix.File) (vfs.Stat, unix.Errno) {
 		return x.VFS().Stat(t.vctx(), x.Path())
 	case FileStater:
 		return x.FileStat()
+	case socketInode:
+		// sockfs: S_IFSOCK, mode 0777, owned by the creator.
+		now := vfs.Now()
+		return vfs.Stat{Mask: unix.STATX_BASIC_STATS, Dev: sockfsDev, Ino: x.SocketIno(), Mode: vfs.S_IFSOCK | 0o777,
+			Nlink: 1, UID: c.EUID, GID: c.EGID, Blksize: 4096, Atime: now, Mtime: now, Ctime: now}, 0
 	case *posix.PipeEnd:
 		now := vfs.Now()
 		return vfs.Stat{Mask: unix.STATX_BASIC_STATS, Dev: pipefsDev, Ino: x.Pipe().Ino(), Mode: vfs.S_IFIFO | 0o600,

@@ -128,6 +128,7 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 		child.ClearChildTID = childTID
 	}
 	child.SetMask(t.Task.Mask())
+	child.Affinity.Store(t.Task.Affinity.Load()) // inherited, as on Linux
 	if err := t.K.Machine.Start(t.K.NewThread(child), regs, fs); err != nil {
 		child.Exit(0)
 		if errors.Is(err, rumpglue.ErrThreadLimit) {
@@ -330,12 +331,19 @@ func sysSchedGetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[1] < size || a[1]%8 != 0 {
 		return 0, unix.EINVAL
 	}
-	if pid := a.Int(0); pid != 0 && pid != t.Task.TID && pid != t.Task.Group.PID {
-		return 0, unix.ESRCH
+	task := t.Task
+	if pid := a.Int(0); pid != 0 && pid != t.Task.TID {
+		if task = t.Task.Group.Task(pid); task == nil {
+			return 0, unix.ESRCH
+		}
 	}
 	mask := make([]byte, size)
-	for i := 0; i < n; i++ {
-		mask[i/8] |= 1 << (i % 8)
+	if set := task.Affinity.Load(); set != nil {
+		copy(mask, *set)
+	} else {
+		for i := 0; i < n; i++ {
+			mask[i/8] |= 1 << (i % 8)
+		}
 	}
 	if e := t.mm().CopyOut(a[2], mask); e != 0 {
 		return 0, e

@@ -1,6 +1,8 @@
 // Command rumpgo runs unmodified Linux x86-64 programs as KVM unikernels.
 //
-//	rumpgo run [flags] PROGRAM [ARGS...]
+//	rumpgo run [flags] PROGRAM|IMAGE [ARGS...]
+//	rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]   (build.go)
+//	rumpgo inspect IMAGE                                 (inspect.go)
 //
 // Exit status: the guest's (128+N when signal N killed it); 125 when rumpgo
 // itself fails or is misused; 126 when PROGRAM is not a runnable x86-64
@@ -31,7 +33,9 @@ const (
 
 func main() { os.Exit(Main(os.Args[1:], os.Stderr)) }
 
-const usage = `usage: rumpgo run [flags] PROGRAM [ARGS...]
+const usage = `usage: rumpgo run [flags] PROGRAM|IMAGE [ARGS...]
+       rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]
+       rumpgo inspect IMAGE
        rumpgo doctor
 
 Runs PROGRAM, an unmodified static Linux x86-64 executable, in a KVM guest
@@ -48,6 +52,10 @@ func Main(args []string, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return run(args[1:], stderr)
+	case "build":
+		return build(args[1:], stderr)
+	case "inspect":
+		return inspect(args[1:], os.Stdout, stderr)
 	case "doctor":
 		return doctor(os.Stdout)
 	case "help", "-h", "--help":
@@ -68,7 +76,7 @@ func run(args []string, stderr io.Writer) int {
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
 	var nc launch.NetConfig
-	fl.StringVar(&nc.Mode, "net", launch.NetNone, "the guest's network: none (loopback only, the default) or nat")
+	netMode := fl.String("net", launch.NetNone, "the guest's network: `none` (loopback only, the default), nat (eth0, outbound TCP/UDP and DNS through the host) or nat,host-loopback (nat, and the gateway's address reaches the host's loopback)")
 	fl.Func("p", "forward a host port into the guest: `[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]` (repeatable)", func(v string) error {
 		f, err := launch.ParseForward(v)
 		nc.Forwards = append(nc.Forwards, f)
@@ -78,6 +86,8 @@ func run(args []string, stderr io.Writer) int {
 		nc.IP, err = netip.ParsePrefix(v)
 		return err
 	})
+	var files runFiles // -e, -w, -v and images (runimage.go)
+	files.register(fl)
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
@@ -94,6 +104,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if *syscallPath != "auto" && *syscallPath != "exit" && *syscallPath != "poll" {
 		fmt.Fprintf(stderr, "rumpgo: --syscalls %s: want exit, poll or auto\n", *syscallPath)
+		return exitFailure
+	}
+	if err := nc.SetMode(*netMode); err != nil {
+		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
 		return exitFailure
 	}
 	uid, gid, err := parseUser(*user)
@@ -115,6 +129,12 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if *strace {
 		cfg.Strace = stderr
+	}
+	if code, ok := files.apply(&cfg, fl, stderr); !ok {
+		return code
+	}
+	if cfg.Image != nil {
+		defer cfg.Image.Close()
 	}
 	res, err := launch.Run(cfg)
 	if err != nil {

@@ -59,6 +59,7 @@ const (
 type Netlink struct {
 	posix.StatusFlags
 	posix.SockTimeouts
+	posix.SockIno
 	stack *Stack
 	typ   int
 

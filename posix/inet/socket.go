@@ -2,6 +2,7 @@ package inet
 
 import (
 	"bytes"
+	"io"
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -23,6 +24,7 @@ import (
 type Socket struct {
 	posix.StatusFlags
 	posix.SockTimeouts
+	posix.SockIno
 	stack    *Stack
 	dom, typ int
 	proto    int
@@ -94,6 +96,9 @@ func (s *Stack) wrap(dom, typ, proto int, ep tcpip.Endpoint, wq *gwaiter.Queue) 
 		fl |= unix.O_NONBLOCK
 	}
 	so.Init(fl)
+	s.mu.Lock()
+	s.socks[so] = struct{}{}
+	s.mu.Unlock()
 	so.bridge = gwaiter.NewFunctionEntry(gwaiter.AllEvents, func(m gwaiter.EventMask) {
 		so.q.Notify(m.ToLinux())
 	})
@@ -135,6 +140,9 @@ func (so *Socket) Close() unix.Errno {
 	}
 	so.closed = true
 	so.mu.Unlock()
+	so.stack.mu.Lock()
+	delete(so.stack.socks, so)
+	so.stack.mu.Unlock()
 	so.wq.EventUnregister(&so.bridge)
 	so.ep.Close()
 	return 0
@@ -375,8 +383,22 @@ func (so *Socket) RecvMsg(p []byte, flags int) (posix.RecvResult, unix.Errno) {
 	if flags&unix.MSG_ERRQUEUE != 0 {
 		return r, unix.EAGAIN
 	}
-	w := tcpip.SliceWriter(p)
-	res, err := so.ep.Read(&w, tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: !so.stream()})
+	if len(p) == 0 && so.stream() {
+		return r, 0 // tcp_recvmsg: nothing asked, nothing taken
+	}
+	var w io.Writer
+	if len(p) == 0 {
+		// A datagram read into no buffer takes the datagram whole and
+		// reports it truncated; netstack wants somewhere to put it.
+		w = discard{}
+	} else {
+		sw := tcpip.SliceWriter(p)
+		w = &sw
+	}
+	res, err := so.ep.Read(w, tcpip.ReadOptions{Peek: flags&unix.MSG_PEEK != 0, NeedRemoteAddr: !so.stream()})
+	if len(p) == 0 {
+		res.Count = 0
+	}
 	switch err.(type) {
 	case nil:
 	case *tcpip.ErrClosedForReceive:
@@ -441,3 +463,8 @@ func (so *Socket) Ioctl(mem posix.GuestMemory, cmd uint32, arg uint64) (uint64, 
 	}
 	return so.stack.ifIoctl(mem, cmd, arg)
 }
+
+// discard takes bytes and keeps none.
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

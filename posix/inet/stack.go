@@ -12,9 +12,9 @@ package inet
 import (
 	"fmt"
 	"net/netip"
+	"sync"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -43,6 +43,9 @@ type Eth0 struct {
 type Stack struct {
 	S    *stack.Stack
 	eth0 *Eth0
+
+	mu    sync.Mutex
+	socks map[*Socket]struct{} // open AF_INET and AF_INET6 sockets, for /proc/net
 }
 
 // NewStack builds a stack with lo (127.0.0.1/8, ::1/128) and, when eth is
@@ -110,7 +113,7 @@ func NewStack(eth *Eth0) (*Stack, error) {
 		}
 	}
 	s.SetRouteTable(routes)
-	return &Stack{S: s, eth0: eth}, nil
+	return &Stack{S: s, eth0: eth, socks: map[*Socket]struct{}{}}, nil
 }
 
 func subnet(p netip.Prefix) tcpip.Subnet {
@@ -144,4 +147,22 @@ func (s *Stack) Eth0Addr() netip.Addr {
 	return s.eth0.Addr.Addr()
 }
 
-var _ = header.IPv4AddressSize
+// UDPBound reports whether a guest UDP socket is bound to port on addr
+// (IPv4) or on every address: whether a datagram to addr:port finds it.
+func (s *Stack) UDPBound(addr netip.Addr, port uint16) bool {
+	for _, te := range s.S.RegisteredEndpoints() {
+		ep, ok := te.(tcpip.Endpoint)
+		if !ok {
+			continue
+		}
+		info, ok := ep.Info().(*stack.TransportEndpointInfo)
+		if !ok || info.TransProto != udp.ProtocolNumber || info.ID.LocalPort != port {
+			continue
+		}
+		local, _ := netip.AddrFromSlice(info.ID.LocalAddress.AsSlice())
+		if info.ID.LocalAddress.Len() == 0 || local.Unmap() == addr || local.IsUnspecified() {
+			return true
+		}
+	}
+	return false
+}

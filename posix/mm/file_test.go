@@ -46,7 +46,7 @@ func (f *memFile) SharedPage(fr mm.Frames, pg uint64) (uint64, bool, error) {
 	f.frames[pg], f.fr = pa, fr
 	return pa, true, nil
 }
-func (f *memFile) Sync(off, n uint64) unix.Errno { f.syncs++; return 0 }
+func (f *memFile) Sync(off, n uint64) unix.Errno     { f.syncs++; return 0 }
 func (f *memFile) MapInfo() (uint64, uint64, string) { return 0, 7, "/memfile" }
 
 func TestFileMappings(t *testing.T) {

@@ -423,10 +423,18 @@ type MapPages interface {
 	Sync(off, n uint64) unix.Errno
 }
 
+// PageMapper is a FileImpl whose pages another value maps, for files
+// that are also Syncers (both interfaces have a Sync). Pages must return
+// the same value every time.
+type PageMapper interface{ Pages() MapPages }
+
 // Mappable returns the file as mmap maps it, or false when its file
 // system cannot map it (ENODEV).
 func (f *File) Mappable() (mm.File, bool) {
 	mp, ok := f.impl.(MapPages)
+	if pm, isPM := f.impl.(PageMapper); isPM {
+		mp, ok = pm.Pages(), true
+	}
 	if !ok {
 		return nil, false
 	}

@@ -117,7 +117,7 @@ func TestOpenResolve(t *testing.T) {
 		{"/a/file", vfs.RESOLVE_BENEATH, unix.EXDEV},
 		{"abs", vfs.RESOLVE_BENEATH, unix.EXDEV},
 		{"abs", vfs.RESOLVE_IN_ROOT, unix.ENOENT}, // /a/file inside /a is /a/a/file
-		{"b/up", vfs.RESOLVE_IN_ROOT, 0},         // ../.. stops at the root
+		{"b/up", vfs.RESOLVE_IN_ROOT, 0},          // ../.. stops at the root
 		{"rel", vfs.RESOLVE_NO_SYMLINKS, unix.ELOOP},
 		{"../mnt/inner", vfs.RESOLVE_NO_XDEV, unix.EXDEV},
 		{"file", vfs.RESOLVE_NO_XDEV, 0},

@@ -3,7 +3,7 @@
 //
 // Run it from anywhere inside the module:
 //
-//	go run ./tests/bench [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-op-calls 2000] [-rumpgo PATH]
+//	go run ./tests/bench [-files] [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-op-calls 2000] [-rumpgo PATH]
 //
 // It builds rumpgo (./cmd/rumpgo, unless -rumpgo names a prebuilt binary) and
 // the static testdata programs hello and getpid, then measures:
@@ -56,6 +56,7 @@ func run() int {
 	touchMiB := flag.Int("touch-mib", 256, "MiB mmapped and touched page by page per run")
 	opCalls := flag.Int("op-calls", 2000, "operations per signal, futex and thread run")
 	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
+	files := flag.Bool("files", false, "measure only file reads and creation, -getpid-runs runs each (files.go)")
 	flag.Parse()
 	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 || *timenowCalls < 2 || *opCalls < 1 {
 		return fail("-n, -getpid-calls and -getpid-runs must be positive, -timenow-calls at least 2")
@@ -77,6 +78,9 @@ func run() int {
 		if err := goBuild(root, rumpgo, "./cmd/rumpgo"); err != nil {
 			return fail("%v", err)
 		}
+	}
+	if *files {
+		return fileBench(rumpgo, root, dir, *getpidRuns)
 	}
 	hello := filepath.Join(dir, "hello")
 	getpid := filepath.Join(dir, "getpid")

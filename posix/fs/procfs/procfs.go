@@ -49,6 +49,8 @@ type System struct {
 	Process func(pid int) *Process
 	// PIDs lists the live processes.
 	PIDs func() []int
+	// Net, when set, makes /proc/net (net.go).
+	Net NetFiles
 }
 
 // FS is a procfs instance.
@@ -307,6 +309,9 @@ func (fs *FS) rootChildren(ctx *vfs.Context, n *node) []*node {
 		n.symlink("mounts", func(*vfs.Context) (string, unix.Errno) { return "self/mounts", 0 }),
 		n.dir("sys", fs.sysDir),
 	)
+	if fs.sys.Net != nil {
+		out = append(out, n.dir("net", fs.netDir))
+	}
 	_ = self
 	return out
 }

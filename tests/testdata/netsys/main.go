@@ -1,8 +1,10 @@
 // Command netsys exercises sockets through the Go net package and raw
 // system calls and prints what it sees: TCP and UDP over loopback,
 // non-blocking connect to a closed port, unix sockets passing a
-// descriptor with SCM_RIGHTS and credentials, socket options, and the
-// errnos of bad addresses, lengths and pointers. Its output must not
+// descriptor with SCM_RIGHTS and credentials, socket options,
+// SO_RCVTIMEO/SO_SNDTIMEO on plain read and write, sendfile and splice
+// with sockets, /proc/net against fstat, and the errnos of bad addresses,
+// lengths and pointers. Its output must not
 // depend on timing or on the host, so a native run (in a network
 // namespace with only lo) and a rumpgo run print the same.
 package main
@@ -127,7 +129,9 @@ func udpEcho() {
 	n, _, flags, _, err := retryR(func() (struct {
 		n, o, f int
 		a       unix.Sockaddr
-	}, error) { return recvmsg(s, small, 0) }).unpack()
+	}, error) {
+		return recvmsg(s, small, 0)
+	}).unpack()
 	fmt.Printf("udp truncated: n=%d %q trunc=%v err=%s\n", n, small[:n], flags&unix.MSG_TRUNC != 0, errName(err))
 	_, _, err = unix.Recvfrom(s, small, unix.MSG_DONTWAIT)
 	fmt.Println("udp empty, MSG_DONTWAIT:", errName(err))
@@ -257,6 +261,9 @@ func tcpRaw() {
 	fmt.Println("recv with SO_RCVTIMEO and no data:", errName(err))
 	_, _, err = unix.Recvfrom(a, buf, unix.MSG_DONTWAIT)
 	fmt.Println("recv MSG_DONTWAIT:", errName(err))
+	start := time.Now()
+	_, err = unix.Read(a, buf)
+	fmt.Println("read with SO_RCVTIMEO and no data:", errName(err), time.Since(start) >= 40*time.Millisecond)
 
 	unix.Write(c, []byte("abcdef"))
 	time.Sleep(50 * time.Millisecond)
@@ -305,6 +312,218 @@ func tcpRaw() {
 	}
 	signal.Stop(sig)
 	unix.Close(a)
+}
+
+// sockTimeouts: plain read and write honour SO_RCVTIMEO and SO_SNDTIMEO
+// on TCP and unix stream sockets: a read with no data and a write to a
+// full buffer give up with EAGAIN, a write that moved some bytes returns
+// their count.
+func sockTimeouts() {
+	pair := func(kind string) (int, int) {
+		if kind == "unix" {
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+			check("socketpair", err)
+			return fds[0], fds[1]
+		}
+		ln, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		defer unix.Close(ln)
+		check("bind", unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+		check("listen", unix.Listen(ln, 8))
+		sa, _ := unix.Getsockname(ln)
+		c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		check("connect", unix.Connect(c, sa))
+		a, _, err := unix.Accept(ln)
+		check("accept", err)
+		return a, c
+	}
+	for _, kind := range []string{"tcp", "unix"} {
+		a, c := pair(kind)
+		tv := unix.Timeval{Usec: 50000}
+		check("SO_RCVTIMEO", unix.SetsockoptTimeval(a, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv))
+		check("SO_SNDTIMEO", unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv))
+		start := time.Now()
+		_, err := unix.Read(a, make([]byte, 16))
+		fmt.Println(kind, "read timeout:", errName(err), time.Since(start) >= 40*time.Millisecond)
+		big := make([]byte, 64<<20)
+		n, err := unix.Write(c, big)
+		fmt.Println(kind, "write past the buffer:", n > 0 && n < len(big), errName(err))
+		// Linux's TCP may find room again as the peer's window grows: a
+		// short count then; EAGAIN when nothing moved.
+		start = time.Now()
+		n, err = unix.Write(c, big)
+		fmt.Println(kind, "write to a full buffer gives up:", err == unix.EAGAIN || err == nil && n < len(big), time.Since(start) >= 40*time.Millisecond)
+		unix.Close(a)
+		unix.Close(c)
+	}
+}
+
+// tcpPair is a connected TCP pair over IPv4 loopback: accepted, connected.
+func tcpPair() (int, int) {
+	ln, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	defer unix.Close(ln)
+	check("bind", unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	check("listen", unix.Listen(ln, 8))
+	sa, _ := unix.Getsockname(ln)
+	c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	check("connect", unix.Connect(c, sa))
+	a, _, err := unix.Accept(ln)
+	check("accept", err)
+	return a, c
+}
+
+// sendfileSplice: sendfile from a file into a socket (blocking: all of
+// it; non-blocking: what fits, the offset saying so), splice between
+// sockets and pipes, and the EINVALs of the pairs Linux refuses.
+func sendfileSplice() {
+	a, c := tcpPair()
+	data := make([]byte, 300_000)
+	for i := range data {
+		data[i] = byte(i*13 + i>>10)
+	}
+	f, err := os.CreateTemp("", "netsys")
+	check("createtemp", err)
+	defer os.Remove(f.Name())
+	f.Write(data)
+	got := make(chan []byte)
+	go func() {
+		b := make([]byte, len(data))
+		n := 0
+		for n < len(b) {
+			m, err := unix.Read(a, b[n:])
+			if err == unix.EINTR {
+				continue
+			}
+			if m <= 0 {
+				break
+			}
+			n += m
+		}
+		got <- b[:n]
+	}()
+	off := int64(0)
+	n, err := unix.Sendfile(c, int(f.Fd()), &off, len(data))
+	fmt.Println("sendfile file to tcp:", n, errName(err), "offset", off)
+	fmt.Println("  received the same:", string(<-got) == string(data))
+	unix.Close(a)
+	unix.Close(c)
+	a, c = tcpPair()
+	defer unix.Close(a)
+	defer unix.Close(c)
+
+	_, err = unix.Sendfile(int(f.Fd()), a, nil, 10)
+	fmt.Println("sendfile from a socket to a file:", errName(err))
+	p := make([]int, 2)
+	check("pipe", unix.Pipe(p))
+	unix.Write(c, []byte("hello splice"))
+	time.Sleep(20 * time.Millisecond)
+	n64, err := unix.Splice(a, nil, p[1], nil, 100, 0)
+	buf := make([]byte, 100)
+	m, _ := unix.Read(p[0], buf)
+	fmt.Printf("splice socket to pipe: %d %s %q\n", n64, errName(err), buf[:m])
+	unix.Write(p[1], []byte("via pipe"))
+	n64, err = unix.Splice(p[0], nil, c, nil, 100, 0)
+	m, _ = unix.Read(a, buf)
+	fmt.Printf("splice pipe to socket: %d %s %q\n", n64, errName(err), buf[:m])
+	_, err = unix.Splice(a, nil, c, nil, 100, 0)
+	fmt.Println("splice socket to socket:", errName(err))
+	unix.SetNonblock(a, true)
+	_, err = unix.Splice(a, nil, p[1], nil, 100, 0)
+	fmt.Println("splice an empty non-blocking socket:", errName(err))
+	unix.SetNonblock(a, false)
+	var so int64
+	_, err = unix.Splice(a, &so, p[1], nil, 100, 0)
+	fmt.Println("splice socket with an offset:", errName(err))
+
+	// Non-blocking: sendfile moves what fits and says so in the offset;
+	// with no offset, in the file's.
+	check("nonblock", unix.SetNonblock(c, true))
+	big := make([]byte, 16<<20)
+	f.WriteAt(big, 0)
+	off = 0
+	n, err = unix.Sendfile(c, int(f.Fd()), &off, len(big))
+	fmt.Println("non-blocking sendfile: partial", n > 0 && n < len(big), errName(err), "offset matches", off == int64(n))
+	// The peer's window may have opened meanwhile: EAGAIN, or a part.
+	before := off
+	n, err = unix.Sendfile(c, int(f.Fd()), &off, len(big))
+	fmt.Println("  again:", err == unix.EAGAIN || err == nil && n > 0 && n < len(big) && off == before+int64(n))
+	a2, c2 := tcpPair()
+	check("nonblock", unix.SetNonblock(c2, true))
+	f.Seek(0, io.SeekStart)
+	n, err = unix.Sendfile(c2, int(f.Fd()), nil, len(big))
+	pos, _ := f.Seek(0, io.SeekCurrent)
+	fmt.Println("non-blocking sendfile, file offset: partial", n > 0 && n < len(big), errName(err), "offset matches", pos == int64(n))
+	unix.Close(a2)
+	unix.Close(c2)
+}
+
+// procNet: /proc/net lists the program's sockets with the inode numbers
+// fstat and /proc/self/fd give them; dev, if_inet6 and route describe lo.
+func procNet() {
+	read := func(name string) string {
+		b, err := os.ReadFile("/proc/net/" + name)
+		check("read /proc/net/"+name, err)
+		return string(b)
+	}
+	ino := func(fd int) uint64 {
+		var st unix.Stat_t
+		check("fstat", unix.Fstat(fd, &st))
+		link, _ := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+		if st.Mode&unix.S_IFMT != unix.S_IFSOCK || link != fmt.Sprintf("socket:[%d]", st.Ino) {
+			fmt.Println("  not a socket inode:", st.Mode&unix.S_IFMT, link)
+		}
+		return st.Ino
+	}
+	// row finds a line whose fields match: field index -> value.
+	row := func(text string, want map[int]string) bool {
+		for _, l := range strings.Split(text, "\n") {
+			f := strings.Fields(l)
+			ok := len(f) > 0
+			for i, v := range want {
+				if i >= len(f) || f[i] != v {
+					ok = false
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+		return false
+	}
+	a, c := tcpPair()
+	ln, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	check("bind", unix.Bind(ln, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	check("listen", unix.Listen(ln, 8))
+	sa, _ := unix.Getsockname(ln)
+	port := sa.(*unix.SockaddrInet4).Port
+	ln6, _ := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM, 0)
+	check("bind6", unix.Bind(ln6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}}))
+	check("listen6", unix.Listen(ln6, 8))
+	sa6, _ := unix.Getsockname(ln6)
+	u, _ := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	check("bind udp", unix.Bind(u, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
+	usa, _ := unix.Getsockname(u)
+	us, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	name := fmt.Sprintf("@rumpgo-procnet-%d", os.Getpid())
+	check("bind unix", unix.Bind(us, &unix.SockaddrUnix{Name: name}))
+	check("listen unix", unix.Listen(us, 1))
+	tcp := read("tcp")
+	fmt.Println("/proc/net/tcp header:", strings.Fields(strings.SplitN(tcp, "\n", 2)[0])[1:4])
+	fmt.Println("/proc/net/tcp listener:", row(tcp, map[int]string{1: fmt.Sprintf("0100007F:%04X", port), 2: "00000000:0000", 3: "0A", 9: fmt.Sprint(ino(ln))}))
+	csa, _ := unix.Getsockname(c)
+	cport := csa.(*unix.SockaddrInet4).Port
+	apeer, _ := unix.Getsockname(a)
+	fmt.Println("/proc/net/tcp connection, both ends:",
+		row(tcp, map[int]string{1: fmt.Sprintf("0100007F:%04X", cport), 3: "01", 9: fmt.Sprint(ino(c))}),
+		row(tcp, map[int]string{2: fmt.Sprintf("0100007F:%04X", cport), 1: fmt.Sprintf("0100007F:%04X", apeer.(*unix.SockaddrInet4).Port), 3: "01", 9: fmt.Sprint(ino(a))}))
+	fmt.Println("/proc/net/tcp6 listener:", row(read("tcp6"), map[int]string{1: fmt.Sprintf("00000000000000000000000001000000:%04X", sa6.(*unix.SockaddrInet6).Port), 3: "0A", 9: fmt.Sprint(ino(ln6))}))
+	fmt.Println("/proc/net/udp socket:", row(read("udp"), map[int]string{1: fmt.Sprintf("0100007F:%04X", usa.(*unix.SockaddrInet4).Port), 3: "07", 9: fmt.Sprint(ino(u))}))
+	fmt.Println("/proc/net/unix listener:", row(read("unix"), map[int]string{3: "00010000", 4: "0001", 5: "01", 6: fmt.Sprint(ino(us)), 7: name}))
+	fmt.Println("/proc/net/dev has lo:", row(read("dev"), map[int]string{0: "lo:"}))
+	fmt.Println("/proc/net/if_inet6:", strings.TrimSpace(read("if_inet6")))
+	fmt.Println("/proc/net/route lines:", len(strings.Split(strings.TrimSpace(read("route")), "\n")))
+	for _, fd := range []int{a, c, ln, ln6, u, us} {
+		unix.Close(fd)
+	}
 }
 
 func retry3(f func() (int, unix.Sockaddr, error)) (int, unix.Sockaddr, error) {
@@ -494,6 +713,9 @@ func main() {
 	udpEcho()
 	closedPort()
 	tcpRaw()
+	sockTimeouts()
+	sendfileSplice()
+	procNet()
 	badInput()
 	unixSockets()
 	ifs, err := net.Interfaces()

@@ -1,0 +1,140 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/posix/fs/hostfs"
+	"github.com/rumpgo/rumpgo/posix/fs/imagefs"
+	"github.com/rumpgo/rumpgo/posix/fs/overlay"
+	"github.com/rumpgo/rumpgo/posix/fs/tmpfs"
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/posix/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// Images and volumes: what Config.Image and Config.Volumes add to the
+// guest's namespace (fs.go builds it).
+
+// Volume is one -v HOST:GUEST[:ro].
+type Volume struct {
+	Host, Guest string
+	ReadOnly    bool
+}
+
+// ParseVolume reads a -v value: HOST:GUEST, with :ro (read-only) or :rw
+// after it. HOST must be an existing directory; GUEST an absolute path
+// other than /.
+func ParseVolume(s string) (Volume, error) {
+	parts := strings.Split(s, ":")
+	var v Volume
+	switch {
+	case len(parts) == 3 && (parts[2] == "ro" || parts[2] == "rw"):
+		v.ReadOnly = parts[2] == "ro"
+	case len(parts) != 2:
+		return v, fmt.Errorf("-v %s: want HOST:GUEST[:ro]", s)
+	}
+	v.Host, v.Guest = parts[0], parts[1]
+	if v.Host == "" {
+		return v, fmt.Errorf("-v %s: empty host directory", s)
+	}
+	if !strings.HasPrefix(v.Guest, "/") || path.Clean(v.Guest) == "/" {
+		return v, fmt.Errorf("-v %s: the guest path must be absolute, and not /", s)
+	}
+	v.Guest = path.Clean(v.Guest)
+	fi, err := os.Stat(v.Host)
+	if err != nil {
+		return v, fmt.Errorf("-v %s: %w", s, err)
+	}
+	if !fi.IsDir() {
+		return v, fmt.Errorf("-v %s: %s is not a directory", s, v.Host)
+	}
+	return v, nil
+}
+
+func (v Volume) String() string {
+	s := v.Host + ":" + v.Guest
+	if v.ReadOnly {
+		s += ":ro"
+	}
+	return s
+}
+
+// rootFS is the root file system: the image under a tmpfs layer, or a
+// tmpfs; with its /proc/mounts source and options.
+func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, int, string) {
+	upper := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: size, Frames: frames})
+	opts := "size=" + strconv.FormatInt(size>>10, 10) + "k"
+	if cfg.Image == nil {
+		return upper, "rootfs", 0, opts
+	}
+	return overlay.New(upper, imagefs.New(cfg.Image)), "overlay", 0, "lowerdir=" + cfg.Image.Path + ",upperdir=tmpfs," + opts
+}
+
+// mountVolumes mounts each volume, parents before children, making the
+// guest directories as needed.
+func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error) error {
+	vols = append([]Volume(nil), vols...)
+	sort.SliceStable(vols, func(i, j int) bool { return strings.Count(vols[i].Guest, "/") < strings.Count(vols[j].Guest, "/") })
+	for _, vol := range vols {
+		fs, err := hostfs.New(vol.Host, hostfs.Options{ReadOnly: vol.ReadOnly})
+		if err != nil {
+			return err
+		}
+		if err := mkdirAll(vol.Guest, 0o755); err != nil {
+			return fmt.Errorf("volume %s: %v", vol, err)
+		}
+		flags := vfs.MS_NOSUID | vfs.MS_NODEV
+		if vol.ReadOnly {
+			flags |= vfs.MS_RDONLY
+		}
+		if _, e := v.MountPath(vol.Guest, fs, vol.Host, flags, ""); e != 0 {
+			return fmt.Errorf("volume %s: mounting: %v", vol, e)
+		}
+	}
+	return nil
+}
+
+// readExe reads the program: cfg.Path on the host, or for an image its
+// entry, through a memfd so the ELF reader sees a file.
+func readExe(cfg Config) (*boot.ELF, error) {
+	if cfg.Image == nil {
+		return boot.ReadELF(cfg.Path)
+	}
+	n := cfg.Image.Lookup(cfg.Path)
+	if n == nil || !n.IsRegular() {
+		return nil, &boot.ExecError{Path: cfg.Path, Reason: "not a regular file of image " + cfg.Image.Path}
+	}
+	fd, err := unix.MemfdCreate("rumpgo-entry", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "entry")
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < n.Size; {
+		c, err := cfg.Image.ReadAt(n, buf, off)
+		if c == 0 && err != nil {
+			return nil, fmt.Errorf("image %s: reading %s: %v", cfg.Image.Path, cfg.Path, err)
+		}
+		if _, err := f.WriteAt(buf[:c], off); err != nil {
+			return nil, err
+		}
+		off += int64(c)
+	}
+	exe, err := boot.ReadELF("/proc/self/fd/" + strconv.Itoa(fd))
+	var ee *boot.ExecError
+	if errors.As(err, &ee) {
+		ee.Path = cfg.Path + " (in " + cfg.Image.Path + ")"
+	}
+	if exe != nil {
+		exe.Path = cfg.Path
+	}
+	return exe, err
+}

@@ -1,0 +1,371 @@
+package syscalls
+
+import (
+	"bytes"
+	"debug/dwarf"
+	"debug/elf"
+	"debug/gosym"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rumpgo/rumpgo/posix/mm"
+	"github.com/rumpgo/rumpgo/posix/vfs"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// Image is an ELF the monitor loaded into the guest itself: the program
+// and its interpreter. Libraries ld.so mapped are found from the address
+// space's file mappings instead.
+type Image struct {
+	Path     string // the guest path, also read through the VFS
+	HostPath string // a host file with the same bytes, or ""
+	Bias     uint64 // load bias: run-time address minus link-time address
+	Lo, Hi   uint64 // the run-time range its segments occupy
+}
+
+// Crash reports: when the guest dies of a signal whose default action
+// dumps core, the report's first line (die) is followed by the thread's
+// registers and a backtrace, each frame symbolized from the ELF it lies in:
+// Go functions and file:line from .gopclntab, C functions from .symtab or
+// .dynsym and file:line from DWARF when the ELF has it. Frames are found by
+// following the frame-pointer chain (RBP) through guest memory with the
+// checked copies, so a garbage pointer ends the walk, never the monitor;
+// code built without frame pointers (most C libraries) shows its own frame
+// and may hide its callers.
+
+// maxFrames bounds the backtrace.
+const maxFrames = 32
+
+// coreSignals are the signals whose default action dumps core on Linux:
+// the ones a crash report is for.
+var coreSignals = map[unix.Signal]bool{
+	unix.SIGQUIT: true, unix.SIGILL: true, unix.SIGTRAP: true, unix.SIGABRT: true,
+	unix.SIGBUS: true, unix.SIGFPE: true, unix.SIGSEGV: true, unix.SIGXCPU: true,
+	unix.SIGXFSZ: true, unix.SIGSYS: true,
+}
+
+// crashDetails writes the registers and backtrace of t, stopped with r, to
+// the crash report. Nothing it meets in the guest may crash the monitor.
+func (t *Thread) crashDetails(sig int, r *rumpglue.Regs) {
+	if t.K.Crashes == nil || !coreSignals[unix.Signal(sig)] {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t.K.report("rumpgo: (backtrace abandoned: %v)", p)
+		}
+	}()
+	var b strings.Builder
+	fmt.Fprintf(&b, "rumpgo: registers of thread %d:\n", t.Task.TID)
+	fmt.Fprintf(&b, "  rip %016x  rsp %016x  rbp %016x  rflags %08x\n", r.RIP, r.RSP, r.RBP, r.RFLAGS)
+	fmt.Fprintf(&b, "  rax %016x  rbx %016x  rcx %016x  rdx %016x\n", r.RAX, r.RBX, r.RCX, r.RDX)
+	fmt.Fprintf(&b, "  rsi %016x  rdi %016x  r8  %016x  r9  %016x\n", r.RSI, r.RDI, r.R8, r.R9)
+	fmt.Fprintf(&b, "  r10 %016x  r11 %016x  r12 %016x  r13 %016x\n", r.R10, r.R11, r.R12, r.R13)
+	fmt.Fprintf(&b, "  r14 %016x  r15 %016x  fs  %016x\n", r.R14, r.R15, t.cpu.FSBase())
+	b.WriteString("rumpgo: backtrace (frame pointers):\n")
+	s := newSymbolizer(t.K, t.mm())
+	for i, pc := range walkFrames(t.mm(), r.RIP, r.RSP, r.RBP) {
+		// A return address is the instruction after the call: look up
+		// the call itself.
+		look := pc
+		if i > 0 {
+			look--
+		}
+		fmt.Fprintf(&b, "  #%-2d 0x%016x %s\n", i, pc, s.describe(look))
+	}
+	io.WriteString(t.K.Crashes, b.String())
+}
+
+// walkFrames follows the frame-pointer chain from rbp: each frame holds
+// the caller's RBP at [rbp] and the return address at [rbp+8]. The chain
+// must climb the stack (each frame above the last, 8-aligned) and every
+// read goes through the address space's checked copy, so a corrupt chain
+// just ends the list.
+func walkFrames(as *mm.AddressSpace, rip, rsp, rbp uint64) []uint64 {
+	pcs := []uint64{rip}
+	low := rsp
+	for len(pcs) < maxFrames {
+		if rbp == 0 || rbp%8 != 0 || rbp < low || rbp-low > 64<<20 {
+			break
+		}
+		var w [16]byte
+		if as.CopyIn(rbp, w[:]) != 0 {
+			break
+		}
+		next, ret := binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])
+		if ret == 0 || !executable(as, ret) {
+			break
+		}
+		pcs = append(pcs, ret)
+		low, rbp = rbp+16, next
+	}
+	return pcs
+}
+
+// executable reports whether addr lies in an executable mapping.
+func executable(as *mm.AddressSpace, addr uint64) bool {
+	for _, v := range as.VMAs() {
+		if v.Start <= addr && addr < v.End {
+			return v.Prot&unix.PROT_EXEC != 0
+		}
+	}
+	return false
+}
+
+// symbolizer maps guest addresses to functions, per run-time module.
+type symbolizer struct {
+	k       *Kernel
+	modules []*module
+}
+
+type module struct {
+	path   string // guest path
+	host   string // host path, when known
+	lo, hi uint64 // run-time range
+	bias   uint64
+	// mapped: a library ld.so mapped, whose bias comes from its lowest
+	// mapping (file offset mapOff at mapAddr) once the ELF is read.
+	mapped          bool
+	mapOff, mapAddr uint64
+
+	loaded bool
+	syms   *elfSyms
+}
+
+func newSymbolizer(k *Kernel, as *mm.AddressSpace) *symbolizer {
+	s := &symbolizer{k: k}
+	for _, im := range k.Images {
+		im := im
+		s.modules = append(s.modules, &module{path: im.Path, host: im.HostPath, lo: im.Lo, hi: im.Hi, bias: im.Bias})
+	}
+	// Libraries ld.so mapped: file mappings, one module per file. The
+	// first mapping (lowest offset) fixes the bias once the ELF is read.
+	type span struct {
+		lo, hi, loOff, loAddr uint64
+	}
+	files := map[string]*span{}
+	var order []string
+	for _, v := range as.VMAs() {
+		if v.File == nil {
+			continue
+		}
+		_, _, name := v.File.MapInfo()
+		if name == "" || s.covered(v.Start) {
+			continue
+		}
+		sp, ok := files[name]
+		if !ok {
+			sp = &span{lo: v.Start, hi: v.End, loOff: v.Off, loAddr: v.Start}
+			files[name] = sp
+			order = append(order, name)
+		}
+		sp.lo, sp.hi = min(sp.lo, v.Start), max(sp.hi, v.End)
+		if v.Off < sp.loOff {
+			sp.loOff, sp.loAddr = v.Off, v.Start
+		}
+	}
+	for _, name := range order {
+		sp := files[name]
+		// Offset and address agree modulo the page in every PT_LOAD; for
+		// the usual library the first segment is at offset 0, address 0.
+		s.modules = append(s.modules, &module{path: name, lo: sp.lo, hi: sp.hi, bias: sp.loAddr - sp.loOff,
+			mapped: true, mapOff: sp.loOff, mapAddr: sp.loAddr})
+	}
+	return s
+}
+
+func (s *symbolizer) covered(addr uint64) bool {
+	for _, m := range s.modules {
+		if m.lo <= addr && addr < m.hi {
+			return true
+		}
+	}
+	return false
+}
+
+// describe names addr: "function+0xoff (file:line) in module".
+func (s *symbolizer) describe(addr uint64) string {
+	for _, m := range s.modules {
+		if addr < m.lo || addr >= m.hi {
+			continue
+		}
+		syms := s.load(m)
+		where := "in " + m.path
+		if syms == nil {
+			return fmt.Sprintf("?? %s+%#x", where, addr-m.lo)
+		}
+		return syms.describe(addr-m.bias) + " " + where
+	}
+	return "?? (no module)"
+}
+
+func (s *symbolizer) load(m *module) *elfSyms {
+	if m.loaded {
+		return m.syms
+	}
+	m.loaded = true
+	var data []byte
+	if m.host != "" {
+		data, _ = os.ReadFile(m.host)
+	}
+	if data == nil {
+		data = s.readGuest(m.path)
+	}
+	if data == nil {
+		return nil
+	}
+	m.syms = parseSyms(data)
+	if m.syms != nil && m.mapped {
+		// ld.so maps each PT_LOAD from its page-aligned offset to its
+		// page-aligned address plus the bias.
+		for _, p := range m.syms.loads {
+			if p.Off&^(mm.PageSize-1) <= m.mapOff && m.mapOff < p.Off+max(p.Filesz, 1) {
+				m.bias = m.mapAddr - m.mapOff - (p.Vaddr - p.Off)
+				break
+			}
+		}
+	}
+	return m.syms
+}
+
+// readGuest reads a whole file of the guest's namespace.
+func (s *symbolizer) readGuest(path string) []byte {
+	fs := s.k.FS()
+	if fs == nil {
+		return nil
+	}
+	ctx := vfs.RootContext()
+	f, e := fs.VFS.Open(ctx, vfs.NewFSContext(fs.VFS.Root()), vfs.Path{}, path, vfs.OpenHow{Flags: unix.O_RDONLY})
+	if e != 0 {
+		return nil
+	}
+	defer f.Close()
+	vf, ok := f.(*vfs.File)
+	if !ok {
+		return nil
+	}
+	var out bytes.Buffer
+	buf := make([]byte, 1<<16)
+	for off := int64(0); out.Len() < 1<<30; {
+		n, e := vf.Pread(ctx, buf, off)
+		if e != 0 || n == 0 {
+			break
+		}
+		out.Write(buf[:n])
+		off += int64(n)
+	}
+	return out.Bytes()
+}
+
+// elfSyms is what one ELF says about its addresses.
+type elfSyms struct {
+	loads []elf.ProgHeader
+	funcs []elf.Symbol // sorted by Value
+	gotab *gosym.Table
+	dw    *dwarf.Data
+}
+
+// parseSyms reads the symbol sources of an ELF; nil when it is no ELF.
+func parseSyms(data []byte) *elfSyms {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return nil
+	}
+	s := &elfSyms{}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			s.loads = append(s.loads, p.ProgHeader)
+		}
+	}
+	syms, _ := f.Symbols()
+	if pcln := f.Section(".gopclntab"); pcln != nil {
+		if b, err := pcln.Data(); err == nil {
+			// The table counts from runtime.text, which is the start of
+			// .text only when Go linked alone: with cgo's external link C
+			// code comes first.
+			var text uint64
+			if t := f.Section(".text"); t != nil {
+				text = t.Addr
+			}
+			for _, sym := range syms {
+				if sym.Name == "runtime.text" {
+					text = sym.Value
+					break
+				}
+			}
+			if tab, err := gosym.NewTable(nil, gosym.NewLineTable(b, text)); err == nil {
+				s.gotab = tab
+			}
+		}
+	}
+	if len(syms) == 0 {
+		syms, _ = f.DynamicSymbols()
+	}
+	for _, sym := range syms {
+		if elf.ST_TYPE(sym.Info) == elf.STT_FUNC && sym.Value != 0 {
+			s.funcs = append(s.funcs, sym)
+		}
+	}
+	sort.Slice(s.funcs, func(i, j int) bool { return s.funcs[i].Value < s.funcs[j].Value })
+	if s.gotab == nil {
+		if d, err := f.DWARF(); err == nil {
+			s.dw = d
+		}
+	}
+	return s
+}
+
+// describe names a link-time address.
+func (s *elfSyms) describe(pc uint64) string {
+	if s.gotab != nil {
+		if file, line, fn := s.gotab.PCToLine(pc); fn != nil {
+			return fmt.Sprintf("%s+%#x (%s:%d)", fn.Name, pc-fn.Entry, file, line)
+		}
+	}
+	name := ""
+	i := sort.Search(len(s.funcs), func(i int) bool { return s.funcs[i].Value > pc }) - 1
+	if i >= 0 {
+		f := s.funcs[i]
+		if pc < f.Value+max(f.Size, 1) || f.Size == 0 {
+			name = fmt.Sprintf("%s+%#x", f.Name, pc-f.Value)
+		}
+	}
+	if name == "" {
+		name = fmt.Sprintf("?? (%#x)", pc)
+	}
+	if file, line := s.dwarfLine(pc); file != "" {
+		name += fmt.Sprintf(" (%s:%d)", file, line)
+	}
+	return name
+}
+
+// dwarfLine finds the source line of pc in the DWARF line tables.
+func (s *elfSyms) dwarfLine(pc uint64) (string, int) {
+	if s.dw == nil {
+		return "", 0
+	}
+	r := s.dw.Reader()
+	cu, err := r.SeekPC(pc)
+	if err != nil || cu == nil {
+		return "", 0
+	}
+	lr, err := s.dw.LineReader(cu)
+	if err != nil || lr == nil {
+		return "", 0
+	}
+	var e dwarf.LineEntry
+	if err := lr.SeekPC(pc, &e); err != nil || e.File == nil {
+		return "", 0
+	}
+	file := e.File.Name
+	if !filepath.IsAbs(file) {
+		file = filepath.Clean(file)
+	}
+	return file, e.Line
+}
