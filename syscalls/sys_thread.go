@@ -19,6 +19,10 @@ func init() {
 	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid, pidfds and cgroups answer EINVAL/ENOSYS",
 		fn: sysClone3, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
+	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "ECHILD: a guest process has no children until processes land",
+		fn: sysWait4, args: []argKind{aInt, aPtr, aHex, aPtr}})
+	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "as wait4",
+		fn: sysWaitid, args: []argKind{aInt, aInt, aPtr, aHex, aPtr}})
 	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
 	register(unix.SYS_GETTID, Entry{Name: "gettid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.TID), 0 }})
 	register(unix.SYS_GETPID, Entry{Name: "getpid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PID), 0 }})
@@ -379,4 +383,36 @@ func sysArchPrctl(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.ENODEV // no CPUID faulting
 	}
 	return 0, unix.EINVAL
+}
+
+// wait options (linux/wait.h).
+const (
+	WNOHANG     = 0x1
+	WUNTRACED   = 0x2
+	WEXITED     = 0x4
+	WCONTINUED  = 0x8
+	WNOWAIT     = 0x1000000
+	__WNOTHREAD = 0x20000000
+	__WALL      = 0x40000000
+	__WCLONE    = 0x80000000
+)
+
+// sysWait4 answers as Linux does for a process without children: ECHILD,
+// after the option check. Processes (fork, execve) are not built yet.
+func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
+	if uint32(a[2])&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, unix.ECHILD
+}
+
+func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
+	const P_ALL, P_PIDFD = 0, 3
+	opts := uint32(a[3])
+	if a.Int(0) < P_ALL || a.Int(0) > P_PIDFD ||
+		opts&^(WNOHANG|WUNTRACED|WEXITED|WCONTINUED|WNOWAIT|__WNOTHREAD|__WALL|__WCLONE) != 0 ||
+		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
+		return 0, unix.EINVAL
+	}
+	return 0, unix.ECHILD
 }

@@ -177,3 +177,15 @@ func TestPolledSyscalls(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitNoChildren: a guest has no child processes yet, and wait4 and
+// waitid say so as Linux does for a childless process.
+func TestWaitNoChildren(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "cwait")
+	native := run(t, os.Environ(), nil, bin)
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
+	require.Equal(t, native.stdout, guest.stdout, guest.stderr)
+	require.Equal(t, native.status, guest.status)
+}
