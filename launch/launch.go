@@ -58,6 +58,13 @@ type Config struct {
 	Image *image.Image
 	// Volumes are host directories mounted in the guest (-v).
 	Volumes []Volume
+	// Core, when set, receives an ELF core file if the guest dies of a
+	// core-dumping signal (--core); see syscalls/core_dump.go.
+	Core syscalls.CoreFile
+	// Sandbox confines the monitor (seccomp and Landlock, see package
+	// sandbox) before the guest's first instruction; it cannot be undone,
+	// so it is for processes that run one guest and exit (rumpgo run).
+	Sandbox bool
 }
 
 // Result is how the guest ended.
@@ -133,6 +140,7 @@ func Run(cfg Config) (*Result, error) {
 		UID: cfg.UID, GID: cfg.GID, Comm: filepath.Base(cfg.Path), Boot: start,
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
+	k.Core = cfg.Core
 	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
 		return nil, err
 	}
@@ -146,6 +154,7 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	k.Images = loadedImages(cfg, exe, loaded, interpELF, interp)
+	k.SaveAuxv(as, sp) // for a core file's NT_AUXV
 	stopNet, err := setupNet(cfg.Net, k)
 	if err != nil {
 		return nil, err
@@ -162,6 +171,11 @@ func Run(cfg Config) (*Result, error) {
 	if vd != nil {
 		vd.clock.Start(0)
 		defer vd.clock.Stop()
+	}
+	if cfg.Sandbox { // sandbox.go: from here on the monitor is confined
+		if _, err := confine(cfg); err != nil {
+			return nil, err
+		}
 	}
 	if err := km.Start(k.NewThread(task), regs, 0); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ianlancetaylor/demangle"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"github.com/rumpgo/rumpgo/posix/vfs"
 	"github.com/rumpgo/rumpgo/rumpglue"
@@ -33,9 +34,10 @@ type Image struct {
 // dumps core, the report's first line (die) is followed by the thread's
 // registers and a backtrace, each frame symbolized from the ELF it lies in:
 // Go functions and file:line from .gopclntab, C functions from .symtab or
-// .dynsym and file:line from DWARF when the ELF has it. Frames are found by
-// following the frame-pointer chain (RBP) through guest memory with the
-// checked copies, so a garbage pointer ends the walk, never the monitor;
+// .dynsym (C++ and Rust names demangled) and file:line from DWARF when the
+// ELF has it. Frames are found by following the frame-pointer chain (RBP)
+// through guest memory with the checked copies, so a garbage pointer ends
+// the walk, never the monitor;
 // code built without frame pointers (most C libraries) shows its own frame
 // and may hide its callers.
 
@@ -333,7 +335,7 @@ func (s *elfSyms) describe(pc uint64) string {
 	if i >= 0 {
 		f := s.funcs[i]
 		if pc < f.Value+max(f.Size, 1) || f.Size == 0 {
-			name = fmt.Sprintf("%s+%#x", f.Name, pc-f.Value)
+			name = fmt.Sprintf("%s+%#x", demangled(f.Name), pc-f.Value)
 		}
 	}
 	if name == "" {
@@ -343,6 +345,16 @@ func (s *elfSyms) describe(pc uint64) string {
 		name += fmt.Sprintf(" (%s:%d)", file, line)
 	}
 	return name
+}
+
+// demangled turns a C++ (Itanium ABI) or Rust (legacy or v0) symbol into
+// its source name, "ns::Class::method(int)"; any other name, or one the
+// demangler cannot read, is returned as it is.
+func demangled(name string) string {
+	if !strings.HasPrefix(name, "_Z") && !strings.HasPrefix(name, "_R") {
+		return name
+	}
+	return demangle.Filter(name)
 }
 
 // dwarfLine finds the source line of pc in the DWARF line tables.
@@ -359,13 +371,26 @@ func (s *elfSyms) dwarfLine(pc uint64) (string, int) {
 	if err != nil || lr == nil {
 		return "", 0
 	}
-	var e dwarf.LineEntry
-	if err := lr.SeekPC(pc, &e); err != nil || e.File == nil {
+	// LineReader.SeekPC assumes the sequences come in address order;
+	// C++ puts inline and template functions in sections of their own
+	// whose sequences may come first, so scan every sequence for the row
+	// whose range holds pc.
+	var e, prev dwarf.LineEntry
+	var found *dwarf.LineFile
+	line, have := 0, false
+	for lr.Next(&e) == nil {
+		if have && !prev.EndSequence && prev.Address <= pc && pc < e.Address {
+			found, line = prev.File, prev.Line
+			break
+		}
+		prev, have = e, true
+	}
+	if found == nil {
 		return "", 0
 	}
-	file := e.File.Name
+	file := found.Name
 	if !filepath.IsAbs(file) {
 		file = filepath.Clean(file)
 	}
-	return file, e.Line
+	return file, line
 }

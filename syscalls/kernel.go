@@ -28,6 +28,10 @@ type Kernel struct {
 	// Images are the ELFs the monitor loaded (program, interpreter), for
 	// the backtrace of a crash report (crash_report.go).
 	Images []Image
+	// Core, when set, receives an ELF core file when the guest dies of a
+	// core-dumping signal (--core, core_dump.go).
+	Core CoreFile
+	auxv []byte // the initial auxv, for the core file's NT_AUXV (SaveAuxv)
 
 	timersOnce sync.Once
 	procTimers *timers

@@ -70,6 +70,7 @@ func (t *Thread) die(info posix.SigInfo) {
 		t.K.report("rumpgo: guest killed by %s", signalName(sig))
 	}
 	t.crashDetails(sig, r) // registers and a symbolized backtrace (crash_report.go)
+	t.writeCore(info, r)   // --core (core_dump.go)
 	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
 	t.K.Machine.Stop()
 }

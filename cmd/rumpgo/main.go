@@ -3,6 +3,7 @@
 //	rumpgo run [flags] PROGRAM|IMAGE [ARGS...]
 //	rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]   (build.go)
 //	rumpgo inspect IMAGE                                 (inspect.go)
+//	rumpgo port list | build NAME | test NAME            (port.go)
 //
 // Exit status: the guest's (128+N when signal N killed it); 125 when rumpgo
 // itself fails or is misused; 126 when PROGRAM is not a runnable x86-64
@@ -36,6 +37,7 @@ func main() { os.Exit(Main(os.Args[1:], os.Stderr)) }
 const usage = `usage: rumpgo run [flags] PROGRAM|IMAGE [ARGS...]
        rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]
        rumpgo inspect IMAGE
+       rumpgo port list | build [-o IMAGE] NAME | test NAME
        rumpgo doctor
 
 Runs PROGRAM, an unmodified static Linux x86-64 executable, in a KVM guest
@@ -54,6 +56,8 @@ func Main(args []string, stderr io.Writer) int {
 		return run(args[1:], stderr)
 	case "build":
 		return build(args[1:], stderr)
+	case "port":
+		return port(args[1:], os.Stdout, stderr)
 	case "inspect":
 		return inspect(args[1:], os.Stdout, stderr)
 	case "doctor":
@@ -74,7 +78,10 @@ func run(args []string, stderr io.Writer) int {
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
+	testRun := fl.Bool("test", false, "run a Go test binary for `go test -exec \"rumpgo run --test\"`: the working directory's module (or the directory) is mounted read-write at its own path (testmode.go)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
+	noSandbox := fl.Bool("no-sandbox", false, "do not confine the monitor (seccomp filter and Landlock, package sandbox): for debugging")
+	coreFile := fl.String("core", "", "write an ELF core `FILE` (for gdb PROGRAM FILE) if the guest dies of a core-dumping signal (core.go)")
 	var nc launch.NetConfig
 	netMode := fl.String("net", launch.NetNone, "the guest's network: `none` (loopback only, the default), nat (eth0, outbound TCP/UDP and DNS through the host) or nat,host-loopback (nat, and the gateway's address reaches the host's loopback)")
 	fl.Func("p", "forward a host port into the guest: `[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]` (repeatable)", func(v string) error {
@@ -126,6 +133,10 @@ func run(args []string, stderr io.Writer) int {
 		Report:         stderr,
 		ForwardSignals: true,
 		SyscallPath:    strings.TrimPrefix(*syscallPath, "auto"),
+		Sandbox:        !*noSandbox,
+	}
+	if *noSandbox {
+		fmt.Fprintln(stderr, "rumpgo: --no-sandbox: the monitor runs unconfined (no seccomp filter, no Landlock)")
 	}
 	if *strace {
 		cfg.Strace = stderr
@@ -133,9 +144,22 @@ func run(args []string, stderr io.Writer) int {
 	if code, ok := files.apply(&cfg, fl, stderr); !ok {
 		return code
 	}
+	if *testRun {
+		memorySet := false
+		fl.Visit(func(f *flag.Flag) { memorySet = memorySet || f.Name == "memory" })
+		if err := testMode(&cfg, memorySet); err != nil {
+			fmt.Fprintf(stderr, "rumpgo: --test: %v\n", err)
+			return exitFailure
+		}
+	}
 	if cfg.Image != nil {
 		defer cfg.Image.Close()
 	}
+	closeCore, ok := openCore(&cfg, *coreFile, stderr)
+	if !ok {
+		return exitFailure
+	}
+	defer closeCore()
 	res, err := launch.Run(cfg)
 	if err != nil {
 		return failure(stderr, cfg.Path, err)

@@ -1,0 +1,217 @@
+// Package ports reads the recipes under ports/NAME/port.json (embedded in
+// the binary, so `rumpgo port` works from any directory), fetches or builds
+// each port's program (a Go module at a pinned version through the Go
+// module proxy, or a binary taken as is from a Debian package), turns the
+// recipe into `rumpgo build` arguments, and runs its smoke checks against
+// a booted image (smoke.go).
+package ports
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// recipes holds every ports/NAME/port.json and the files a port bakes.
+//
+//go:embed */port.json */files
+var recipes embed.FS
+
+// Recipe is one ports/NAME/port.json.
+type Recipe struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Version is the upstream version the port pins (for Go sources the
+	// module version; for Debian the package version it was tested with).
+	Version string `json:"version"`
+	// Exactly one of Go and Debian says where the program comes from.
+	Go     *GoSource     `json:"go,omitempty"`
+	Debian *DebianSource `json:"debian,omitempty"`
+	// Entry is the program's path in the image.
+	Entry string `json:"entry"`
+	// Args are the default arguments after argv[0].
+	Args []string `json:"args,omitempty"`
+	Env  []string `json:"env,omitempty"`
+	// Files are baked into the image: Src relative to the port's folder.
+	Files []File `json:"files,omitempty"`
+	// Ports are published by default: GUESTPORT[/udp] each.
+	Ports     []string `json:"ports,omitempty"`
+	Volumes   []string `json:"volumes,omitempty"`
+	Workdir   string   `json:"workdir,omitempty"`
+	MemoryMiB uint64   `json:"memory_mib,omitempty"`
+	// Smoke lists the checks `rumpgo port test` and tests/ports run.
+	Smoke []Check `json:"smoke"`
+	// Missing says what rumpgo lacks for the port to work fully (empty
+	// when it does); checks that hit the gap carry it as their Gap.
+	Missing string `json:"missing,omitempty"`
+}
+
+// GoSource builds Package (a main package) of Module at Version with
+// `go install`, static (CGO_ENABLED=0 unless Env says otherwise).
+type GoSource struct {
+	Module  string   `json:"module"`
+	Package string   `json:"package"`
+	Version string   `json:"version"`
+	Flags   []string `json:"flags,omitempty"`
+	Env     []string `json:"env,omitempty"`
+}
+
+// DebianSource takes Binary from Debian's Package as is.
+type DebianSource struct {
+	Package string `json:"package"`
+	Binary  string `json:"binary"`
+}
+
+// File is one host file or tree baked into the image.
+type File struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+}
+
+// List returns every embedded recipe, sorted by name.
+func List() ([]*Recipe, error) {
+	ents, err := fs.ReadDir(recipes, ".")
+	if err != nil {
+		return nil, err
+	}
+	var rs []*Recipe
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		r, err := Get(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
+	return rs, nil
+}
+
+// Get returns the recipe of port name.
+func Get(name string) (*Recipe, error) {
+	if name == "" || strings.ContainsAny(name, "/.") {
+		return nil, fmt.Errorf("port %q: bad name", name)
+	}
+	b, err := recipes.ReadFile(name + "/port.json")
+	if err != nil {
+		return nil, fmt.Errorf("no port %q (see `rumpgo port list`)", name)
+	}
+	return Parse(name, b)
+}
+
+// Parse reads and checks a recipe.
+func Parse(name string, b []byte) (*Recipe, error) {
+	var r Recipe
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("port %s: port.json: %v", name, err)
+	}
+	if err := r.validate(name); err != nil {
+		return nil, fmt.Errorf("port %s: port.json: %v", name, err)
+	}
+	return &r, nil
+}
+
+func (r *Recipe) validate(name string) error {
+	if r.Name != name {
+		return fmt.Errorf("name %q, want the folder's %q", r.Name, name)
+	}
+	if (r.Go == nil) == (r.Debian == nil) {
+		return fmt.Errorf("want exactly one source: go or debian")
+	}
+	if g := r.Go; g != nil && (g.Module == "" || g.Package == "" || g.Version == "" || g.Version == "latest") {
+		return fmt.Errorf("go source needs module, package and a pinned version")
+	}
+	if d := r.Debian; d != nil && (d.Package == "" || !path.IsAbs(d.Binary)) {
+		return fmt.Errorf("debian source needs package and an absolute binary path")
+	}
+	if !path.IsAbs(r.Entry) {
+		return fmt.Errorf("entry %q: want an absolute path", r.Entry)
+	}
+	for _, f := range r.Files {
+		if f.Src == "" || strings.Contains(f.Src, "..") || path.IsAbs(f.Src) || !path.IsAbs(f.Dst) {
+			return fmt.Errorf("file %s:%s: want a relative src in the port's folder and an absolute dst", f.Src, f.Dst)
+		}
+	}
+	if len(r.Smoke) == 0 {
+		return fmt.Errorf("no smoke checks")
+	}
+	for i, c := range r.Smoke {
+		if err := c.validate(r); err != nil {
+			return fmt.Errorf("smoke[%d] %s: %v", i, c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Source describes where the program comes from, for `rumpgo port list`.
+func (r *Recipe) Source() string {
+	if r.Go != nil {
+		return "go " + r.Go.Package + "@" + r.Go.Version
+	}
+	return "debian " + r.Debian.Package + " " + r.Debian.Binary
+}
+
+// Stage writes the port's baked files under dir (they live in the rumpgo
+// binary) and returns dir.
+func (r *Recipe) Stage(dir string) error {
+	for _, f := range r.Files {
+		root := r.Name + "/" + f.Src
+		err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			dst := filepath.Join(dir, filepath.FromSlash(p))
+			if d.IsDir() {
+				return os.MkdirAll(dst, 0o755)
+			}
+			b, err := recipes.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(dst, b, 0o644)
+		})
+		if err != nil {
+			return fmt.Errorf("port %s: file %s: %v", r.Name, f.Src, err)
+		}
+	}
+	return nil
+}
+
+// BuildArgs returns the arguments of `rumpgo build` that bake the image
+// out from the program bin and the files Stage wrote under staged.
+func (r *Recipe) BuildArgs(bin, staged, out string) []string {
+	args := []string{"-o", out, "--entry", r.Entry}
+	for _, f := range r.Files {
+		args = append(args, "--file", filepath.Join(staged, r.Name, filepath.FromSlash(f.Src))+":"+f.Dst)
+	}
+	for _, e := range r.Env {
+		args = append(args, "-e", e)
+	}
+	for _, p := range r.Ports {
+		args = append(args, "-p", p)
+	}
+	for _, v := range r.Volumes {
+		args = append(args, "--volume", v)
+	}
+	if r.Workdir != "" {
+		args = append(args, "-w", r.Workdir)
+	}
+	if r.MemoryMiB != 0 {
+		args = append(args, "--memory", fmt.Sprint(r.MemoryMiB))
+	}
+	args = append(args, bin, "--")
+	return append(args, r.Args...)
+}
