@@ -81,7 +81,19 @@ func main() {
 	timeout := flag.Duration("timeout", 5*time.Minute, "per-package limit of each run (native and rumpgo)")
 	rumpgo := flag.String("rumpgo", "", "rumpgo binary (default: built from ./cmd/rumpgo)")
 	keep := flag.String("keep", "", "directory to keep each run's output in")
+	syscallsOnly := flag.Bool("syscalls-only", false, "only write syscalls.md, the syscall support table")
 	flag.Parse()
+	err := os.MkdirAll(*out, 0o755)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "syscalls.md"), syscallTable(), 0o644)
+	}
+	if err != nil || *syscallsOnly {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compat:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := mainErr(*out, *pkgList, *jobs, *timeout, *rumpgo, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "compat:", err)
 		os.Exit(1)
