@@ -43,6 +43,13 @@ func testMode(cfg *launch.Config, memorySet bool) error {
 	if root != "/" {
 		cfg.Volumes = append(cfg.Volumes, launch.Volume{Host: root, Guest: root})
 	}
+	// The standard library's module is GOROOT/src; its tests also read
+	// GOROOT/lib (time's zoneinfo.zip), which gets mounted read-only.
+	if lib := filepath.Join(filepath.Dir(root), "lib"); filepath.Base(root) == "src" {
+		if st, err := os.Stat(filepath.Join(lib, "time")); err == nil && st.IsDir() {
+			cfg.Volumes = append(cfg.Volumes, launch.Volume{Host: lib, Guest: lib, ReadOnly: true})
+		}
+	}
 	if st, err := os.Stat(zoneinfo); err == nil && st.IsDir() && !strings.HasPrefix(zoneinfo+"/", root+"/") {
 		cfg.Volumes = append(cfg.Volumes, launch.Volume{Host: zoneinfo, Guest: zoneinfo, ReadOnly: true})
 	}
