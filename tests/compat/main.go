@@ -287,6 +287,11 @@ func markdown(rep Report) []byte {
 		}
 		any = true
 		fmt.Fprintf(&b, "- **%s** (%d): %s\n", r.Package, len(r.Regressions), strings.Join(r.Regressions, ", "))
+		if c, ok := causes[r.Package]; ok {
+			fmt.Fprintf(&b, "  - cause: %s\n", c)
+		} else {
+			fmt.Fprintf(&b, "  - cause: not yet explained\n")
+		}
 	}
 	for _, r := range rep.Packages {
 		if r.Rumpgo.LastRun != "" {
