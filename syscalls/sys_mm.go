@@ -13,6 +13,7 @@ func init() {
 	register(unix.SYS_MUNMAP, Entry{Name: "munmap", fn: sysMunmap, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_MPROTECT, Entry{Name: "mprotect", fn: sysMprotect, args: []argKind{aPtr, aUint, aProt}})
 	register(unix.SYS_MADVISE, Entry{Name: "madvise", fn: sysMadvise, args: []argKind{aPtr, aUint, aMadvise}})
+	register(unix.SYS_MINCORE, Entry{Name: "mincore", fn: sysMincore, args: []argKind{aPtr, aUint, aPtr}})
 	register(unix.SYS_MSYNC, Entry{Name: "msync", fn: sysMsync, args: []argKind{aPtr, aUint, aHex}})
 	register(unix.SYS_BRK, Entry{Name: "brk", fn: sysBrk, args: []argKind{aPtr}, ret: rHex})
 }
@@ -146,4 +147,45 @@ func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
 
 func sysMsync(t *Thread, a Args) (uint64, unix.Errno) {
 	return 0, t.mm().Msync(a[0], a[1], a.Int(2))
+}
+
+// sysMincore reports which pages of a mapped range are in memory: one byte
+// per page, 1 when the page is present in the guest's page table.
+func sysMincore(t *Thread, a Args) (uint64, unix.Errno) {
+	addr, length := a[0], a[1]
+	if addr%mm.PageSize != 0 {
+		return 0, unix.EINVAL
+	}
+	if length == 0 {
+		return 0, 0
+	}
+	end := addr + (length+mm.PageSize-1)&^(mm.PageSize-1)
+	if end < addr || end > mm.StackTop {
+		return 0, unix.ENOMEM
+	}
+	// Every page of the range must be mapped, as Linux checks.
+	next := addr
+	for _, v := range t.mm().VMAs() {
+		if v.End <= next || v.Start > next {
+			if v.Start > next && v.Start < end {
+				return 0, unix.ENOMEM
+			}
+			continue
+		}
+		next = v.End
+		if next >= end {
+			break
+		}
+	}
+	if next < end {
+		return 0, unix.ENOMEM
+	}
+	vec := make([]byte, (end-addr)/mm.PageSize)
+	var probe [1]byte
+	for i := range vec {
+		if t.mm().ReadResident(addr+uint64(i)*mm.PageSize, probe[:]) {
+			vec[i] = 1
+		}
+	}
+	return 0, t.mm().CopyOut(a[2], vec)
 }

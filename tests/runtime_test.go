@@ -178,14 +178,19 @@ func TestPolledSyscalls(t *testing.T) {
 	}
 }
 
-// TestWaitNoChildren: a guest has no child processes yet, and wait4 and
-// waitid say so as Linux does for a childless process.
-func TestWaitNoChildren(t *testing.T) {
+// TestCSmall runs small C programs natively and under rumpgo: cwait (a
+// guest has no children yet, and wait4/waitid say so as Linux does for a
+// childless process) and cmincore.
+func TestCSmall(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
-	bin := cProgram(t, "cwait")
-	native := run(t, os.Environ(), nil, bin)
-	guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
-	require.Equal(t, native.stdout, guest.stdout, guest.stderr)
-	require.Equal(t, native.status, guest.status)
+	for _, name := range []string{"cwait", "cmincore"} {
+		t.Run(name, func(t *testing.T) {
+			bin := cProgram(t, name)
+			native := run(t, os.Environ(), nil, bin)
+			guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
+			require.Equal(t, native.stdout, guest.stdout, guest.stderr)
+			require.Equal(t, native.status, guest.status)
+		})
+	}
 }

@@ -14,7 +14,7 @@ var causes = map[string]string{
 	"sync":          "TestMutexMisuse and TestIssue76126 run the test binary again (issue 8)",
 	"crypto/tls":    "the FIPS tests run the test binary again (issue 8)",
 	"net":           "TestSplice runs the test binary again (issue 8); TestUnixUnlink and TestProtocolListenError need unix sockets bound to a path to be files in the VFS",
-	"runtime":       "tests that build or run the test binary again (issue 8), and tests that read host files test mode does not mount",
+	"runtime":       "the tests run the test binary again (issue 8); TestMincoreErrorSign wanted mincore, which answered ENOSYS in this run and exists since",
 	"runtime/pprof": "TestCPUProfileWithFork and the exec-based tests need processes (issue 8)",
 	"path/filepath": "TestBug3486 walks $GOROOT/src/unicode, outside the mounted module only when GOROOT differs",
 }

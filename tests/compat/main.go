@@ -82,12 +82,22 @@ func main() {
 	rumpgo := flag.String("rumpgo", "", "rumpgo binary (default: built from ./cmd/rumpgo)")
 	keep := flag.String("keep", "", "directory to keep each run's output in")
 	syscallsOnly := flag.Bool("syscalls-only", false, "only write syscalls.md, the syscall support table")
+	render := flag.Bool("render", false, "only rewrite compat.md from the compat.json in -o (after editing causes.go)")
 	flag.Parse()
 	err := os.MkdirAll(*out, 0o755)
 	if err == nil {
 		err = os.WriteFile(filepath.Join(*out, "syscalls.md"), syscallTable(), 0o644)
 	}
-	if err != nil || *syscallsOnly {
+	if err == nil && *render {
+		var js []byte
+		if js, err = os.ReadFile(filepath.Join(*out, "compat.json")); err == nil {
+			var rep Report
+			if err = json.Unmarshal(js, &rep); err == nil {
+				err = os.WriteFile(filepath.Join(*out, "compat.md"), markdown(rep), 0o644)
+			}
+		}
+	}
+	if err != nil || *syscallsOnly || *render {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "compat:", err)
 			os.Exit(1)
