@@ -257,12 +257,12 @@ func tcpRaw() {
 	tv := unix.Timeval{Sec: 0, Usec: 50000}
 	fmt.Println("SO_RCVTIMEO:", errName(unix.SetsockoptTimeval(a, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)))
 	buf := make([]byte, 16)
-	_, _, err = unix.Recvfrom(a, buf, 0)
+	_, _, err = retry3(func() (int, unix.Sockaddr, error) { return unix.Recvfrom(a, buf, 0) })
 	fmt.Println("recv with SO_RCVTIMEO and no data:", errName(err))
 	_, _, err = unix.Recvfrom(a, buf, unix.MSG_DONTWAIT)
 	fmt.Println("recv MSG_DONTWAIT:", errName(err))
 	start := time.Now()
-	_, err = unix.Read(a, buf)
+	_, err = retry(func() (int, error) { return unix.Read(a, buf) })
 	fmt.Println("read with SO_RCVTIMEO and no data:", errName(err), time.Since(start) >= 40*time.Millisecond)
 
 	unix.Write(c, []byte("abcdef"))
@@ -342,15 +342,17 @@ func sockTimeouts() {
 		check("SO_RCVTIMEO", unix.SetsockoptTimeval(a, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv))
 		check("SO_SNDTIMEO", unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv))
 		start := time.Now()
-		_, err := unix.Read(a, make([]byte, 16))
+		// A signal (Go's own preemption) ends a timed wait with EINTR, on
+		// Linux too: retried, as programs do.
+		_, err := retry(func() (int, error) { return unix.Read(a, make([]byte, 16)) })
 		fmt.Println(kind, "read timeout:", errName(err), time.Since(start) >= 40*time.Millisecond)
 		big := make([]byte, 64<<20)
-		n, err := unix.Write(c, big)
+		n, err := retry(func() (int, error) { return unix.Write(c, big) })
 		fmt.Println(kind, "write past the buffer:", n > 0 && n < len(big), errName(err))
 		// Linux's TCP may find room again as the peer's window grows: a
 		// short count then; EAGAIN when nothing moved.
 		start = time.Now()
-		n, err = unix.Write(c, big)
+		n, err = retry(func() (int, error) { return unix.Write(c, big) })
 		fmt.Println(kind, "write to a full buffer gives up:", err == unix.EAGAIN || err == nil && n < len(big), time.Since(start) >= 40*time.Millisecond)
 		unix.Close(a)
 		unix.Close(c)
