@@ -381,7 +381,9 @@ func sysConnect(t *Thread, a Args) (uint64, unix.Errno) {
 				return 0, e
 			}
 			continue
-		case e == unix.EINPROGRESS && !nonblocking(f, 0):
+		case (e == unix.EINPROGRESS || e == unix.EALREADY) && !nonblocking(f, 0):
+			// EALREADY: a blocking connect restarted after a signal (SA_RESTART)
+			// finds its own connection under way; Linux waits for it then.
 			_, snd := s.Timeouts()
 			switch e := t.sockWait(s, waiter.WriteEvents, snd); e {
 			case 0:

@@ -56,6 +56,27 @@ func raw(nr uintptr, a ...uintptr) string {
 	return "ok"
 }
 
+// connect is a blocking connect that survives a signal: after EINTR the
+// connection goes on by itself (calling connect again gives EALREADY), so
+// POSIX says to wait for the socket to be writable and read SO_ERROR.
+func connect(fd int, sa unix.Sockaddr) error {
+	err := unix.Connect(fd, sa)
+	if err != unix.EINTR {
+		return err
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	if _, err := retry(func() (int, error) { return unix.Poll(fds, -1) }); err != nil {
+		return err
+	}
+	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || v != 0 {
+		if err == nil {
+			err = unix.Errno(v)
+		}
+		return err
+	}
+	return nil
+}
+
 func retry[T any](f func() (T, error)) (T, error) {
 	for {
 		v, err := f()
@@ -222,7 +243,7 @@ func tcpRaw() {
 	fmt.Println("SO_REUSEADDR:", v != 0)
 	sa, _ := unix.Getsockname(ln)
 	c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	check("connect", unix.Connect(c, sa))
+	check("connect", connect(c, sa))
 	a, _, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
 	check("accept4", err)
 	for _, o := range []struct {
@@ -331,7 +352,7 @@ func sockTimeouts() {
 		check("listen", unix.Listen(ln, 8))
 		sa, _ := unix.Getsockname(ln)
 		c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		check("connect", unix.Connect(c, sa))
+		check("connect", connect(c, sa))
 		a, _, err := unix.Accept(ln)
 		check("accept", err)
 		return a, c
@@ -367,7 +388,7 @@ func tcpPair() (int, int) {
 	check("listen", unix.Listen(ln, 8))
 	sa, _ := unix.Getsockname(ln)
 	c, _ := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-	check("connect", unix.Connect(c, sa))
+	check("connect", connect(c, sa))
 	a, _, err := unix.Accept(ln)
 	check("accept", err)
 	return a, c
