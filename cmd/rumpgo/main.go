@@ -18,10 +18,10 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/image"
 	"github.com/rumpgo/rumpgo/launch"
 )
 
@@ -117,7 +117,7 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
 		return exitFailure
 	}
-	uid, gid, err := parseUser(*user)
+	uid, gid, err := image.ParseUser(*user)
 	if err != nil {
 		fmt.Fprintf(stderr, "rumpgo: --user %s: %v\n", *user, err)
 		return exitFailure
@@ -208,27 +208,4 @@ func failure(stderr io.Writer, path string, err error) int {
 	}
 	fmt.Fprintf(stderr, "rumpgo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
 	return exitFailure
-}
-
-// parseUser reads --user's UID[:GID]: numeric ids, as there is no passwd
-// file to look names up in; a lone UID is also the GID.
-func parseUser(s string) (uid, gid uint32, err error) {
-	u, g, hasGID := strings.Cut(s, ":")
-	id := func(v string) (uint32, error) {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || n == 1<<32-1 { // -1 means "unchanged" to set*id
-			return 0, fmt.Errorf("want numeric UID[:GID] below 4294967295")
-		}
-		return uint32(n), nil
-	}
-	if uid, err = id(u); err != nil {
-		return 0, 0, err
-	}
-	gid = uid
-	if hasGID {
-		if gid, err = id(g); err != nil {
-			return 0, 0, err
-		}
-	}
-	return uid, gid, nil
 }
