@@ -101,3 +101,19 @@ func TestProbeNativeExecution(t *testing.T) {
 		t.Logf("this host: %v", err)
 	}
 }
+
+func TestPTEProtRoundTrip(t *testing.T) {
+	for _, prot := range []int{unix.PROT_READ, unix.PROT_READ | unix.PROT_WRITE, unix.PROT_READ | unix.PROT_EXEC,
+		unix.PROT_READ | unix.PROT_WRITE | unix.PROT_EXEC} {
+		f, got, ok := PTEProt(0x5000 | ProtFlags(prot))
+		require.True(t, ok)
+		require.EqualValues(t, 0x5000, f)
+		require.Equal(t, prot, got)
+	}
+	f, got, ok := PTEProt(0x6000 | PTE_PROTNONE)
+	require.True(t, ok)
+	require.EqualValues(t, 0x6000, f)
+	require.Equal(t, unix.PROT_NONE, got)
+	_, _, ok = PTEProt(0)
+	require.False(t, ok)
+}

@@ -83,6 +83,25 @@ func ProtFlags(prot int) uint64 {
 	return f
 }
 
+// PTEProt decodes a leaf entry written with ProtFlags or PTE_PROTNONE: its
+// frame, its PROT_* bits, and whether it maps anything.
+func PTEProt(pte uint64) (frame uint64, prot int, ok bool) {
+	switch {
+	case pte&PTE_P != 0:
+		prot = unix.PROT_READ
+		if pte&PTE_W != 0 {
+			prot |= unix.PROT_WRITE
+		}
+		if pte&PTE_NX == 0 {
+			prot |= unix.PROT_EXEC
+		}
+		return Frame(pte), prot, true
+	case pte&PTE_PROTNONE != 0:
+		return Frame(pte), unix.PROT_NONE, true
+	}
+	return 0, 0, false
+}
+
 // Map installs va -> pa with the given leaf flags.
 func (pt *PageTable) Map(va, pa, flags uint64) error {
 	e, err := pt.leaf(va, true)

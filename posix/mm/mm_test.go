@@ -34,23 +34,7 @@ func (p *pager) Shootdown()                  { p.shootdowns++ }
 func (p *pager) MapPage(va, pa uint64, prot int) error {
 	return p.pt.Map(va, pa, boot.ProtFlags(prot))
 }
-func (p *pager) Translate(va uint64) (uint64, int, bool) {
-	pte := p.pt.Lookup(va)
-	if pte&boot.PTE_P == 0 {
-		if pte&boot.PTE_PROTNONE != 0 {
-			return boot.Frame(pte), unix.PROT_NONE, true
-		}
-		return 0, 0, false
-	}
-	prot := unix.PROT_READ
-	if pte&boot.PTE_W != 0 {
-		prot |= unix.PROT_WRITE
-	}
-	if pte&boot.PTE_NX == 0 {
-		prot |= unix.PROT_EXEC
-	}
-	return boot.Frame(pte), prot, true
-}
+func (p *pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.pt.Lookup(va)) }
 func (p *pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
 	p.pt.Walk(start, end, func(va uint64, e *uint64) { pa := boot.Frame(*e); boot.SetPTE(e, 0); fn(va, pa) })
 }

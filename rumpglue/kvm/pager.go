@@ -44,23 +44,7 @@ func (p *Pager) MapPage(va, pa uint64, prot int) error {
 	return p.m.PT.Map(va, pa, boot.ProtFlags(prot))
 }
 
-func (p *Pager) Translate(va uint64) (uint64, int, bool) {
-	pte := p.m.PT.Lookup(va)
-	switch {
-	case pte&boot.PTE_P != 0:
-		prot := unix.PROT_READ
-		if pte&boot.PTE_W != 0 {
-			prot |= unix.PROT_WRITE
-		}
-		if pte&boot.PTE_NX == 0 {
-			prot |= unix.PROT_EXEC
-		}
-		return boot.Frame(pte), prot, true
-	case pte&boot.PTE_PROTNONE != 0:
-		return boot.Frame(pte), unix.PROT_NONE, true
-	}
-	return 0, 0, false
-}
+func (p *Pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.m.PT.Lookup(va)) }
 
 func (p *Pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
 	p.m.PT.Walk(start, end, func(va uint64, e *uint64) {
