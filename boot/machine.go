@@ -383,10 +383,17 @@ func (v *VCPU) ReturnToUser() error {
 	if err := v.GetSregs(&s); err != nil {
 		return err
 	}
+	UserSegments(&s)
+	return v.SetSregs(&s)
+}
+
+// UserSegments sets CS, SS, DS and ES to the app's CPL 3 segments: for a
+// return from the stub, and for a vCPU that starts another thread (its
+// last one may have ended inside the stub, at CPL 0).
+func UserSegments(s *Sregs) {
 	s.CS = SegReg{Limit: 0xffffffff, Selector: selUserCode, Type: 11, Present: 1, S: 1, L: 1, G: 1, DPL: 3}
 	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
 	s.SS, s.DS, s.ES = data, data, data
-	return v.SetSregs(&s)
 }
 
 // SetSregs writes the special registers (~100 µs on PVM: not for hot paths).

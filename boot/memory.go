@@ -98,9 +98,12 @@ func (m *Memory) Alloc() (uint64, error) {
 // in use (a page unmapped or made read-only, not freed). KVM's shadow page
 // tables do not see the monitor's writes to guest page tables, and a guest
 // CR3 reload does not resync them; what KVM does watch is the host's own
-// page tables, through its MMU notifier. Taking write access away from the
-// host pages and giving it back makes the notifier zap every shadow entry
-// for them and flush the vCPUs' TLBs before mprotect returns.
+// page tables, through its MMU notifier. Changing the protection of the
+// host pages and changing it back makes the notifier zap every shadow
+// entry for them and flush the vCPUs' TLBs before mprotect returns. The
+// change adds execute permission rather than taking write away: other
+// monitor threads keep writing these frames meanwhile (the vDSO's time
+// page, a file's shared pages), and a read-only moment would fault them.
 func (m *Memory) Invalidate(frames []uint64) {
 	slices.Sort(frames)
 	for i := 0; i < len(frames); {
@@ -109,7 +112,7 @@ func (m *Memory) Invalidate(frames []uint64) {
 			j++
 		}
 		run := m.mem[frames[i] : frames[j-1]+PageSize]
-		_ = unix.Mprotect(run, unix.PROT_READ)
+		_ = unix.Mprotect(run, unix.PROT_READ|unix.PROT_WRITE|unix.PROT_EXEC)
 		_ = unix.Mprotect(run, unix.PROT_READ|unix.PROT_WRITE)
 		i = j
 	}

@@ -160,24 +160,26 @@ func setupFS(s fsSetup) error {
 	}
 	kfs := syscalls.NewFS(v, v.Root(), cwdPath)
 	kfs.Frames = s.frames
-	proc := &procfs.Process{
-		Group: s.group, FS: kfs.Context(s.group), Attrs: attrs, Exe: exeFile.(*vfs.File),
-		Argv: cfg.Argv, Env: cfg.Env, Start: s.start,
+	argv := cfg.Argv
+	if len(argv) == 0 {
+		argv = []string{cfg.Path}
 	}
-	if len(proc.Argv) == 0 {
-		proc.Argv = []string{cfg.Path}
-	}
+	kfs.SetExec(s.group, exeFile.(*vfs.File), argv, cfg.Env, nil)
+	procs := s.k.Procs
 	pfs := procfs.New(v, procfs.System{
 		Hostname: func() string { return s.host }, Release: hostRelease(), Version: "#1 SMP rumpgo",
 		CPUs: cfg.CPUs, MemBytes: cfg.Memory, Boot: s.start,
 		MemUsed: func() uint64 { c, _ := s.group.MM.Committed(); return c },
 		Process: func(pid int) *procfs.Process {
-			if pid == s.group.PID {
-				return proc
+			g := procs.Group(pid)
+			if g == nil || g.Exiting() && g.NumTasks() == 0 {
+				return nil // zombies have no /proc entry here
 			}
-			return nil
+			exe, argv, env, start := kfs.Exec(g)
+			return &procfs.Process{Group: g, FS: kfs.Context(g), Exe: exe, Argv: argv, Env: env, Start: start,
+				Attrs: func() *posix.ProcAttrs { return posix.AttrsOf(g, attrs) }}
 		},
-		PIDs: func() []int { return []int{s.group.PID} },
+		PIDs: procs.PIDs,
 		Net:  s.k, // /proc/net from the guest's network
 	})
 	if _, e := v.MountPath("/proc", pfs, "proc", vfs.MS_NOSUID|vfs.MS_NODEV|vfs.MS_NOEXEC, ""); e != 0 {

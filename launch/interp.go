@@ -30,7 +30,7 @@ func loadInterp(fs *syscalls.FS, g *posix.ThreadGroup, as *mm.AddressSpace, exe 
 		return nil, nil, nil
 	}
 	fail := func(format string, args ...any) error {
-		return &boot.ExecError{Path: exe.Path, Reason: "interpreter " + exe.Interp + ": " + fmt.Sprintf(format, args...)}
+		return &interpError{&boot.ExecError{Path: exe.Path, Reason: "interpreter " + exe.Interp + ": " + fmt.Sprintf(format, args...)}, unix.ELIBBAD}
 	}
 	if fs == nil {
 		return nil, nil, fail("the guest has no file system to load it from")
@@ -40,7 +40,9 @@ func loadInterp(fs *syscalls.FS, g *posix.ThreadGroup, as *mm.AddressSpace, exe 
 	switch e {
 	case 0:
 	case unix.ENOENT, unix.ENOTDIR:
-		return nil, nil, fail("no such file in the guest's root (a dynamic program needs its ld.so and libraries there)")
+		err := fail("no such file in the guest's root (a dynamic program needs its ld.so and libraries there)")
+		err.(*interpError).errno = unix.ENOENT
+		return nil, nil, err
 	default:
 		return nil, nil, fail("%v", e)
 	}
@@ -91,6 +93,15 @@ func loadInterp(fs *syscalls.FS, g *posix.ThreadGroup, as *mm.AddressSpace, exe 
 	return l, ie, nil
 }
 
+// interpError is a failure to load the interpreter, with the errno execve
+// answers for it: ENOENT when it is missing, ELIBBAD when it is unusable.
+type interpError struct {
+	*boot.ExecError
+	errno unix.Errno
+}
+
+func (e *interpError) Unwrap() error { return e.ExecError }
+
 // guestReader reads a guest file at offsets, for the ELF reader.
 type guestReader struct{ f *vfs.File }
 
@@ -113,11 +124,7 @@ func (r guestReader) ReadAt(p []byte, off int64) (int, error) {
 // reports. A bare program is also a host file (and setupFS copied it into
 // the guest at its absolute path); an image's is only in the guest.
 func loadedImages(cfg Config, exe *boot.ELF, l *boot.Loaded, ie *boot.ELF, il *boot.Loaded) []syscalls.Image {
-	img := func(e *boot.ELF, l *boot.Loaded) syscalls.Image {
-		lo, hi := e.Extent()
-		return syscalls.Image{Path: e.Path, Bias: l.Base, Lo: lo + l.Base, Hi: hi + l.Base}
-	}
-	out := []syscalls.Image{img(exe, l)}
+	out := []syscalls.Image{loadedImage(exe, l)}
 	if cfg.Image == nil {
 		if abs, err := filepath.Abs(cfg.Path); err == nil {
 			out[0].Path, out[0].HostPath = abs, abs
@@ -126,7 +133,13 @@ func loadedImages(cfg Config, exe *boot.ELF, l *boot.Loaded, ie *boot.ELF, il *b
 		out[0].Path = cfg.Path
 	}
 	if ie != nil {
-		out = append(out, img(ie, il))
+		out = append(out, loadedImage(ie, il))
 	}
 	return out
+}
+
+// loadedImage describes one loaded ELF for crash reports.
+func loadedImage(e *boot.ELF, l *boot.Loaded) syscalls.Image {
+	lo, hi := e.Extent()
+	return syscalls.Image{Path: e.Path, Bias: l.Base, Lo: lo + l.Base, Hi: hi + l.Base}
 }

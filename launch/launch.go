@@ -10,6 +10,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/rumpgo/rumpgo/boot"
@@ -61,10 +62,16 @@ type Config struct {
 	// Core, when set, receives an ELF core file if the guest dies of a
 	// core-dumping signal (--core); see syscalls/core_dump.go.
 	Core syscalls.CoreFile
+	// PIDs is how many processes (zombies included) the guest may have
+	// at once (--pids); 0 is DefaultPIDs.
+	PIDs int
 	// Sandbox confines the monitor (seccomp and Landlock, see package
 	// sandbox) before the guest's first instruction; it cannot be undone,
 	// so it is for processes that run one guest and exit (rumpgo run).
 	Sandbox bool
+	// Timeout, when positive, stops a guest still running that long after
+	// Run began (--timeout), as SIGKILL would; Result.TimedOut says so.
+	Timeout time.Duration
 }
 
 // Result is how the guest ended.
@@ -74,10 +81,15 @@ type Result struct {
 	Calls       uint64
 	Failure     error // the machine failed (exit 125), not the guest
 	Elapsed     time.Duration
+	TimedOut    bool // Config.Timeout stopped the guest
 }
 
 // DefaultMemory is --memory's default.
 const DefaultMemory = 512 << 20
+
+// DefaultPIDs is --pids' default: every thread needs a vCPU of its own,
+// so the machine's vCPUs (boot.MaxVCPUs) bound processes anyway.
+const DefaultPIDs = 128
 
 // Run boots cfg.Path and waits for it to exit. Errors before the guest runs
 // are returned as is: *boot.ExecError for files that are not runnable, fs
@@ -99,6 +111,9 @@ func Run(cfg Config) (*Result, error) {
 	}
 	if cfg.CPUs <= 0 {
 		cfg.CPUs = runtime.NumCPU()
+	}
+	if cfg.PIDs <= 0 {
+		cfg.PIDs = DefaultPIDs
 	}
 	m, err := kvm.New(cfg.Memory, 0)
 	if err != nil {
@@ -131,8 +146,6 @@ func Run(cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("stdio %d: %v", i, e)
 		}
 	}
-	group := posix.NewThreadGroup(1, as, fds)
-	task, _ := group.NewTask()
 	hostname := "rumpgo"
 	km := vd.machine(m) // refreshes the vDSO's clocks on every exit
 	k := syscalls.NewKernel(km, syscalls.SystemInfo{
@@ -141,6 +154,11 @@ func Run(cfg Config) (*Result, error) {
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
 	k.Core = cfg.Core
+	k.Procs.Limit = cfg.PIDs
+	k.Loader = &loader{m: m, k: k, cfg: cfg, vd: vd}
+	group, _ := k.Procs.NewProcess(nil, 0)
+	group.MM, group.FDs = as, fds
+	task, _ := group.NewTask()
 	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
 		return nil, err
 	}
@@ -160,11 +178,7 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer stopNet()
-	// Linux starts a process with every register zero but RSP and RIP.
-	regs := rumpglue.Regs{RIP: loaded.Entry, RSP: sp, RFLAGS: 0x202}
-	if interp != nil {
-		regs.RIP = interp.Entry // ld.so starts, then jumps to AT_ENTRY
-	}
+	regs := startRegs(loaded, interp, sp)
 	if cfg.ForwardSignals {
 		defer forwardSignals(group, cfg.Report)()
 	}
@@ -177,8 +191,20 @@ func Run(cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := km.Start(k.NewThread(task), regs, 0); err != nil {
+	if err := km.Start(k.NewThread(task), m.Pager(), regs, 0); err != nil {
 		return nil, err
+	}
+	var timedOut atomic.Bool
+	if cfg.Timeout > 0 {
+		timer := time.AfterFunc(cfg.Timeout-time.Since(start), func() {
+			select {
+			case <-group.Dying():
+			default:
+				timedOut.Store(true)
+				group.ExitGroup(posix.ExitStatus{Signal: int(unix.SIGKILL)})
+			}
+		})
+		defer timer.Stop()
 	}
 	<-group.Dying()
 	m.Stop()
@@ -189,7 +215,18 @@ func Run(cfg Config) (*Result, error) {
 		Calls:       k.Calls(),
 		Failure:     k.Failure(),
 		Elapsed:     time.Since(start),
+		TimedOut:    timedOut.Load(),
 	}, nil
+}
+
+// startRegs are a new program's registers: Linux starts a process with
+// every register zero but RSP and RIP.
+func startRegs(l, interp *boot.Loaded, sp uint64) rumpglue.Regs {
+	regs := rumpglue.Regs{RIP: l.Entry, RSP: sp, RFLAGS: 0x202}
+	if interp != nil {
+		regs.RIP = interp.Entry // ld.so starts, then jumps to AT_ENTRY
+	}
+	return regs
 }
 
 // waitStopped waits for the vCPUs to leave, but not forever: a thread

@@ -12,8 +12,9 @@ import (
 // guestVDSO is the vDSO mapped into a guest and the clock that keeps its
 // data page current.
 type guestVDSO struct {
-	ehdr  uint64 // AT_SYSINFO_EHDR: where the image starts
-	clock *vdso.Clock
+	ehdr   uint64 // AT_SYSINFO_EHDR: where the image starts
+	clock  *vdso.Clock
+	frames []uint64 // [vvar]'s, then [vdso]'s: shared by every process
 }
 
 // vdsoBase is where [vvar] starts; [vdso] follows it. Both sit just below
@@ -37,14 +38,20 @@ func mapVDSO(as *mm.AddressSpace, p mm.Pager) (*guestVDSO, error) {
 	for i, f := range frames[1:] {
 		copy(p.Bytes(f, mm.PageSize), img[min(i*mm.PageSize, len(img)):])
 	}
+	g := &guestVDSO{ehdr: vdsoBase() + vdso.VvarSize, clock: vdso.NewClock(p.Bytes(frames[0], mm.PageSize)), frames: frames}
+	return g, g.mapInto(as)
+}
+
+// mapInto maps [vvar] and [vdso] into an address space (each process's).
+func (g *guestVDSO) mapInto(as *mm.AddressSpace) error {
 	base := vdsoBase()
-	if e := as.MapSpecial(base, frames[:1], unix.PROT_READ, "[vvar]"); e != 0 {
-		return nil, fmt.Errorf("mapping [vvar]: %v", e)
+	if e := as.MapSpecial(base, g.frames[:1], unix.PROT_READ, "[vvar]"); e != 0 {
+		return fmt.Errorf("mapping [vvar]: %v", e)
 	}
-	if e := as.MapSpecial(base+vdso.VvarSize, frames[1:], unix.PROT_READ|unix.PROT_EXEC, "[vdso]"); e != 0 {
-		return nil, fmt.Errorf("mapping [vdso]: %v", e)
+	if e := as.MapSpecial(base+vdso.VvarSize, g.frames[1:], unix.PROT_READ|unix.PROT_EXEC, "[vdso]"); e != 0 {
+		return fmt.Errorf("mapping [vdso]: %v", e)
 	}
-	return &guestVDSO{ehdr: base + vdso.VvarSize, clock: vdso.NewClock(p.Bytes(frames[0], mm.PageSize))}, nil
+	return nil
 }
 
 // machine wraps m so that every guest thread, the ones clone starts too,
@@ -61,11 +68,11 @@ type clockedMachine struct {
 	clock *vdso.Clock
 }
 
-func (m clockedMachine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
+func (m clockedMachine) Start(th rumpglue.Thread, space rumpglue.Space, regs rumpglue.Regs, fsBase uint64) error {
 	if at, ok := th.(rumpglue.AwayThread); ok {
-		return m.Machine.Start(clockedAwayThread{clockedThread{th, m.clock}, at}, regs, fsBase)
+		return m.Machine.Start(clockedAwayThread{clockedThread{th, m.clock}, at}, space, regs, fsBase)
 	}
-	return m.Machine.Start(clockedThread{th, m.clock}, regs, fsBase)
+	return m.Machine.Start(clockedThread{th, m.clock}, space, regs, fsBase)
 }
 
 // clockedThread refreshes the data page after each exit it handles: a

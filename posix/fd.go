@@ -104,8 +104,9 @@ func (of *OpenFile) CancelLastClose(key any) {
 
 // FDTable maps descriptors to open files; the lowest free number is used.
 type FDTable struct {
-	mu  sync.Mutex
-	fds []fdEntry
+	mu      sync.Mutex
+	fds     []fdEntry
+	sharers int // processes beyond the first using the table (CLONE_FILES)
 }
 
 // NewFDTable returns an empty table.
@@ -226,4 +227,63 @@ type FDInfo struct {
 	FD          int
 	File        *OpenFile
 	CloseOnExec bool
+}
+
+// Fork returns a copy of the table for a child process: the same open
+// files (their offsets and status flags shared, as on Linux) under the
+// same numbers and close-on-exec flags.
+func (t *FDTable) Fork() *FDTable {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := &FDTable{fds: make([]fdEntry, len(t.fds))}
+	for i, e := range t.fds {
+		if e.file != nil {
+			e.file.mu.Lock()
+			e.file.refs++
+			e.file.mu.Unlock()
+			n.fds[i] = e
+		}
+	}
+	return n
+}
+
+// Share counts one more process using the table (clone with CLONE_FILES);
+// each user calls Release when it ends.
+func (t *FDTable) Share() {
+	t.mu.Lock()
+	t.sharers++
+	t.mu.Unlock()
+}
+
+// Release closes every descriptor when the last process using the table
+// ends (or execs away from a shared one).
+func (t *FDTable) Release() {
+	t.mu.Lock()
+	if t.sharers > 0 {
+		t.sharers--
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	t.closeIf(func(fdEntry) bool { return true })
+}
+
+// CloseOnExecAll closes the descriptors marked close-on-exec (execve).
+func (t *FDTable) CloseOnExecAll() {
+	t.closeIf(func(e fdEntry) bool { return e.cloexec })
+}
+
+func (t *FDTable) closeIf(pick func(fdEntry) bool) {
+	t.mu.Lock()
+	var files []*OpenFile
+	for i, e := range t.fds {
+		if e.file != nil && pick(e) {
+			files = append(files, e.file)
+			t.fds[i] = fdEntry{}
+		}
+	}
+	t.mu.Unlock()
+	for _, of := range files {
+		of.release()
+	}
 }

@@ -258,3 +258,33 @@ func AttrsOf(g *ThreadGroup, mk func() *ProcAttrs) *ProcAttrs {
 	g.attrsOnce.Do(func() { g.attrs = mk() })
 	return g.attrs
 }
+
+// Fork returns the attributes of a child process forked by thread tid:
+// the same credentials (a copy), umask, nice value, policy and flags, its
+// threads named as tid is.
+func (p *ProcAttrs) Fork(tid int) *ProcAttrs {
+	comm := p.Thread(tid).Comm
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return &ProcAttrs{
+		Creds: NewCreds(p.Creds.Get()),
+		umask: p.umask, nice: p.nice, sched: p.sched,
+		dumpable: p.dumpable, noNewPrivs: p.noNewPrivs,
+		comm: comm, threads: map[int]*ThreadAttrs{},
+	}
+}
+
+// Exec is what execve does to the attributes: the threads are named after
+// the new program (its base name), and their prctl settings start over.
+func (p *ProcAttrs) Exec(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.comm[:])
+	copy(p.comm[:TASK_COMM_LEN-1], name)
+	p.threads = map[int]*ThreadAttrs{}
+}
+
+// SetAttrs gives a new process its attributes, before any task runs.
+func SetAttrs(g *ThreadGroup, a *ProcAttrs) {
+	g.attrsOnce.Do(func() { g.attrs = a })
+}

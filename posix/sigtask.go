@@ -28,6 +28,28 @@ func (t *Task) SetMask(mask uint64) {
 	}
 }
 
+// UnblockForWait lets the signals in set through for rt_sigtimedwait, and
+// returns the function that puts the mask back. Meanwhile the old mask
+// still counts as blocking when a sender decides whether an ignored signal
+// is discarded (Linux's real_blocked): a SIGCHLD whose default is to be
+// ignored must still reach a thread waiting for it.
+func (t *Task) UnblockForWait(set uint64) (restore func()) {
+	s := t.Group.Signals
+	s.mu.Lock()
+	old := t.mask
+	t.realBlocked = old
+	t.mask = old &^ set
+	if t.deliverableLocked() {
+		t.wakeLocked()
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		t.mask, t.realBlocked = old, 0
+		s.mu.Unlock()
+	}
+}
+
 // SetTempMask installs mask for the duration of a call such as
 // rt_sigsuspend or ppoll; the old mask comes back when a handler returns
 // (through the signal frame) or with RestoreTempMask.
@@ -105,7 +127,7 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 		return 0
 	}
 	s.mu.Lock()
-	if t.mask&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
+	if (t.mask|t.realBlocked)&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
 		s.mu.Unlock()
 		return 0
 	}
@@ -200,7 +222,7 @@ func (g *ThreadGroup) allBlockLocked(sig int) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, t := range g.tasks {
-		if t.mask&Bit(sig) == 0 {
+		if (t.mask|t.realBlocked)&Bit(sig) == 0 {
 			return false
 		}
 	}

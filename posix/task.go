@@ -10,8 +10,9 @@ import (
 
 // ExitStatus is how a thread group ended.
 type ExitStatus struct {
-	Code   int // exit code, when Signal is 0
-	Signal int // the signal that killed it, or 0
+	Code   int  // exit code, when Signal is 0
+	Signal int  // the signal that killed it, or 0
+	Core   bool // the signal dumped core
 }
 
 // WaitStatus is the status as a shell reports it: the code, or 128+signal.
@@ -33,26 +34,53 @@ type ThreadGroup struct {
 
 	mu      sync.Mutex
 	tasks   map[int]*Task
-	nextTID int
 	exiting bool
 	status  ExitStatus
 	dying   chan struct{} // closed when the group starts to exit
+
+	vforkDone     chan struct{} // process.go: Vfork
+	vforkReleased bool
+
+	// Guarded by procs.mu (process.go).
+	procs      *Processes
+	parent     *ThreadGroup
+	children   map[*ThreadGroup]struct{}
+	childEvent chan struct{}
+	pgid, sid  int
+	exitSignal int
+	execed     bool
+	zombie     bool
+	uid        uint32 // the real uid when it ended
 
 	attrsOnce sync.Once
 	attrs     *ProcAttrs // identity and scheduling, made on first use
 }
 
-// NewThreadGroup makes a process with no tasks yet.
+// NewThreadGroup makes the first process of a new process table, with PID
+// pid and no tasks yet.
 func NewThreadGroup(pid int, as *mm.AddressSpace, fds *FDTable) *ThreadGroup {
+	p := NewProcesses()
+	p.nextID = pid
+	g, _ := p.NewProcess(nil, 0)
+	g.MM, g.FDs = as, fds
+	return g
+}
+
+func newThreadGroup(p *Processes, pid int) *ThreadGroup {
 	return &ThreadGroup{
-		PID: pid, MM: as, FDs: fds,
-		Signals: &SignalHandlers{},
-		Limits:  DefaultLimits(),
-		tasks:   map[int]*Task{},
-		nextTID: pid,
-		dying:   make(chan struct{}),
+		PID:        pid,
+		Signals:    &SignalHandlers{},
+		Limits:     DefaultLimits(),
+		tasks:      map[int]*Task{},
+		dying:      make(chan struct{}),
+		procs:      p,
+		children:   map[*ThreadGroup]struct{}{},
+		childEvent: make(chan struct{}),
 	}
 }
+
+// Processes is the table the process belongs to.
+func (g *ThreadGroup) Processes() *Processes { return g.procs }
 
 // Task is one thread.
 type Task struct {
@@ -70,26 +98,36 @@ type Task struct {
 	Affinity atomic.Pointer[[]byte]
 
 	interrupt chan struct{} // a signal became deliverable (buffered 1)
+	doomed    atomic.Bool   // another thread execs: end (KillOthers)
 
 	// Guarded by Group.Signals.mu.
-	mask    uint64
-	pending sigQueue
-	kick    func()
+	mask        uint64
+	realBlocked uint64 // the mask before UnblockForWait, while it waits
+	pending     sigQueue
+	kick        func()
 
 	savedMask    uint64 // the task's own thread only
 	hasSavedMask bool
 }
 
-// NewTask adds a task to the group; the first task gets TID == PID.
+// NewTask adds a task to the group; the first task gets TID == PID, the
+// others fresh ids from the process table.
 func (g *ThreadGroup) NewTask() (*Task, bool) {
+	p := g.procs
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.exiting {
+	if g.exiting || g.zombie {
 		return nil, false
 	}
-	t := &Task{TID: g.nextTID, Group: g, interrupt: make(chan struct{}, 1)}
-	g.nextTID++
+	tid := g.PID
+	if p.tasks[tid] != nil || len(g.tasks) > 0 {
+		tid = p.allocID()
+	}
+	t := &Task{TID: tid, Group: g, interrupt: make(chan struct{}, 1)}
 	g.tasks[t.TID] = t
+	p.tasks[t.TID] = t
 	return t, true
 }
 
@@ -98,6 +136,9 @@ func (g *ThreadGroup) NewTask() (*Task, bool) {
 // process, as on Linux).
 func (t *Task) Exit(code int) (last bool) {
 	g := t.Group
+	g.procs.mu.Lock()
+	delete(g.procs.tasks, t.TID)
+	g.procs.mu.Unlock()
 	g.mu.Lock()
 	delete(g.tasks, t.TID)
 	last = len(g.tasks) == 0
@@ -111,14 +152,32 @@ func (t *Task) Exit(code int) (last bool) {
 }
 
 // ExitGroup starts the group's exit with status; the first call wins.
+// Every task is kicked out of guest code, to end at its next return.
 func (g *ThreadGroup) ExitGroup(s ExitStatus) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.exiting {
+		g.mu.Unlock()
 		return
 	}
 	g.exiting, g.status = true, s
 	close(g.dying)
+	tasks := make([]*Task, 0, len(g.tasks))
+	for _, t := range g.tasks {
+		tasks = append(tasks, t)
+	}
+	g.mu.Unlock()
+	g.Signals.mu.Lock()
+	for _, t := range tasks {
+		t.wakeLocked()
+	}
+	g.Signals.mu.Unlock()
+}
+
+// Exiting reports whether the group has started to exit.
+func (g *ThreadGroup) Exiting() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.exiting
 }
 
 // Dying is closed once the group exits; blocking calls select on it.

@@ -7,6 +7,8 @@ package rumpglue
 import (
 	"errors"
 	"time"
+
+	"github.com/rumpgo/rumpgo/posix/mm"
 )
 
 // ErrThreadLimit is what Machine.Start returns when no CPU is left.
@@ -30,6 +32,9 @@ type CPU interface {
 	SetFSBase(base uint64)
 	// FSBase is the thread's FS base.
 	FSBase() uint64
+	// SetSpace moves the thread to another address space (execve); the
+	// registers and FS base stay as the handler sets them.
+	SetSpace(space Space) error
 	// Kick makes the CPU leave guest code soon, so that the thread's
 	// Interrupted runs; any goroutine may call it.
 	Kick()
@@ -89,10 +94,20 @@ type AwayThread interface {
 	Finish(cpu CPU) Resume
 }
 
+// Space is one address space's page table on the machine, made by
+// NewSpace: an address space (posix/mm) maps pages through it, and the
+// machine's CPUs translate through it. Its Retire hands it back once the
+// address space has unmapped everything; the machine reuses it when no CPU
+// runs on it any more.
+type Space = mm.Pager
+
 // Machine runs guest threads.
 type Machine interface {
-	// Start runs th on a CPU of its own from regs with the given FS base.
-	Start(th Thread, regs Regs, fsBase uint64) error
+	// Start runs th on a CPU of its own in space, from regs with the
+	// given FS base.
+	Start(th Thread, space Space, regs Regs, fsBase uint64) error
+	// NewSpace makes an empty address space (fork, execve).
+	NewSpace() (Space, error)
 	// Stop makes every CPU leave the guest and every thread end soon. It
 	// does not wait, so a thread's own handler may call it.
 	Stop()

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -17,7 +18,7 @@ type FS struct {
 	VFS *vfs.VFS
 
 	mu    sync.Mutex
-	procs map[*posix.ThreadGroup]*vfs.FSContext
+	procs map[*posix.ThreadGroup]*procFS
 	init  vfs.Path // where new processes start: root and cwd
 	cwd   vfs.Path
 
@@ -29,20 +30,101 @@ type FS struct {
 // NewFS returns the state for namespace v whose processes start with root
 // as root and cwd as working directory.
 func NewFS(v *vfs.VFS, root, cwd vfs.Path) *FS {
-	return &FS{VFS: v, procs: map[*posix.ThreadGroup]*vfs.FSContext{}, init: root, cwd: cwd}
+	return &FS{VFS: v, procs: map[*posix.ThreadGroup]*procFS{}, init: root, cwd: cwd}
+}
+
+// procFS is a process's place in the file systems: its root and working
+// directory, and the program it runs, for /proc/PID.
+type procFS struct {
+	ctx       *vfs.FSContext
+	exe       *exeFile // nil until SetExec
+	argv, env []string
+	images    []Image
+	start     time.Time
+}
+
+func (fs *FS) proc(g *posix.ThreadGroup) *procFS {
+	p, ok := fs.procs[g]
+	if !ok {
+		c := vfs.NewFSContext(fs.init)
+		c.SetCwd(fs.cwd)
+		p = &procFS{ctx: c, start: time.Now()}
+		fs.procs[g] = p
+	}
+	return p
 }
 
 // Context returns g's root and working directory, made on first use.
 func (fs *FS) Context(g *posix.ThreadGroup) *vfs.FSContext {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	c, ok := fs.procs[g]
-	if !ok {
-		c = vfs.NewFSContext(fs.init)
-		c.SetCwd(fs.cwd)
-		fs.procs[g] = c
+	return fs.proc(g).ctx
+}
+
+// fork gives child a copy of parent's root, working directory and
+// program.
+func (fs *FS) fork(parent, child *posix.ThreadGroup) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	p := fs.proc(parent)
+	c := vfs.NewFSContext(p.ctx.Root())
+	c.SetCwd(p.ctx.Cwd())
+	fs.procs[child] = &procFS{ctx: c, exe: p.exe, argv: p.argv, env: p.env, images: p.images, start: time.Now()}
+	if p.exe != nil {
+		p.exe.refs.Add(1)
 	}
-	return c
+}
+
+// exeFile is a program file the processes running it share.
+type exeFile struct {
+	f    *vfs.File
+	refs atomic.Int32 // processes beyond the first
+}
+
+func (x *exeFile) release() {
+	if x != nil && x.refs.Add(-1) < 0 {
+		x.f.Close()
+	}
+}
+
+// SetExec records the program g runs since execve (or since boot): the
+// open file, which FS keeps, its arguments and its loaded images.
+func (fs *FS) SetExec(g *posix.ThreadGroup, exe *vfs.File, argv, env []string, images []Image) {
+	fs.mu.Lock()
+	p := fs.proc(g)
+	old := p.exe
+	p.exe, p.argv, p.env, p.images = &exeFile{f: exe}, argv, env, images
+	fs.mu.Unlock()
+	old.release()
+}
+
+// Exec is what /proc/PID shows of g's program.
+func (fs *FS) Exec(g *posix.ThreadGroup) (exe *vfs.File, argv, env []string, start time.Time) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	p := fs.proc(g)
+	if p.exe != nil {
+		exe = p.exe.f
+	}
+	return exe, p.argv, p.env, p.start
+}
+
+// images are the ELFs g's program was loaded from, for crash reports.
+func (fs *FS) images(g *posix.ThreadGroup) []Image {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.proc(g).images
+}
+
+// forget drops an ended process.
+func (fs *FS) forget(g *posix.ThreadGroup) {
+	fs.mu.Lock()
+	p := fs.procs[g]
+	delete(fs.procs, g)
+	fs.mu.Unlock()
+	if p != nil {
+		p.exe.release()
+	}
 }
 
 // SetFS gives the kernel its file systems; call it before the guest runs.

@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"runtime"
 	"sort"
@@ -61,6 +62,10 @@ func (p *fzPager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt
 func (p *fzPager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
 	p.pt.Walk(start, end, func(va uint64, e *uint64) { pa := boot.Frame(*e); boot.SetPTE(e, 0); fn(va, pa) })
 }
+func (p *fzPager) Retire() {}
+func (p *fzPager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) { pa, prot, _ := boot.PTEProt(*e); fn(va, pa, prot) })
+}
 func (p *fzPager) ProtectRange(start, end uint64, prot int) {
 	p.pt.Walk(start, end, func(va uint64, e *uint64) {
 		if prot == unix.PROT_NONE {
@@ -74,8 +79,11 @@ func (p *fzPager) ProtectRange(start, end uint64, prot int) {
 // fzMachine starts no threads.
 type fzMachine struct{}
 
-func (fzMachine) Start(rumpglue.Thread, rumpglue.Regs, uint64) error { return rumpglue.ErrThreadLimit }
-func (fzMachine) Stop()                                              {}
+func (fzMachine) Start(rumpglue.Thread, rumpglue.Space, rumpglue.Regs, uint64) error {
+	return rumpglue.ErrThreadLimit
+}
+func (fzMachine) NewSpace() (rumpglue.Space, error) { return nil, errors.New("no address spaces") }
+func (fzMachine) Stop()                             {}
 
 // fzCPU is a vCPU that is never entered.
 type fzCPU struct {
@@ -84,11 +92,12 @@ type fzCPU struct {
 	xsave [boot.XsaveSize]byte
 }
 
-func (c *fzCPU) Regs() *rumpglue.Regs   { return &c.regs }
-func (c *fzCPU) SetFSBase(b uint64)     { c.fs = b }
-func (c *fzCPU) FSBase() uint64         { return c.fs }
-func (c *fzCPU) Kick()                  {}
-func (c *fzCPU) CPUTime() time.Duration { return time.Millisecond }
+func (c *fzCPU) Regs() *rumpglue.Regs          { return &c.regs }
+func (c *fzCPU) SetFSBase(b uint64)            { c.fs = b }
+func (c *fzCPU) FSBase() uint64                { return c.fs }
+func (c *fzCPU) Kick()                         {}
+func (c *fzCPU) SetSpace(rumpglue.Space) error { return errors.New("no address spaces") }
+func (c *fzCPU) CPUTime() time.Duration        { return time.Millisecond }
 func (c *fzCPU) ExtendedState(b []byte) (int, error) {
 	return copy(b, c.xsave[:]), nil
 }
@@ -285,7 +294,8 @@ func fzRun(t *testing.T, scratch, prog []byte) {
 	k.SetNetwork(&Network{Inet: stack, Unix: posix.NewUnixNamespace()})
 
 	fds := posix.NewFDTable()
-	group := posix.NewThreadGroup(1, as, fds)
+	group, _ := k.Procs.NewProcess(nil, 0)
+	group.MM, group.FDs = as, fds
 	task, _ := group.NewTask()
 	th := k.NewThread(task)
 	cpu := &fzCPU{}

@@ -18,8 +18,11 @@ import (
 // share.
 type Kernel struct {
 	Machine rumpglue.Machine
-	Futexes *posix.Futexes
-	Info    SystemInfo
+	// Procs is the machine's process table.
+	Procs *posix.Processes
+	// Loader builds programs for execve; nil answers ENOEXEC... see sys_exec.go.
+	Loader Loader
+	Info   SystemInfo
 	// Strace, when set, receives one line per syscall in strace's format.
 	Strace io.Writer
 	// Crashes receives a one-line report when the guest dies of a signal or
@@ -32,6 +35,8 @@ type Kernel struct {
 	// core-dumping signal (--core, core_dump.go).
 	Core CoreFile
 	auxv []byte // the initial auxv, for the core file's NT_AUXV (SaveAuxv)
+
+	futexes *posix.Futexes // keyed by mm.AddressSpace.FutexKey
 
 	timersOnce sync.Once
 	procTimers *timers
@@ -64,7 +69,7 @@ type stats struct {
 
 // NewKernel returns a kernel for machine m.
 func NewKernel(m rumpglue.Machine, info SystemInfo) *Kernel {
-	return &Kernel{Machine: m, Futexes: posix.NewFutexes(), Info: info, stats: stats{enosys: map[uint64]uint64{}}}
+	return &Kernel{Machine: m, Procs: posix.NewProcesses(), futexes: posix.NewFutexes(), Info: info, stats: stats{enosys: map[uint64]uint64{}}}
 }
 
 // Unsupported lists the unimplemented syscalls the guest made, with counts,
@@ -107,6 +112,7 @@ type Thread struct {
 	Task *posix.Task
 	cpu  rumpglue.CPU
 	gone bool // the task exited: release the CPU
+	left bool // the task has left its group (leave)
 
 	fault     *rumpglue.Fault // the fault being turned into a signal, for sigcontext
 	faultDesc string          // what it was, for a crash report
@@ -162,6 +168,7 @@ type call struct {
 func (t *Thread) Finish(cpu rumpglue.CPU) rumpglue.Resume {
 	t.cpu = cpu
 	if t.gone {
+		t.leave(0)
 		return rumpglue.Stop
 	}
 	c := t.call

@@ -17,6 +17,10 @@ const syscallInsnLen = 2
 // of the ERESTART* codes) and builds a frame for every pending signal the
 // thread does not block, the last one's handler running first.
 func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
+	if t.Task.Group.Exiting() || t.Task.Doomed() {
+		t.leave(0) // exit_group, a fatal signal, or another thread's execve
+		return rumpglue.Stop
+	}
 	r := t.cpu.Regs()
 	restart := errno == ERESTARTSYS || errno == ERESTARTNOINTR || errno == ERESTARTNOHAND || errno == ERESTART_RESTARTBLOCK
 	handled := false
@@ -57,10 +61,20 @@ func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
 }
 
 // die ends the process by a signal's default action, with a one-line
-// report saying what happened.
+// report saying what happened. A child process is its parent's business,
+// as on Linux, unless it crashed: then the report names its pid.
 func (t *Thread) die(info posix.SigInfo) {
 	sig := int(info.Signo)
 	r := t.cpu.Regs()
+	g := t.Task.Group
+	if g.PID != 1 && posix.DefaultAction(sig) != posix.ActCore {
+		g.ExitGroup(posix.ExitStatus{Signal: sig})
+		t.leave(0)
+		return
+	}
+	if g.PID != 1 {
+		t.K.report("rumpgo: process %d of the guest:", g.PID)
+	}
 	switch {
 	case t.faultDesc != "":
 		t.K.report("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), t.faultDesc, r.RIP, r.RSP)
@@ -72,7 +86,7 @@ func (t *Thread) die(info posix.SigInfo) {
 	t.crashDetails(sig, r) // registers and a symbolized backtrace (crash_report.go)
 	t.writeCore(info, r)   // --core (core_dump.go)
 	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
-	t.K.Machine.Stop()
+	t.leave(0)
 }
 
 // negErrno is how a syscall returns errno in RAX.

@@ -153,15 +153,38 @@ func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.EINVAL
 	}
 	g := t.Task.Group
-	// The guest is alone in its machine and leads its own process group:
-	// every pid that names it or a group it is in reaches it.
-	if pid != 0 && pid != -1 && pid != g.PID && pid != -g.PID && g.Task(pid) == nil {
+	var targets []*posix.ThreadGroup
+	switch {
+	case pid > 0:
+		// A thread's id names its process too, as on Linux.
+		if tg, e := t.process(pid); e == 0 {
+			targets = append(targets, tg)
+		} else if task := t.K.Procs.Task(pid); task != nil {
+			targets = append(targets, task.Group)
+		}
+	case pid == -1:
+		// Everyone but the first process and the caller.
+		targets = t.K.Procs.Select(func(o *posix.ThreadGroup) bool { return o.PID != 1 && o != g })
+	default:
+		pgid := -pid
+		if pid == 0 {
+			pgid = g.PGID()
+		}
+		targets = t.K.Procs.Select(func(o *posix.ThreadGroup) bool { return o.PGID() == pgid })
+	}
+	if len(targets) == 0 {
 		return 0, unix.ESRCH
 	}
 	if sig == 0 {
 		return 0, 0
 	}
-	return 0, g.Send(t.sender(sig, posix.SI_USER))
+	var first unix.Errno
+	for _, tg := range targets {
+		if e := tg.Send(t.sender(sig, posix.SI_USER)); e != 0 && first == 0 {
+			first = e
+		}
+	}
+	return 0, first
 }
 
 func sysTgkill(t *Thread, a Args) (uint64, unix.Errno) {
@@ -169,7 +192,7 @@ func sysTgkill(t *Thread, a Args) (uint64, unix.Errno) {
 	if tgid <= 0 || tid <= 0 || !validSignal(sig) {
 		return 0, unix.EINVAL
 	}
-	if tgid != t.Task.Group.PID {
+	if task := t.K.Procs.Task(tid); task == nil || task.Group.PID != tgid {
 		return 0, unix.ESRCH
 	}
 	return t.tkill(tid, sig, t.sender(sig, posix.SI_TKILL))
@@ -184,7 +207,7 @@ func sysTkill(t *Thread, a Args) (uint64, unix.Errno) {
 }
 
 func (t *Thread) tkill(tid, sig int, info posix.SigInfo) (uint64, unix.Errno) {
-	target := t.Task.Group.Task(tid)
+	target := t.K.Procs.Task(tid)
 	if target == nil {
 		return 0, unix.ESRCH
 	}
@@ -292,10 +315,9 @@ func sysRtSigtimedwait(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	info, ok := t.Task.DequeueSet(set)
 	if !ok {
-		old := t.Task.Mask()
-		t.Task.SetMask(old &^ set)
+		restore := t.Task.UnblockForWait(set)
 		e = t.block(nil, deadline)
-		t.Task.SetMask(old)
+		restore()
 		if info, ok = t.Task.DequeueSet(set); !ok {
 			if e == unix.ETIMEDOUT {
 				return 0, unix.EAGAIN

@@ -14,20 +14,14 @@ import (
 )
 
 func init() {
-	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND); new processes answer ENOSYS until processes land",
+	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork; namespaces, pidfds, CLONE_PARENT, CLONE_FS and CLONE_SIGHAND for a process answer ENOSYS",
 		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
 	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid, pidfds and cgroups answer EINVAL/ENOSYS",
 		fn: sysClone3, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
-	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "ECHILD: a guest process has no children until processes land",
-		fn: sysWait4, args: []argKind{aInt, aPtr, aHex, aPtr}})
-	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "as wait4",
-		fn: sysWaitid, args: []argKind{aInt, aInt, aPtr, aHex, aPtr}})
 	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
 	register(unix.SYS_GETTID, Entry{Name: "gettid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.TID), 0 }})
 	register(unix.SYS_GETPID, Entry{Name: "getpid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PID), 0 }})
-	register(unix.SYS_GETPPID, Entry{Name: "getppid", Note: "0: the guest is the first process of its machine, as PID 1 of a namespace",
-		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return 0, 0 }})
 	register(unix.SYS_SET_TID_ADDRESS, Entry{Name: "set_tid_address", fn: sysSetTidAddress, args: []argKind{aPtr}})
 	register(unix.SYS_SET_ROBUST_LIST, Entry{Name: "set_robust_list", fn: sysSetRobustList, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_RSEQ, Entry{Name: "rseq", Support: Error, Note: "ENOSYS: glibc copes; restartable sequences need preemption notification",
@@ -86,12 +80,15 @@ func sysClone3(t *Thread, a Args) (uint64, unix.Errno) {
 	if stack != 0 {
 		sp = stack + stackSize
 	}
-	return t.clone(unix.SYS_CLONE3, flags, sp, le.Uint64(b[24:]), le.Uint64(b[16:]), le.Uint64(b[56:]))
+	return t.clone(unix.SYS_CLONE3, flags|exitSignal, sp, le.Uint64(b[24:]), le.Uint64(b[16:]), le.Uint64(b[56:]))
 }
 
-// clone starts a thread; new processes (no CLONE_THREAD) wait for the
-// processes work and answer ENOSYS, counted.
+// clone starts a thread, or a process without CLONE_THREAD
+// (sys_process.go).
 func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
+	if flags&unix.CLONE_THREAD == 0 {
+		return t.cloneProcess(nr, flags, newSP, parentTID, childTID, tls)
+	}
 	if flags&threadFlags != threadFlags {
 		t.K.countUnsupported(nr)
 		return 0, unix.ENOSYS
@@ -133,7 +130,7 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 	}
 	child.SetMask(t.Task.Mask())
 	child.Affinity.Store(t.Task.Affinity.Load()) // inherited, as on Linux
-	if err := t.K.Machine.Start(t.K.NewThread(child), regs, fs); err != nil {
+	if err := t.K.Machine.Start(t.K.NewThread(child), g.MM.Pager(), regs, fs); err != nil {
 		child.Exit(0)
 		if errors.Is(err, rumpglue.ErrThreadLimit) {
 			return 0, unix.EAGAIN
@@ -149,13 +146,10 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 func (t *Thread) exitThread(code int) {
 	if addr := t.Task.ClearChildTID; addr != 0 {
 		if t.putU32(addr, 0) == 0 {
-			t.K.Futexes.Wake(addr, 1, posix.FUTEX_BITSET_MATCH_ANY)
+			t.K.futexes.Wake(t.mm().FutexKey(addr), 1, posix.FUTEX_BITSET_MATCH_ANY)
 		}
 	}
-	t.gone = true
-	if t.Task.Exit(code & 0xff) {
-		t.K.Machine.Stop()
-	}
+	t.leave(code)
 }
 
 func sysExit(t *Thread, a Args) (uint64, unix.Errno) {
@@ -165,8 +159,7 @@ func sysExit(t *Thread, a Args) (uint64, unix.Errno) {
 
 func sysExitGroup(t *Thread, a Args) (uint64, unix.Errno) {
 	t.Task.Group.ExitGroup(posix.ExitStatus{Code: a.Int(0) & 0xff})
-	t.K.Machine.Stop()
-	t.gone = true
+	t.leave(0)
 	return 0, 0
 }
 
@@ -227,12 +220,12 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				deadline = absDeadline(clock, ts)
 			}
 		}
-		w, e := t.K.Futexes.Queue(addr, word, val, bitset)
+		w, e := t.K.futexes.Queue(t.mm().FutexKey(addr), word, val, bitset)
 		if e != 0 {
 			return 0, e
 		}
 		e = t.block(w.Woken(), deadline)
-		if e != 0 && t.K.Futexes.Leave(w) {
+		if e != 0 && t.K.futexes.Leave(w) {
 			e = 0 // a wake raced the timeout or signal and counted us
 		}
 		return 0, e
@@ -245,7 +238,7 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 		if _, e := t.mm().Word32(addr, mm.Read); e != 0 {
 			return 0, e
 		}
-		n := t.K.Futexes.Wake(addr, int(int32(val)), bitset)
+		n := t.K.futexes.Wake(t.mm().FutexKey(addr), int(int32(val)), bitset)
 		if n < 0 {
 			return 0, unix.Errno(-n)
 		}
@@ -258,7 +251,7 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				return 0, e
 			}
 		}
-		n, e := t.K.Futexes.Requeue(addr, int(int32(val)), int(int32(a[3])), a[4], cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
+		n, e := t.K.futexes.Requeue(t.mm().FutexKey(addr), int(int32(val)), int(int32(a[3])), t.mm().FutexKey(a[4]), cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
 		return uint64(n), e
 	case FUTEX_WAKE_OP:
 		n, e := t.futexWakeOp(addr, a[4], int(int32(val)), int(int32(a[3])), uint32(a[5]))
@@ -321,10 +314,10 @@ func (t *Thread) futexWakeOp(addr, addr2 uint64, n, n2 int, val3 uint32) (int, u
 			break
 		}
 	}
-	woken := t.K.Futexes.Wake(addr, n, posix.FUTEX_BITSET_MATCH_ANY)
+	woken := t.K.futexes.Wake(t.mm().FutexKey(addr), n, posix.FUTEX_BITSET_MATCH_ANY)
 	pass := [...]bool{old == cmparg, old != cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg}[cmp]
 	if pass {
-		woken += t.K.Futexes.Wake(addr2, n2, posix.FUTEX_BITSET_MATCH_ANY)
+		woken += t.K.futexes.Wake(t.mm().FutexKey(addr2), n2, posix.FUTEX_BITSET_MATCH_ANY)
 	}
 	return woken, 0
 }
@@ -383,36 +376,4 @@ func sysArchPrctl(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.ENODEV // no CPUID faulting
 	}
 	return 0, unix.EINVAL
-}
-
-// wait options (linux/wait.h).
-const (
-	WNOHANG     = 0x1
-	WUNTRACED   = 0x2
-	WEXITED     = 0x4
-	WCONTINUED  = 0x8
-	WNOWAIT     = 0x1000000
-	__WNOTHREAD = 0x20000000
-	__WALL      = 0x40000000
-	__WCLONE    = 0x80000000
-)
-
-// sysWait4 answers as Linux does for a process without children: ECHILD,
-// after the option check. Processes (fork, execve) are not built yet.
-func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
-	if uint32(a[2])&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, unix.ECHILD
-}
-
-func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
-	const P_ALL, P_PIDFD = 0, 3
-	opts := uint32(a[3])
-	if a.Int(0) < P_ALL || a.Int(0) > P_PIDFD ||
-		opts&^(WNOHANG|WUNTRACED|WEXITED|WCONTINUED|WNOWAIT|__WNOTHREAD|__WALL|__WCLONE) != 0 ||
-		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
-		return 0, unix.EINVAL
-	}
-	return 0, unix.ECHILD
 }

@@ -30,6 +30,7 @@ const (
 	exitFailure    = 125
 	exitNotRunable = 126
 	exitNotFound   = 127
+	exitTimedOut   = 124 // --timeout stopped the guest, as timeout(1)
 )
 
 func main() { os.Exit(Main(os.Args[1:], os.Stderr)) }
@@ -75,12 +76,14 @@ func run(args []string, stderr io.Writer) int {
 	fl.SetOutput(io.Discard)
 	memory := fl.Uint64("memory", launch.DefaultMemory>>20, "guest memory in MiB")
 	cpus := fl.Int("cpus", 0, "CPUs the guest sees (default: the host's)")
+	pids := fl.Int("pids", launch.DefaultPIDs, "most processes the guest may have at once (fork past it fails with EAGAIN)")
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
 	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	testRun := fl.Bool("test", false, "run a Go test binary for `go test -exec \"rumpgo run --test\"`: the working directory's module (or the directory) is mounted read-write at its own path (testmode.go)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
 	noSandbox := fl.Bool("no-sandbox", false, "do not confine the monitor (seccomp filter and Landlock, package sandbox): for debugging")
+	timeout := fl.Duration("timeout", 0, "stop the guest if it still runs after `DURATION` (e.g. 30s, 5m) and exit with status 124, as timeout(1)")
 	coreFile := fl.String("core", "", "write an ELF core `FILE` (for gdb PROGRAM FILE) if the guest dies of a core-dumping signal (core.go)")
 	var nc launch.NetConfig
 	netMode := fl.String("net", launch.NetNone, "the guest's network: `none` (loopback only, the default), nat (eth0, outbound TCP/UDP and DNS through the host) or nat,host-loopback (nat, and the gateway's address reaches the host's loopback)")
@@ -129,12 +132,18 @@ func run(args []string, stderr io.Writer) int {
 		Env:            os.Environ(),
 		Memory:         *memory << 20,
 		CPUs:           *cpus,
+		PIDs:           *pids,
 		Stdio:          [3]int{0, 1, 2},
 		Report:         stderr,
 		ForwardSignals: true,
 		SyscallPath:    strings.TrimPrefix(*syscallPath, "auto"),
 		Sandbox:        !*noSandbox,
 	}
+	if *timeout < 0 {
+		fmt.Fprintf(stderr, "rumpgo: --timeout %v: want a positive duration\n", *timeout)
+		return exitFailure
+	}
+	cfg.Timeout = *timeout
 	if *noSandbox {
 		fmt.Fprintln(stderr, "rumpgo: --no-sandbox: the monitor runs unconfined (no seccomp filter, no Landlock)")
 	}
@@ -169,6 +178,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if len(res.Unsupported) > 0 && (*summary || *strace) {
 		fmt.Fprintf(stderr, "rumpgo: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
+	}
+	if res.TimedOut {
+		fmt.Fprintf(stderr, "rumpgo: --timeout %v: the guest was still running; stopped it\n", *timeout)
+		return exitTimedOut
 	}
 	if res.Failure != nil {
 		return exitFailure

@@ -8,6 +8,7 @@ package mm
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,10 +34,16 @@ type Pager interface {
 	UnmapRange(start, end uint64, fn func(va, pa uint64))
 	// ProtectRange rewrites the protection of present pages in [start, end).
 	ProtectRange(start, end uint64, prot int)
+	// Present calls fn for every page in [start, end) that has a frame,
+	// PROT_NONE ones included, in address order.
+	Present(start, end uint64, fn func(va, pa uint64, prot int))
 	// Shootdown makes every vCPU drop stale translations before it next runs
 	// guest code; called after present pages were removed or downgraded and
 	// before their frames are reused.
 	Shootdown()
+	// Retire gives the page table back once the address space is gone
+	// (Release) and nothing is mapped in it any more.
+	Retire()
 }
 
 // Layout of the lower half, as Linux lays out a 47-bit address space without
@@ -71,13 +78,31 @@ type AddressSpace struct {
 
 	// files are the files some VMA maps, each holding one MapRef.
 	files map[File]struct{}
+
+	// sharers are the processes beyond the first using it (fork.go).
+	sharers int
+
+	id uint64 // FutexKey's tag
+}
+
+var lastID atomic.Uint64
+
+// FutexKey is the futex queue key of addr here: a private futex belongs to
+// one address space. The tag takes the 17 bits above the 47-bit user
+// range, so ids repeat after 131072 address spaces; a shared futex across
+// processes (MAP_SHARED memory) is keyed per process, a known gap.
+func (as *AddressSpace) FutexKey(addr uint64) uint64 {
+	return as.id<<47 | addr&(1<<47-1)
 }
 
 // New makes an empty address space whose accessible mappings may total
 // commitLimit bytes.
 func New(p Pager, commitLimit uint64) *AddressSpace {
-	return &AddressSpace{pager: p, limit: commitLimit}
+	return &AddressSpace{pager: p, limit: commitLimit, id: lastID.Add(1) % (1 << 17)}
 }
+
+// Pager is the page table the address space maps through.
+func (as *AddressSpace) Pager() Pager { return as.pager }
 
 // Committed returns the committed bytes and the limit.
 func (as *AddressSpace) Committed() (uint64, uint64) {

@@ -38,6 +38,10 @@ func (p *pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p
 func (p *pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
 	p.pt.Walk(start, end, func(va uint64, e *uint64) { pa := boot.Frame(*e); boot.SetPTE(e, 0); fn(va, pa) })
 }
+func (p *pager) Retire() {}
+func (p *pager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) { pa, prot, _ := boot.PTEProt(*e); fn(va, pa, prot) })
+}
 func (p *pager) ProtectRange(start, end uint64, prot int) {
 	p.pt.Walk(start, end, func(va uint64, e *uint64) {
 		if prot == unix.PROT_NONE {

@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"errors"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -82,6 +83,10 @@ func (a *awayCPU) ExtendedState(buf []byte) (int, error) {
 	return a.c.ExtendedState(buf)
 }
 func (a *awayCPU) SetExtendedState(buf []byte) error { return a.c.SetExtendedState(buf) }
+
+// SetSpace is refused away from the vCPU: execve needs its CPU
+// (syscalls' needsCPU), so this is never reached.
+func (a *awayCPU) SetSpace(rumpglue.Space) error { return errors.New("SetSpace away from the vCPU") }
 
 // poll serves th's calls from the mailbox until stop closes. It spins
 // only while it holds a slot of spinners, and gives the slot up while a

@@ -22,18 +22,19 @@ import (
 // Regs must be struct kvm_regs so the synced area can be handed out as is.
 var _ [unsafe.Sizeof(boot.Regs{}) - unsafe.Sizeof(rumpglue.Regs{})]struct{}
 
-// Machine is a boot.Machine with one address space, running threads.
+// Machine is a boot.Machine running threads, each in one of its address
+// spaces (page tables).
 type Machine struct {
-	M  *boot.Machine
-	PT *boot.PageTable
+	M *boot.Machine
 
 	stopped  atomic.Bool
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed by Stop
 
-	pager   *Pager
-	pollers sync.WaitGroup // away.go's poller goroutines
-	kickMu  sync.RWMutex   // kicks hold it for reading; Close for writing
+	pager   *Pager            // the first address space's table
+	tables  []*boot.PageTable // retired tables, for NewSpace (guarded by mu)
+	pollers sync.WaitGroup    // away.go's poller goroutines
+	kickMu  sync.RWMutex      // kicks hold it for reading; Close for writing
 	closed  bool
 
 	// Poll runs threads' syscalls from their mailboxes on poller threads,
@@ -47,8 +48,8 @@ type Machine struct {
 	wg    sync.WaitGroup
 }
 
-// New creates a machine with memBytes of RAM, one page table with the
-// kernel window mapped, and room for at most maxThreads vCPUs.
+// New creates a machine with memBytes of RAM, a first page table with the
+// kernel window mapped (Pager), and room for at most maxThreads vCPUs.
 func New(memBytes uint64, maxThreads int) (*Machine, error) {
 	bm, err := boot.NewMachine(memBytes)
 	if err != nil {
@@ -66,8 +67,8 @@ func New(memBytes uint64, maxThreads int) (*Machine, error) {
 	if maxThreads > 0 && maxThreads < limit {
 		limit = maxThreads
 	}
-	m := &Machine{M: bm, PT: pt, limit: limit, stopCh: make(chan struct{}), Poll: PollByDefault}
-	m.pager = &Pager{m: m}
+	m := &Machine{M: bm, limit: limit, stopCh: make(chan struct{}), Poll: PollByDefault}
+	m.pager = &Pager{m: m, pt: pt}
 	return m, nil
 }
 
@@ -103,6 +104,7 @@ type cpu struct {
 	inGuest atomic.Bool
 
 	fsBase, curFS uint64
+	space         *Pager // the address space the thread runs in
 
 	// The exit-less syscall path (away.go).
 	box        mailbox
@@ -117,6 +119,29 @@ func (c *cpu) Regs() *rumpglue.Regs  { return (*rumpglue.Regs)(unsafe.Pointer(c.
 func (c *cpu) SetFSBase(base uint64) { c.fsBase = base }
 func (c *cpu) FSBase() uint64        { return c.fsBase }
 func (c *cpu) Kick()                 { c.kick() }
+
+// SetSpace implements rumpglue.CPU: execve moves the thread to a new
+// address space. KVM_SET_SREGS is slow on PVM, but it happens once per exec.
+func (c *cpu) SetSpace(space rumpglue.Space) error {
+	p, err := c.m.pagerOf(space)
+	if err != nil {
+		return err
+	}
+	var s boot.Sregs
+	if err := c.v.GetSregs(&s); err != nil {
+		return err
+	}
+	s.CR3 = p.pt.Root
+	s.FS.Base = c.fsBase
+	if err := c.v.SetSregs(&s); err != nil {
+		return err
+	}
+	c.curFS = c.fsBase
+	p.use()
+	c.space.unuse()
+	c.space = p
+	return nil
+}
 
 // CPUTime reads the CPU clock of the host thread that runs this vCPU:
 // guest execution and syscall handling are both charged to it.
@@ -148,9 +173,13 @@ func (c *cpu) SetExtendedState(buf []byte) error {
 }
 
 // Start implements rumpglue.Machine.
-func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) error {
+func (m *Machine) Start(th rumpglue.Thread, space rumpglue.Space, regs rumpglue.Regs, fsBase uint64) error {
 	if m.stopped.Load() {
 		return errors.New("machine stopped")
+	}
+	p, err := m.pagerOf(space)
+	if err != nil {
+		return err
 	}
 	c, err := m.getCPU()
 	if err != nil {
@@ -162,11 +191,15 @@ func (m *Machine) Start(th rumpglue.Thread, regs rumpglue.Regs, fsBase uint64) e
 		return err
 	}
 	s.FS.Base = fsBase
+	s.CR3 = p.pt.Root
+	boot.UserSegments(&s)
 	if err := c.v.SetSregs(&s); err != nil {
 		m.putCPU(c)
 		return err
 	}
 	c.fsBase, c.curFS = fsBase, fsBase
+	p.use()
+	c.space = p
 	*c.Regs() = regs
 	c.v.MarkRegsDirty()
 	c.stopped, c.pollerDone = make(chan struct{}), nil
@@ -196,7 +229,7 @@ func (m *Machine) getCPU() (*cpu, error) {
 	if len(m.cpus) >= m.limit {
 		return nil, rumpglue.ErrThreadLimit
 	}
-	v, err := m.M.NewVCPU(m.PT.Root)
+	v, err := m.M.NewVCPU(m.pager.pt.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -269,6 +302,8 @@ func (c *cpu) loop(th rumpglue.Thread) {
 	defer m.wg.Done()
 	defer func() {
 		c.endPoller()
+		c.space.unuse()
+		c.space = nil
 		m.putCPU(c)
 	}()
 	runtime.LockOSThread()

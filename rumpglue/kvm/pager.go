@@ -1,22 +1,98 @@
 package kvm
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/rumpglue"
 	"golang.org/x/sys/unix"
 )
 
-// Pager implements mm.Pager on the machine's memory and page table.
+// Pager is one address space's page table on the machine: it implements
+// mm.Pager, and rumpglue.Space for the vCPUs that run on it.
 type Pager struct {
-	m *Machine
+	m  *Machine
+	pt *boot.PageTable
 
-	mu    sync.Mutex
-	stale []uint64 // frames that lost a mapping or a permission: see Shootdown
+	mu      sync.Mutex
+	stale   []uint64 // frames that lost a mapping or a permission: see Shootdown
+	users   int      // vCPUs whose CR3 is this table
+	retired bool     // the address space is gone: pool the table once unused
 }
 
-// Pager returns the mm.Pager of the machine's address space.
+// Pager returns the machine's first address space's page table.
 func (m *Machine) Pager() *Pager { return m.pager }
+
+// NewSpace implements rumpglue.Machine: a page table with nothing mapped
+// but the machine's kernel window. Retired tables are reused as they are:
+// their intermediate levels stay, so the shadow page tables KVM keeps for
+// them never see a present upper-level entry change under them, which
+// shadow paging would not notice (see boot.Memory.Invalidate).
+func (m *Machine) NewSpace() (rumpglue.Space, error) {
+	m.mu.Lock()
+	if n := len(m.tables); n > 0 {
+		pt := m.tables[n-1]
+		m.tables = m.tables[:n-1]
+		m.mu.Unlock()
+		return &Pager{m: m, pt: pt}, nil
+	}
+	m.mu.Unlock()
+	pt, err := boot.NewPageTable(m.M.Mem)
+	if err == nil {
+		err = m.M.MapKernel(pt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Pager{m: m, pt: pt}, nil
+}
+
+// pagerOf is the machine's own Pager behind a Space.
+func (m *Machine) pagerOf(s rumpglue.Space) (*Pager, error) {
+	p, ok := s.(*Pager)
+	if !ok || p.m != m {
+		return nil, errors.New("address space of another machine")
+	}
+	return p, nil
+}
+
+// Retire implements mm.Pager: the address space unmapped everything and
+// is gone. The table goes back to the pool once no vCPU runs on it.
+func (p *Pager) Retire() {
+	p.mu.Lock()
+	p.retired = true
+	free := p.users == 0
+	p.mu.Unlock()
+	if free {
+		p.pool()
+	}
+}
+
+func (p *Pager) use() {
+	p.mu.Lock()
+	p.users++
+	p.mu.Unlock()
+}
+
+func (p *Pager) unuse() {
+	p.mu.Lock()
+	p.users--
+	free := p.users == 0 && p.retired
+	p.mu.Unlock()
+	if free {
+		p.pool()
+	}
+}
+
+func (p *Pager) pool() {
+	if p == p.m.pager {
+		return // the first table is every idle vCPU's CR3
+	}
+	p.m.mu.Lock()
+	p.m.tables = append(p.m.tables, p.pt)
+	p.m.mu.Unlock()
+}
 
 func (p *Pager) AllocFrame() (uint64, error) { return p.m.M.Mem.Alloc() }
 func (p *Pager) FreeFrames(frames []uint64)  { p.m.M.Mem.Free(frames) }
@@ -41,13 +117,13 @@ func (p *Pager) markStale(pa uint64) {
 	p.mu.Unlock()
 }
 func (p *Pager) MapPage(va, pa uint64, prot int) error {
-	return p.m.PT.Map(va, pa, boot.ProtFlags(prot))
+	return p.pt.Map(va, pa, boot.ProtFlags(prot))
 }
 
-func (p *Pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.m.PT.Lookup(va)) }
+func (p *Pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.pt.Lookup(va)) }
 
 func (p *Pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
-	p.m.PT.Walk(start, end, func(va uint64, e *uint64) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
 		pa := boot.Frame(*e)
 		if *e&boot.PTE_P != 0 {
 			p.markStale(pa)
@@ -58,7 +134,7 @@ func (p *Pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
 }
 
 func (p *Pager) ProtectRange(start, end uint64, prot int) {
-	p.m.PT.Walk(start, end, func(va uint64, e *uint64) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
 		pa := boot.Frame(*e)
 		if old := *e; old&boot.PTE_P != 0 && (prot&unix.PROT_WRITE == 0 && old&boot.PTE_W != 0 ||
 			prot&unix.PROT_EXEC == 0 && old&boot.PTE_NX == 0 || prot == unix.PROT_NONE) {
@@ -69,5 +145,12 @@ func (p *Pager) ProtectRange(start, end uint64, prot int) {
 		} else {
 			boot.SetPTE(e, pa|boot.ProtFlags(prot))
 		}
+	})
+}
+
+func (p *Pager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa, prot, _ := boot.PTEProt(*e)
+		fn(va, pa, prot)
 	})
 }

@@ -1,0 +1,363 @@
+package syscalls
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
+)
+
+// This file is processes: fork, vfork and clone without CLONE_THREAD, how
+// a process ends, wait4 and waitid, and process groups and sessions.
+// execve is sys_exec.go.
+
+func init() {
+	register(unix.SYS_FORK, Entry{Name: "fork", Support: Partial, Note: "pages are copied at fork, not copy-on-write",
+		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+			return t.cloneProcess(unix.SYS_FORK, uint64(unix.SIGCHLD), 0, 0, 0, 0)
+		}})
+	register(unix.SYS_VFORK, Entry{Name: "vfork", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+		return t.cloneProcess(unix.SYS_VFORK, unix.CLONE_VM|unix.CLONE_VFORK|uint64(unix.SIGCHLD), 0, 0, 0, 0)
+	}})
+	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "no stopped or continued children (no job control); rusage reads zero",
+		fn: sysWait4, args: []argKind{aInt, aPtr, aHex, aPtr}})
+	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "as wait4; P_PIDFD answers EBADF (no pidfds)",
+		fn: sysWaitid, args: []argKind{aInt, aInt, aPtr, aHex, aPtr}})
+	register(unix.SYS_GETPPID, Entry{Name: "getppid", Note: "0 for the machine's first process, as for PID 1 of a namespace",
+		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PPID()), 0 }})
+	register(unix.SYS_GETPGRP, Entry{Name: "getpgrp", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PGID()), 0 }})
+	register(unix.SYS_GETPGID, Entry{Name: "getpgid", fn: sysGetpgid, args: []argKind{aInt}})
+	register(unix.SYS_GETSID, Entry{Name: "getsid", fn: sysGetsid, args: []argKind{aInt}})
+	register(unix.SYS_SETSID, Entry{Name: "setsid", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
+		sid, e := t.Task.Group.SetSID()
+		return uint64(sid), e
+	}})
+	register(unix.SYS_SETPGID, Entry{Name: "setpgid", fn: sysSetpgid, args: []argKind{aInt, aInt}})
+	register(unix.SYS_PIDFD_OPEN, Entry{Name: "pidfd_open", Support: Error, Note: "ENOSYS: no pidfds; Go's os and os/exec fall back to wait4",
+		fn: enosys, args: []argKind{aInt, aHex}})
+}
+
+// cloneFlagsUnsupported are clone flags a new process cannot have here:
+// namespaces, ptrace, pidfds, CLONE_PARENT and shared fs/io contexts.
+const cloneFlagsUnsupported = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
+	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_PTRACE | unix.CLONE_UNTRACED |
+	unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_FS | unix.CLONE_IO | unix.CLONE_SIGHAND
+
+// cloneProcess starts a new process: a copy of the caller's address
+// space (fork), or the same one with the caller waiting until the child
+// execs or ends (CLONE_VM|CLONE_VFORK). flags' low byte is the signal the
+// parent gets when the child ends.
+func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
+	if flags&cloneFlagsUnsupported != 0 {
+		t.K.countUnsupported(nr)
+		return 0, unix.ENOSYS
+	}
+	exitSignal := int(flags & 0xff)
+	if exitSignal > posix.NSIG {
+		return 0, unix.EINVAL
+	}
+	g := t.Task.Group
+	child, e := g.Processes().NewProcess(g, exitSignal)
+	if e != 0 {
+		return 0, e
+	}
+	// From here on a failure removes the child, which never ran, without
+	// telling the parent.
+	abandon := func(e unix.Errno) (uint64, unix.Errno) {
+		if child.FDs != nil {
+			child.FDs.Release()
+		}
+		if child.MM != nil {
+			child.MM.Release()
+		}
+		if fs := t.K.FS(); fs != nil {
+			fs.forget(child)
+		}
+		child.Discard()
+		return 0, e
+	}
+	if flags&unix.CLONE_VM != 0 {
+		g.MM.Share()
+		child.MM = g.MM
+	} else {
+		space, err := t.K.Machine.NewSpace()
+		if err != nil {
+			return abandon(unix.ENOMEM)
+		}
+		as, e := g.MM.Fork(space)
+		if e != 0 {
+			return abandon(e)
+		}
+		child.MM = as
+	}
+	if flags&unix.CLONE_FILES != 0 {
+		g.FDs.Share()
+		child.FDs = g.FDs
+	} else {
+		child.FDs = g.FDs.Fork()
+	}
+	child.Signals = g.Signals.Fork()
+	child.Limits = g.Limits.Fork()
+	posix.SetAttrs(child, t.attrs().Fork(t.Task.TID))
+	if fs := t.K.FS(); fs != nil {
+		fs.fork(g, child)
+	}
+	task, ok := child.NewTask()
+	if !ok {
+		return abandon(unix.EAGAIN)
+	}
+	regs := *t.cpu.Regs()
+	regs.RAX = 0
+	if newSP != 0 {
+		regs.RSP = newSP
+	}
+	fs := t.cpu.FSBase()
+	if flags&unix.CLONE_SETTLS != 0 {
+		fs = tls
+	}
+	pid := uint32(child.PID)
+	if flags&unix.CLONE_PARENT_SETTID != 0 {
+		if e := t.putU32(parentTID, pid); e != 0 {
+			task.Exit(0)
+			return abandon(e)
+		}
+	}
+	if flags&unix.CLONE_CHILD_SETTID != 0 {
+		var b [4]byte
+		binary.LittleEndian.PutUint32(b[:], pid)
+		if e := child.MM.CopyOut(childTID, b[:]); e != 0 {
+			task.Exit(0)
+			return abandon(e)
+		}
+	}
+	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
+		task.ClearChildTID = childTID
+	}
+	task.SetMask(t.Task.Mask())
+	task.AltStack = t.Task.AltStack
+	task.Affinity.Store(t.Task.Affinity.Load())
+	var vforked <-chan struct{}
+	if flags&unix.CLONE_VFORK != 0 {
+		vforked = child.Vfork()
+	}
+	if err := t.K.Machine.Start(t.K.NewThread(task), child.MM.Pager(), regs, fs); err != nil {
+		task.Exit(0)
+		if !errors.Is(err, rumpglue.ErrThreadLimit) {
+			t.K.report("rumpgo: cannot start process: %v", err)
+		}
+		return abandon(unix.EAGAIN)
+	}
+	if vforked != nil {
+		// Like Linux's vfork wait, only a fatal signal ends it early.
+		select {
+		case <-vforked:
+		case <-g.Dying():
+		}
+	}
+	return uint64(pid), 0
+}
+
+// leave ends the thread's task once; the last task out ends the process.
+func (t *Thread) leave(code int) {
+	if t.left {
+		return
+	}
+	t.left, t.gone = true, true
+	g := t.Task.Group
+	if t.Task.Exit(code & 0xff) {
+		t.K.processEnded(g)
+	}
+}
+
+// processEnded releases what a process held once its last task is gone,
+// and turns it into a zombie for its parent: its descriptors close (so
+// pipes see EOF), its memory goes back to the machine, a vfork parent
+// resumes, and the parent gets its exit signal.
+func (k *Kernel) processEnded(g *posix.ThreadGroup) {
+	if g.FDs != nil {
+		g.FDs.Release()
+	}
+	g.ReleaseVfork()
+	if g.MM != nil {
+		g.MM.Release()
+	}
+	var uid uint32
+	if a := posix.AttrsOf(g, func() *posix.ProcAttrs { return nil }); a != nil {
+		uid = a.Creds.Get().RUID
+	}
+	if fs := k.FS(); fs != nil {
+		fs.forget(g)
+	}
+	if parent, info := g.Ended(uid); parent != nil {
+		parent.Send(info)
+	}
+}
+
+// wait options (linux/wait.h).
+const (
+	WNOHANG     = 0x1
+	WUNTRACED   = 0x2
+	WEXITED     = 0x4
+	WCONTINUED  = 0x8
+	WNOWAIT     = 0x1000000
+	__WNOTHREAD = 0x20000000
+	__WALL      = 0x40000000
+	__WCLONE    = 0x80000000
+)
+
+// waitChild waits for a child matching f to end, as wait4 and waitid do:
+// ECHILD when none matches, (zero, 0) for WNOHANG with none ended yet.
+func (t *Thread) waitChild(f posix.WaitFilter, opts uint32) (posix.Zombie, unix.Errno) {
+	g := t.Task.Group
+	for {
+		ev := g.ChildEvent()
+		z, found, any := g.WaitChild(f, opts&WNOWAIT != 0)
+		switch {
+		case found:
+			return z, 0
+		case !any:
+			return posix.Zombie{}, unix.ECHILD
+		case opts&WNOHANG != 0:
+			return posix.Zombie{}, 0
+		}
+		if e := t.block(ev, time.Time{}); e != 0 {
+			return posix.Zombie{}, e
+		}
+	}
+}
+
+func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
+	opts := uint32(a[2])
+	if opts&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
+		return 0, unix.EINVAL
+	}
+	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0}
+	switch pid := a.Int(0); {
+	case pid == -1:
+	case pid == 0:
+		f.PGID = t.Task.Group.PGID()
+	case pid < -1:
+		f.PGID = -pid
+	default:
+		f.PID = pid
+	}
+	z, e := t.waitChild(f, opts|WEXITED)
+	if e != 0 || z.PID == 0 {
+		return 0, e
+	}
+	if a[1] != 0 {
+		if e := t.putU32(a[1], z.Status.WaitStatus4()); e != 0 {
+			return 0, e
+		}
+	}
+	if a[3] != 0 {
+		if e := t.mm().CopyOut(a[3], make([]byte, rusageSize)); e != 0 {
+			return 0, e
+		}
+	}
+	return uint64(z.PID), 0
+}
+
+// rusageSize is sizeof(struct rusage).
+const rusageSize = 144
+
+func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
+	const P_ALL, P_PID, P_PGID, P_PIDFD = 0, 1, 2, 3
+	idtype, id, opts := a.Int(0), a.Int(1), uint32(a[3])
+	if idtype < P_ALL || idtype > P_PIDFD ||
+		opts&^(WNOHANG|WUNTRACED|WEXITED|WCONTINUED|WNOWAIT|__WNOTHREAD|__WALL|__WCLONE) != 0 ||
+		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
+		return 0, unix.EINVAL
+	}
+	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0}
+	switch idtype {
+	case P_PID:
+		if id <= 0 {
+			return 0, unix.EINVAL
+		}
+		f.PID = id
+	case P_PGID:
+		if id < 0 {
+			return 0, unix.EINVAL
+		}
+		f.PGID = id
+		if id == 0 {
+			f.PGID = t.Task.Group.PGID()
+		}
+	case P_PIDFD:
+		return 0, unix.EBADF // pidfd_open never made one
+	}
+	if opts&WEXITED == 0 {
+		// Only stopped or continued children are asked for: there are none.
+		opts |= WNOHANG
+		f.PID = -1
+	}
+	z, e := t.waitChild(f, opts)
+	if e != 0 {
+		return 0, e
+	}
+	if a[2] != 0 {
+		// Linux clears si_signo and si_pid when WNOHANG finds nothing.
+		var info posix.SigInfo
+		if z.PID != 0 {
+			code, status := z.Status.ChildCode()
+			info = posix.SigInfo{Signo: int32(unix.SIGCHLD), Code: code, PID: int32(z.PID), UID: int32(z.UID), Value: status}
+		}
+		var b [posix.SigInfoSize]byte
+		info.Encode(b[:])
+		if e := t.mm().CopyOut(a[2], b[:]); e != 0 {
+			return 0, e
+		}
+	}
+	if a[4] != 0 {
+		if e := t.mm().CopyOut(a[4], make([]byte, rusageSize)); e != 0 {
+			return 0, e
+		}
+	}
+	return 0, 0
+}
+
+// process returns the live process pid names (0: the caller's), or ESRCH.
+func (t *Thread) process(pid int) (*posix.ThreadGroup, unix.Errno) {
+	if pid == 0 {
+		return t.Task.Group, 0
+	}
+	if pid < 0 {
+		return nil, unix.ESRCH
+	}
+	g := t.K.Procs.Group(pid)
+	if g == nil || g.Exiting() && g.NumTasks() == 0 {
+		return nil, unix.ESRCH
+	}
+	return g, 0
+}
+
+func sysGetpgid(t *Thread, a Args) (uint64, unix.Errno) {
+	g, e := t.process(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	return uint64(g.PGID()), 0
+}
+
+func sysGetsid(t *Thread, a Args) (uint64, unix.Errno) {
+	g, e := t.process(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	return uint64(g.SID()), 0
+}
+
+func sysSetpgid(t *Thread, a Args) (uint64, unix.Errno) {
+	if a.Int(1) < 0 {
+		return 0, unix.EINVAL
+	}
+	target, e := t.process(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	return 0, t.Task.Group.SetPGID(target, a.Int(1))
+}

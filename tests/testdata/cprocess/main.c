@@ -1,0 +1,234 @@
+/* cprocess: fork, execve and wait as C programs use them, natively and
+ * under rumpgo: a child's writes stay its own, exit codes and signals reach
+ * waitpid, pipes see EOF when the child ends, execve runs ELFs and #!
+ * scripts with their argv and envp, and bad execve calls get Linux's
+ * errnos. Output must match natively.
+ *
+ *   cprocess            the tests
+ *   cprocess child ...  what the exec'd children run
+ *   cprocess bomb N     fork until it fails; print how it failed */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int counter = 1;
+
+static void status(const char *what, int st) {
+	if (WIFEXITED(st))
+		printf("%s: exited %d\n", what, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		printf("%s: killed by %s\n", what, strsignal(WTERMSIG(st)));
+	else
+		printf("%s: status %#x\n", what, st);
+}
+
+static int bomb(int max) {
+	int n = 0;
+	setpgid(0, 0); /* so kill(0) below reaches only this program's processes */
+	for (; n < max; n++) {
+		pid_t p = fork();
+		if (p < 0) {
+			printf("fork failed after %s children: %s\n", n > 0 ? "some" : "no", strerror(errno));
+			break;
+		}
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+	}
+	signal(SIGTERM, SIG_IGN);
+	kill(0, SIGTERM); /* the children */
+	while (wait(NULL) > 0)
+		;
+	printf("reaped them all\n");
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc > 1 && strcmp(argv[1], "child") == 0) {
+		printf("child: argc=%d", argc);
+		for (int i = 2; i < argc; i++)
+			printf(" [%s]", strncmp(argv[i], "/tmp/cprocess-script-", 21) ? argv[i] : "the script");
+		printf(" FOO=%s cloexec-fd=%s\n", getenv("FOO") ? getenv("FOO") : "(unset)",
+		       fcntl(5, F_GETFD) < 0 ? "closed" : "open");
+		return 7;
+	}
+	if (argc > 2 && strcmp(argv[1], "bomb") == 0)
+		return bomb(atoi(argv[2]));
+
+	/* A forked child's memory is its own. */
+	char *heap = malloc(64);
+	strcpy(heap, "parent heap");
+	char *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	strcpy(shared, "parent page");
+	pid_t p = fork();
+	if (p == 0) {
+		counter = 42;
+		strcpy(heap, "child heap");
+		strcpy(shared, "child page");
+		printf("child: counter=%d heap=%s page=%s ppid-is-parent=%d\n", counter, heap, shared, getppid() != getpid());
+		_exit(3);
+	}
+	int st;
+	printf("waitpid returned the child: %d\n", waitpid(p, &st, 0) == p);
+	status("fork child", st);
+	printf("parent: counter=%d heap=%s page=%s\n", counter, heap, shared);
+
+	/* execve of an ELF with argv and envp; close-on-exec closes fd 5. */
+	int fd = open("/proc/self/exe", O_RDONLY);
+	dup2(fd, 5);
+	fcntl(5, F_SETFD, FD_CLOEXEC);
+	p = fork();
+	if (p == 0) {
+		char *args[] = {argv[0], "child", "one", "two words", NULL};
+		char *env[] = {"FOO=bar", NULL};
+		execve("/proc/self/exe", args, env);
+		printf("execve failed: %s\n", strerror(errno));
+		_exit(99);
+	}
+	waitpid(p, &st, 0);
+	status("exec child", st);
+
+	/* vfork and exec, as posix_spawn does. */
+	p = vfork();
+	if (p == 0) {
+		char *args[] = {argv[0], "child", "vforked", NULL};
+		execve("/proc/self/exe", args, (char *[]){NULL});
+		_exit(98);
+	}
+	waitpid(p, &st, 0);
+	status("vfork child", st);
+
+	/* A pipe sees EOF once the child that held its write end exits. */
+	int fds[2];
+	pipe(fds);
+	p = fork();
+	if (p == 0) {
+		close(fds[0]);
+		write(fds[1], "through the pipe\n", 17);
+		_exit(0);
+	}
+	close(fds[1]);
+	char buf[64];
+	int n, total = 0;
+	while ((n = read(fds[0], buf, sizeof buf)) > 0) {
+		fwrite(buf, 1, n, stdout);
+		total += n;
+	}
+	close(fds[0]);
+	waitpid(p, &st, 0);
+	printf("pipe: EOF after %d bytes\n", total);
+
+	/* A signal kills a child; wait reports it. */
+	p = fork();
+	if (p == 0) {
+		pause();
+		_exit(0);
+	}
+	kill(p, SIGTERM);
+	waitpid(p, &st, 0);
+	status("killed child", st);
+
+	/* waitid with WNOWAIT leaves the zombie for wait4. */
+	p = fork();
+	if (p == 0)
+		_exit(5);
+	siginfo_t si = {0};
+	waitid(P_PID, p, &si, WEXITED | WNOWAIT);
+	printf("waitid: signo=%d code=%d status=%d pid-matches=%d\n", si.si_signo, si.si_code, si.si_status, si.si_pid == p);
+	printf("wait4 after WNOWAIT: %d\n", wait4(p, &st, 0, NULL) == p);
+	status("waitid child", st);
+
+	/* Process groups. */
+	p = fork();
+	if (p == 0) {
+		setpgid(0, 0);
+		printf("child leads its group: %d\n", getpgid(0) == getpid());
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	printf("parent's group unchanged: %d\n", getpgrp() == getpgid(0));
+	p = fork();
+	if (p == 0) {
+		pid_t sid = setsid();
+		printf("child's setsid: new session %d, leads its group %d, again: %s\n", sid == getpid(),
+		       getpgrp() == getpid(), setsid() < 0 ? strerror(errno) : "ok");
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+
+	/* SIGCHLD arrives when a child ends. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	p = fork();
+	if (p == 0)
+		_exit(0);
+	int sig = 0;
+	sigwait(&set, &sig);
+	printf("got %s\n", strsignal(sig));
+	waitpid(p, &st, 0);
+
+	/* A #! script: the interpreter gets the script's path and arguments. */
+	char script[] = "/tmp/cprocess-script-XXXXXX";
+	int sfd = mkstemp(script);
+	dprintf(sfd, "#!%s child\n", "/proc/self/exe");
+	close(sfd);
+	chmod(script, 0755);
+	/* The interpreter line names /proc/self/exe: ours, since the child
+	 * below execs the script directly. */
+	p = fork();
+	if (p == 0) {
+		char *args[] = {script, "arg1", NULL};
+		execve(script, args, (char *[]){"FOO=script", NULL});
+		printf("script execve failed: %s\n", strerror(errno));
+		_exit(97);
+	}
+	waitpid(p, &st, 0);
+	status("script child", st);
+
+	/* execve's errors. */
+	char *none[] = {"x", NULL};
+	errno = 0;
+	execve("/nonexistent/prog", none, NULL);
+	printf("execve missing: %s\n", strerror(errno));
+	int tfd = open(script, O_WRONLY | O_TRUNC);
+	write(tfd, "just text\n", 10);
+	close(tfd);
+	errno = 0;
+	execve(script, none, NULL);
+	printf("execve text without #!: %s\n", strerror(errno));
+	chmod(script, 0644);
+	errno = 0;
+	execve(script, none, NULL);
+	printf("execve not executable: %s\n", strerror(errno));
+	errno = 0;
+	execve("/tmp", none, NULL);
+	printf("execve a directory: %s\n", strerror(errno));
+	errno = 0;
+	syscall(SYS_execve, "/proc/self/exe", (char **)16, NULL);
+	printf("execve bad argv pointer: %s\n", strerror(errno));
+	static char big[200000];
+	memset(big, 'x', sizeof big - 1);
+	char *toolong[] = {"x", big, NULL};
+	errno = 0;
+	execve("/proc/self/exe", toolong, NULL);
+	printf("execve huge argument: %s\n", strerror(errno));
+	unlink(script);
+
+	errno = 0;
+	printf("wait without children: %d", (int)wait(&st));
+	printf(" %s\n", strerror(errno));
+	return 0;
+}
