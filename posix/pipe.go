@@ -24,6 +24,37 @@ const (
 	pipeCreateFlags = unix.O_NONBLOCK | unix.O_DIRECT
 )
 
+// PipeHostPages bounds the pages that all pipes and FIFOs of this process
+// hold at once (their data, and one spare page each), so a guest cannot
+// make the monitor grow without bound by filling many large pipes (root
+// may set each to 2 GiB with F_SETPIPE_SZ): 16384 pages, 64 MiB, Linux's
+// pipe-user-pages-soft. Past it a write stores nothing more, which the
+// guest sees as EAGAIN or a wait, as on a full pipe, until some pipe is
+// read or closed. A variable for tests.
+var PipeHostPages int64 = 16384
+
+// pipePages counts the pages pipes hold now; pipeRoom wakes writers that
+// found the budget spent (pipeStarved) when pages come back.
+var (
+	pipePages   atomic.Int64
+	pipeStarved atomic.Bool
+	pipeRoom    waiter.Queue
+)
+
+// PipePagesHeld is how many pages all pipes hold now (tests, /proc).
+func PipePagesHeld() int64 { return pipePages.Load() }
+
+// pipeRelease gives n pages back to the budget.
+func pipeRelease(n int64) {
+	if n == 0 {
+		return
+	}
+	pipePages.Add(-n)
+	if pipeStarved.CompareAndSwap(true, false) {
+		pipeRoom.Notify(waiter.EPOLLOUT | waiter.EPOLLWRNORM)
+	}
+}
+
 // pipeBuf is one page of the ring: data[off:off+n] is unread.
 type pipeBuf struct {
 	data   []byte
@@ -75,12 +106,44 @@ func (e *PipeEnd) Pipe() *Pipe { return e.p }
 
 func (p *Pipe) full() bool { return len(p.bufs) >= p.slots }
 
+// page returns a page for new data, or nil when the process's pipe
+// budget (PipeHostPages) is spent.
 func (p *Pipe) page() []byte {
 	if b := p.spare; b != nil {
 		p.spare = nil
 		return b
 	}
+	if pipePages.Add(1) > PipeHostPages {
+		pipePages.Add(-1)
+		pipeStarved.Store(true)
+		return nil
+	}
 	return make([]byte, pipePage)
+}
+
+// free keeps a page read empty as the spare, or gives it back (p.mu held).
+func (p *Pipe) free(b []byte) {
+	if p.spare == nil {
+		p.spare = b
+		return
+	}
+	pipeRelease(1)
+}
+
+// drop gives back every page the pipe holds (p.mu held): its last opener
+// is gone.
+func (p *Pipe) drop() {
+	n := int64(len(p.bufs))
+	if p.spare != nil {
+		n++
+	}
+	p.bufs, p.spare = nil, nil
+	pipeRelease(n)
+}
+
+// roomFor reports whether a write could store something now (p.mu held).
+func (p *Pipe) roomFor() bool {
+	return !p.full() && (p.spare != nil || pipePages.Load() < PipeHostPages)
 }
 
 // Read takes up to len(p) bytes; it never blocks: EAGAIN when the pipe is
@@ -102,7 +165,7 @@ func (e *PipeEnd) Read(b []byte) (int, unix.Errno) {
 		}
 		return 0, unix.EAGAIN
 	}
-	wasFull := p.full()
+	hadRoom := p.roomFor()
 	n := 0
 	for len(p.bufs) > 0 && n < len(b) {
 		buf := &p.bufs[0]
@@ -113,7 +176,7 @@ func (e *PipeEnd) Read(b []byte) (int, unix.Errno) {
 		packet := buf.packet
 		if packet || buf.n == 0 {
 			// A packet is read whole or its rest is dropped.
-			p.spare = buf.data
+			p.free(buf.data)
 			p.bufs[0] = pipeBuf{}
 			p.bufs = p.bufs[1:]
 		}
@@ -124,7 +187,8 @@ func (e *PipeEnd) Read(b []byte) (int, unix.Errno) {
 	if len(p.bufs) == 0 {
 		p.bufs = nil // let the backing array go
 	}
-	wake := wasFull && !p.full()
+	// Room came back: a page of the ring, or one of the budget.
+	wake := !hadRoom && p.roomFor()
 	p.mu.Unlock()
 	if wake {
 		p.wq.Notify(waiter.EPOLLOUT | waiter.EPOLLWRNORM)
@@ -164,6 +228,9 @@ func (e *PipeEnd) Write(b []byte) (int, unix.Errno) {
 	}
 	for n < len(b) && !p.full() {
 		page := p.page()
+		if page == nil {
+			break // the budget is spent: as full
+		}
 		c := copy(page, b[n:])
 		p.bufs = append(p.bufs, pipeBuf{data: page, n: c, packet: packet})
 		n += c
@@ -189,10 +256,10 @@ func (e *PipeEnd) Close() unix.Errno {
 	if !e.write || e.rdwr {
 		p.readers--
 	}
-	if p.readers == 0 && p.writers == 0 && p.fifo {
-		// A FIFO's data goes with its last opener, as Linux frees the
-		// pipe_inode_info then.
-		p.bufs = nil
+	if p.readers == 0 && p.writers == 0 {
+		// The data goes with the last opener, as Linux frees the
+		// pipe_inode_info then (a FIFO's too: it is opened anew).
+		p.drop()
 	}
 	p.mu.Unlock()
 	p.rq.Notify(waiter.AllEvents)
@@ -209,7 +276,7 @@ func (e *PipeEnd) Readiness(mask uint32) uint32 {
 	defer p.mu.Unlock()
 	var r uint32
 	if e.write || e.rdwr {
-		if !p.full() {
+		if p.roomFor() {
 			r |= waiter.EPOLLOUT | waiter.EPOLLWRNORM
 		}
 		if p.readers == 0 {
@@ -234,8 +301,12 @@ func (e *PipeEnd) queue() *waiter.Queue {
 	return &e.p.rq
 }
 
-// EventRegister implements waiter.Waitable.
+// EventRegister implements waiter.Waitable. A writer also waits for the
+// process's pipe budget (pipeRoom).
 func (e *PipeEnd) EventRegister(w *waiter.Entry) {
+	if e.write || e.rdwr {
+		pipeRoom.EventRegister(w)
+	}
 	if e.rdwr {
 		e.p.rq.EventRegister(w)
 		e.p.wq.EventRegister(w)
@@ -246,6 +317,9 @@ func (e *PipeEnd) EventRegister(w *waiter.Entry) {
 
 // EventUnregister implements waiter.Waitable.
 func (e *PipeEnd) EventUnregister(w *waiter.Entry) {
+	if e.write || e.rdwr {
+		pipeRoom.EventUnregister(w)
+	}
 	if e.rdwr {
 		e.p.rq.EventUnregister(w)
 		e.p.wq.EventUnregister(w)

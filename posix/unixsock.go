@@ -30,6 +30,11 @@ const (
 	unixMaxDgramQlen = 512
 	// unixDefaultBuf is the default SO_SNDBUF (net.core.wmem_default).
 	unixDefaultBuf = SockMaxBuf
+	// unixMsgOverhead is what each queued message costs beyond its data
+	// against the receiver's buffer, as Linux charges an skb's truesize:
+	// without it, empty seqpacket messages or one-byte stream writes would
+	// queue without bound in the monitor's memory.
+	unixMsgOverhead = 256
 )
 
 // UnixNamespace holds the bound names of one machine's unix sockets.
@@ -519,8 +524,13 @@ func (s *UnixSocket) hasRoom() bool {
 	if s.typ == unix.SOCK_DGRAM && len(s.rq) >= unixMaxDgramQlen {
 		return false
 	}
-	return s.rqBytes < s.rcvbuf
+	// Room for at least an empty message, as send counts it.
+	return s.queued()+unixMsgOverhead < s.rcvbuf
 }
+
+// queued is what the receive queue costs against rcvbuf: its data and
+// unixMsgOverhead per message (s.mu held).
+func (s *UnixSocket) queued() int { return s.rqBytes + len(s.rq)*unixMsgOverhead }
 
 // EventRegister implements waiter.Waitable: besides the socket's own
 // events, a writer waits for room in its peer's queue.
@@ -619,6 +629,12 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 	if s.typ != unix.SOCK_STREAM && len(p) > sndbuf {
 		return 0, unix.EMSGSIZE
 	}
+	if s.typ == unix.SOCK_STREAM && len(p) == 0 {
+		// Linux's unix_stream_sendmsg queues nothing for no data, and
+		// control messages need at least one byte (unix(7)).
+		ctl.CloseRights()
+		return 0, 0
+	}
 	peer.mu.Lock()
 	switch {
 	case peer.closed && !s.connOriented():
@@ -631,7 +647,7 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 		peer.mu.Unlock()
 		return 0, unix.EPERM // unix_may_send: it talks to someone else
 	}
-	room := peer.rcvbuf - peer.rqBytes
+	room := peer.rcvbuf - peer.queued()
 	if s.typ == unix.SOCK_DGRAM && len(peer.rq) >= unixMaxDgramQlen {
 		room = 0
 	}
@@ -643,7 +659,7 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 			s.noteBlocked(peer)
 			return 0, unix.EAGAIN
 		}
-	} else if room < len(p) && (peer.rqBytes > 0 || len(peer.rq) > 0) {
+	} else if room < len(p)+unixMsgOverhead && len(peer.rq) > 0 {
 		peer.mu.Unlock()
 		s.noteBlocked(peer)
 		return 0, unix.EAGAIN

@@ -20,6 +20,17 @@ func (t *Thread) waitFor(w waiter.Waitable, mask uint32, deadline time.Time) uni
 	defer w.EventUnregister(entry)
 	// Asked after registering, so a change in between still wakes us.
 	if w.Readiness(mask)&mask != 0 {
+		// Ready, yet the caller's try just said EAGAIN: an eventfd write
+		// that does not fit is both. The caller will loop, so a signal
+		// or the process's death must still end the wait here.
+		if t.Task.SignalPending() {
+			return ERESTARTSYS
+		}
+		select {
+		case <-t.Task.Group.Dying():
+			return unix.EINTR
+		default:
+		}
 		return 0
 	}
 	return t.block(ch, deadline)

@@ -12,7 +12,7 @@ func init() {
 		return sysPipe2(t, Args{a[0], 0})
 	}, args: []argKind{aPipeFDs}})
 	register(unix.SYS_PIPE2, Entry{Name: "pipe2", Support: Partial,
-		Note: "O_NOTIFICATION_PIPE (watch queues) is EINVAL; pipe-user-pages limits are not enforced",
+		Note: "O_NOTIFICATION_PIPE (watch queues) is EINVAL; instead of pipe-user-pages limits, all pipes of a run hold at most 64 MiB (posix.PipeHostPages): past it a write finds the pipe full",
 		fn:   sysPipe2, args: []argKind{aPipeFDs, aOpenFlags}})
 }
 

@@ -45,8 +45,10 @@ func parseAddr(dom int, sa []byte, allowV4OnV6 bool) (tcpip.FullAddress, unix.Er
 			fa := v4addr(sa)
 			var a [16]byte
 			a[10], a[11] = 0xff, 0xff
-			v4 := fa.Addr.As4()
-			copy(a[12:], v4[:])
+			if fa.Addr.Len() == 4 { // 0.0.0.0 is the empty address: As4 would panic
+				v4 := fa.Addr.As4()
+				copy(a[12:], v4[:])
+			}
 			fa.Addr = tcpip.AddrFrom16(a)
 			return fa, 0
 		}

@@ -30,7 +30,10 @@ type Options struct {
 	// Size bounds the file data in bytes (rounded up to pages); 0 means
 	// MaxSize.
 	Size int64
-	// Inodes bounds the number of files (nr_inodes); 0 means 1<<20.
+	// Inodes bounds the number of files (nr_inodes); 0 means one per
+	// page of Size, at most 1<<20, as Linux's default (half of RAM in
+	// pages for both): file names, symlink targets and inodes live in
+	// the monitor's memory, so they must scale with the size too.
 	Inodes int64
 	// Mode, UID and GID are the root directory's.
 	Mode     uint32
@@ -53,7 +56,11 @@ type FS struct {
 	ilimit  int64 // inodes
 	used    atomic.Int64
 	inodes  atomic.Int64
-	frames  mm.Frames
+	// xattrBytes is what extended attributes take, bounded by xlimit:
+	// xattrInodeSpace per inode, as Linux tmpfs's free_ispace.
+	xattrBytes atomic.Int64
+	xlimit     int64
+	frames     mm.Frames
 }
 
 // New makes an empty tmpfs.
@@ -65,9 +72,10 @@ func New(o Options) *FS {
 		o.Mode = 0o1777
 	}
 	if o.Inodes <= 0 {
-		o.Inodes = 1 << 20
+		o.Inodes = min(1<<20, max((o.Size+PageSize-1)/PageSize, 1024))
 	}
 	fs := &FS{limit: (o.Size + PageSize - 1) / PageSize, ilimit: o.Inodes, frames: o.Frames}
+	fs.xlimit = o.Inodes * xattrInodeSpace
 	fs.nextIno.Store(1)
 	fs.root = fs.newInode(vfs.S_IFDIR|o.Mode&0o7777, o.UID, o.GID)
 	fs.root.parent = fs.root
@@ -388,6 +396,9 @@ func (c *inode) dropLink() {
 	c.ctime = vfs.Now()
 	if c.nlink == 0 {
 		c.fs.inodes.Add(-1)
+		if vfs.FileType(c.mode) != vfs.S_IFREG {
+			c.dropXattrs() // a regular file's go with its data
+		}
 		c.maybeEvict()
 	}
 }
@@ -397,6 +408,7 @@ func (c *inode) maybeEvict() {
 	if c.nlink != 0 || c.opens != 0 || c.maps != 0 || vfs.FileType(c.mode) != vfs.S_IFREG {
 		return
 	}
+	c.dropXattrs()
 	c.data.Lock()
 	c.fs.used.Add(-int64(len(c.pages)))
 	var frames []uint64
@@ -534,6 +546,22 @@ func (n *inode) GetXattr(_ *vfs.Context, name string) ([]byte, unix.Errno) {
 	return append([]byte(nil), v...), 0
 }
 
+// xattrInodeSpace is the room for extended attributes each inode of the
+// limit brings (Linux's BOGO_INODE_SIZE), and xattrCost what one costs.
+const xattrInodeSpace = 1024
+
+func xattrCost(name string, value []byte) int64 { return int64(64 + len(name) + len(value)) }
+
+// dropXattrs gives an inode's attributes' room back (fs.mu held).
+func (n *inode) dropXattrs() {
+	var c int64
+	for k, v := range n.xattrs {
+		c += xattrCost(k, v)
+	}
+	n.fs.xattrBytes.Add(-c)
+	n.xattrs = nil
+}
+
 // SetXattr implements vfs.XattrInode.
 func (n *inode) SetXattr(_ *vfs.Context, name string, value []byte, flags int) unix.Errno {
 	if !xattrNamespaceOK(name) {
@@ -551,6 +579,14 @@ func (n *inode) SetXattr(_ *vfs.Context, name string, value []byte, flags int) u
 	}
 	if flags&unix.XATTR_REPLACE != 0 && !ok {
 		return unix.ENODATA
+	}
+	delta := xattrCost(name, value)
+	if old, had := n.xattrs[name]; had {
+		delta -= xattrCost(name, old)
+	}
+	if n.fs.xattrBytes.Add(delta) > n.fs.xlimit && delta > 0 {
+		n.fs.xattrBytes.Add(-delta)
+		return unix.ENOSPC
 	}
 	if n.xattrs == nil {
 		n.xattrs = map[string][]byte{}
@@ -579,9 +615,11 @@ func (n *inode) RemoveXattr(_ *vfs.Context, name string) unix.Errno {
 	}
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
-	if _, ok := n.xattrs[name]; !ok {
+	old, ok := n.xattrs[name]
+	if !ok {
 		return unix.ENODATA
 	}
+	n.fs.xattrBytes.Add(-xattrCost(name, old))
 	delete(n.xattrs, name)
 	n.ctime = vfs.Now()
 	return 0
