@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,20 +26,48 @@ func CacheDir() string {
 	return filepath.Join(os.TempDir(), "rumpgo-ports-cache")
 }
 
-// key names a port's cache folder: its name, source and version, so a
-// change of the pin builds anew.
+// key names a port's cache folder: its name, source and version (and for
+// a port built from its own source, that source), so a change of the pin
+// or of the source builds anew.
 func (r *Recipe) key() string {
-	var s string
-	if r.Go != nil {
-		s = r.Go.Version + "-" + strings.Join(append(append([]string{}, r.Go.Env...), r.Go.Flags...), " ")
-	} else {
-		s = "deb-" + r.Debian.Package
+	if r.Go != nil && r.Go.Src != "" {
+		return r.Name + "-" + r.Go.hash() + "-" + r.srcHash()
 	}
+	if r.Go != nil {
+		return r.Name + "-" + r.Go.hash()
+	}
+	return r.Name + "-" + fnv("deb-"+r.Debian.Package)
+}
+
+// srcHash covers the names and contents of the port's embedded source.
+func (r *Recipe) srcHash() string {
+	var b strings.Builder
+	fs.WalkDir(recipes, r.Name+"/"+r.Go.Src, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := recipes.ReadFile(p)
+			fmt.Fprintf(&b, "%s %d %s\n", p, len(data), data)
+		}
+		return nil
+	})
+	return fnv(b.String())
+}
+
+// hash covers everything that changes what a Go source builds.
+func (g *GoSource) hash() string {
+	s := g.Version + "-" + strings.Join(append(append([]string{}, g.Env...), g.Flags...), " ")
+	if g.Scratch || g.Src != "" {
+		// Older keys stay as they were; these builds differ in how.
+		s += fmt.Sprintf("-scratch %s %s %s", g.Module, g.Package, g.Src)
+	}
+	return fnv(s)
+}
+
+func fnv(s string) string {
 	h := uint32(2166136261)
 	for _, c := range []byte(s) {
 		h = (h ^ uint32(c)) * 16777619
 	}
-	return fmt.Sprintf("%s-%08x", r.Name, h)
+	return fmt.Sprintf("%08x", h)
 }
 
 // Cached returns the program's path when an earlier Fetch left it in the
@@ -52,15 +81,49 @@ func (r *Recipe) Cached(cache string) (string, bool) {
 }
 
 // Fetch returns the port's program on the host: from the cache, or built
-// with `go install` through the Go module proxy, or taken from the Debian
-// package (the host's installed copy, else `apt-get download`). progress
-// gets one line per step and one every 15 s while a step runs.
+// with `go install` (or `go build`, for scratch and src builds) through
+// the Go module proxy, or taken from the Debian package (the host's
+// installed copy, else `apt-get download`). progress gets one line per
+// step and one every 15 s while a step runs.
 func (r *Recipe) Fetch(ctx context.Context, cache string, progress io.Writer) (string, error) {
-	if p, ok := r.Cached(cache); ok {
+	return r.fetch(ctx, cache, r.key(), filepath.Base(r.Entry), progress, func(tmp, bin string) error {
+		if r.Go != nil {
+			return r.goBuild(ctx, r.Go, tmp, bin, progress)
+		}
+		return r.debian(ctx, tmp, bin, progress)
+	})
+}
+
+// FetchTools returns the host path of each of the recipe's tools, by
+// name, built (or found in the cache) as Fetch does the program.
+func (r *Recipe) FetchTools(ctx context.Context, cache string, progress io.Writer) (map[string]string, error) {
+	paths := map[string]string{}
+	for _, t := range r.Tools {
+		key := r.Name + "-tool-" + t.Name + "-" + t.Go.hash()
+		p, err := r.fetch(ctx, cache, key, t.Name, progress, func(tmp, bin string) error {
+			return r.goBuild(ctx, t.Go, tmp, bin, progress)
+		})
+		if err != nil {
+			return nil, err
+		}
+		paths[t.Name] = p
+	}
+	return paths, nil
+}
+
+// fetch returns cache/key/bin/name, made by build(tmp, bin) in a
+// temporary folder renamed into place whole when it is not cached yet.
+func (r *Recipe) fetch(ctx context.Context, cache, key, name string, progress io.Writer, build func(tmp, bin string) error) (string, error) {
+	dir := filepath.Join(cache, key)
+	cached := func() (string, bool) {
+		p := filepath.Join(dir, "bin", name)
+		st, err := os.Stat(p)
+		return p, err == nil && st.Mode().IsRegular()
+	}
+	if p, ok := cached(); ok {
 		fmt.Fprintf(progress, "port %s: cached %s\n", r.Name, p)
 		return p, nil
 	}
-	dir := filepath.Join(cache, r.key())
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return "", err
 	}
@@ -69,44 +132,80 @@ func (r *Recipe) Fetch(ctx context.Context, cache string, progress io.Writer) (s
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "bin", filepath.Base(r.Entry))
+	bin := filepath.Join(tmp, "bin", name)
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return "", err
 	}
-	if r.Go != nil {
-		err = r.goInstall(ctx, tmp, bin, progress)
-	} else {
-		err = r.debian(ctx, tmp, bin, progress)
-	}
-	if err != nil {
+	if err := build(tmp, bin); err != nil {
 		return "", fmt.Errorf("port %s: %v", r.Name, err)
 	}
 	// Renamed into place whole: a failed or interrupted fetch caches nothing.
 	os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
 		// Another fetch of the same port may have won the race.
-		if p, ok := r.Cached(cache); ok {
+		if p, ok := cached(); ok {
 			return p, nil
 		}
 		return "", err
 	}
-	p, _ := r.Cached(cache)
+	p, _ := cached()
 	fmt.Fprintf(progress, "port %s: cached %s\n", r.Name, p)
 	return p, nil
 }
 
-func (r *Recipe) goInstall(ctx context.Context, tmp, bin string, progress io.Writer) error {
-	g := r.Go
+// goBuild builds g's program at bin: `go install PACKAGE@VERSION`, or for
+// scratch and src builds `go build` in a scratch module under tmp.
+func (r *Recipe) goBuild(ctx context.Context, g *GoSource, tmp, bin string, progress io.Writer) error {
 	if _, err := exec.LookPath("go"); err != nil {
 		return fmt.Errorf("needs the go command to build %s: %v", g.Package, err)
 	}
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false")
+	env = append(env, g.Env...)
+	if !g.Scratch && g.Src == "" {
+		return r.goInstall(ctx, g, env, tmp, bin, progress)
+	}
+	mod := filepath.Join(tmp, "mod")
+	pkg := g.Package
+	if g.Src != "" {
+		// The port's own main package, staged as the scratch module's root.
+		staged := filepath.Join(tmp, "src")
+		if err := r.stageTree(g.Src, staged); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(staged, r.Name, filepath.FromSlash(g.Src)), mod); err != nil {
+			return err
+		}
+		pkg = "."
+	} else if err := os.MkdirAll(mod, 0o755); err != nil {
+		return err
+	}
+	// go mod init writes the go line of the toolchain at hand; the build
+	// then fills go.sum through the proxy (checked against the checksum
+	// database as any download is).
+	steps := [][]string{
+		{"mod", "init", "rumpgo.port/" + r.Name},
+		{"mod", "edit", "-require=" + g.Module + "@" + g.Version},
+		append(append([]string{"build", "-mod=mod", "-o", bin}, g.Flags...), pkg),
+	}
+	what := g.Package + " (" + g.Module + "@" + g.Version + ")"
+	fmt.Fprintf(progress, "port %s: go build %s in a scratch module (through the Go module proxy; minutes on a small machine)\n", r.Name, what)
+	for _, args := range steps {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir, cmd.Env = mod, env
+		if err := runLogged(cmd, r.Name, progress); err != nil {
+			return fmt.Errorf("go %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	return nil
+}
+
+func (r *Recipe) goInstall(ctx context.Context, g *GoSource, env []string, tmp, bin string, progress io.Writer) error {
 	gobin := filepath.Join(tmp, "gobin")
 	args := append([]string{"install"}, g.Flags...)
 	args = append(args, g.Package+"@"+g.Version)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = tmp // outside any module: the pinned version's own go.mod rules
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOBIN="+gobin, "GOWORK=off", "GOFLAGS=-buildvcs=false")
-	cmd.Env = append(cmd.Env, g.Env...)
+	cmd.Env = append(env, "GOBIN="+gobin)
 	fmt.Fprintf(progress, "port %s: go install %s@%s (through the Go module proxy; minutes on a small machine)\n", r.Name, g.Package, g.Version)
 	if err := runLogged(cmd, r.Name, progress); err != nil {
 		return fmt.Errorf("go install %s@%s: %v", g.Package, g.Version, err)

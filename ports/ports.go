@@ -18,9 +18,10 @@ import (
 	"strings"
 )
 
-// recipes holds every ports/NAME/port.json and the files a port bakes.
+// recipes holds every ports/NAME/port.json, the files a port bakes and
+// the sources of the ports whose program lives in its folder (NAME/src).
 //
-//go:embed */port.json */files
+//go:embed */port.json */files */src
 var recipes embed.FS
 
 // Recipe is one ports/NAME/port.json.
@@ -45,6 +46,9 @@ type Recipe struct {
 	Volumes   []string `json:"volumes,omitempty"`
 	Workdir   string   `json:"workdir,omitempty"`
 	MemoryMiB uint64   `json:"memory_mib,omitempty"`
+	// Tools are host programs the smoke checks run (a client such as
+	// etcdctl), built and cached like the port's program.
+	Tools []Tool `json:"tools,omitempty"`
 	// Smoke lists the checks `rumpgo port test` and tests/ports run.
 	Smoke []Check `json:"smoke"`
 	// Missing says what rumpgo lacks for the port to work fully (empty
@@ -54,12 +58,32 @@ type Recipe struct {
 
 // GoSource builds Package (a main package) of Module at Version with
 // `go install`, static (CGO_ENABLED=0 unless Env says otherwise).
+//
+// With Scratch, Package is built by `go build` in a scratch module that
+// requires Module@Version instead: for modules whose go.mod has replace
+// directives, which `go install PACKAGE@VERSION` refuses (etcd's). The
+// sources are the same; the dependencies are the versions Module's go.mod
+// requires (minimal version selection, its replaces ignored).
+//
+// With Src, the main package is the port's own, in its folder (Src, baked
+// into rumpgo like Files), built by `go build` in a scratch module that
+// requires Module@Version (its one dependency); Package is its import path
+// in this repository, where `go vet ./...` checks it against the same pin.
 type GoSource struct {
 	Module  string   `json:"module"`
 	Package string   `json:"package"`
 	Version string   `json:"version"`
 	Flags   []string `json:"flags,omitempty"`
 	Env     []string `json:"env,omitempty"`
+	Scratch bool     `json:"scratch,omitempty"`
+	Src     string   `json:"src,omitempty"`
+}
+
+// Tool is a host program the smoke checks run, named in a command
+// check's args by Name.
+type Tool struct {
+	Name string    `json:"name"`
+	Go   *GoSource `json:"go"`
 }
 
 // DebianSource takes Binary from Debian's Package as is.
@@ -128,8 +152,10 @@ func (r *Recipe) validate(name string) error {
 	if (r.Go == nil) == (r.Debian == nil) {
 		return fmt.Errorf("want exactly one source: go or debian")
 	}
-	if g := r.Go; g != nil && (g.Module == "" || g.Package == "" || g.Version == "" || g.Version == "latest") {
-		return fmt.Errorf("go source needs module, package and a pinned version")
+	if r.Go != nil {
+		if err := r.Go.validate(); err != nil {
+			return err
+		}
 	}
 	if d := r.Debian; d != nil && (d.Package == "" || !path.IsAbs(d.Binary)) {
 		return fmt.Errorf("debian source needs package and an absolute binary path")
@@ -142,6 +168,19 @@ func (r *Recipe) validate(name string) error {
 			return fmt.Errorf("file %s:%s: want a relative src in the port's folder and an absolute dst", f.Src, f.Dst)
 		}
 	}
+	tools := map[string]bool{}
+	for _, t := range r.Tools {
+		if t.Name == "" || strings.ContainsAny(t.Name, "/ ") || tools[t.Name] || t.Go == nil {
+			return fmt.Errorf("tool %q: want a unique name and a go source", t.Name)
+		}
+		if t.Go.Src != "" {
+			return fmt.Errorf("tool %s: a tool is an upstream program (no src)", t.Name)
+		}
+		if err := t.Go.validate(); err != nil {
+			return fmt.Errorf("tool %s: %v", t.Name, err)
+		}
+		tools[t.Name] = true
+	}
 	if len(r.Smoke) == 0 {
 		return fmt.Errorf("no smoke checks")
 	}
@@ -153,10 +192,22 @@ func (r *Recipe) validate(name string) error {
 	return nil
 }
 
+func (g *GoSource) validate() error {
+	if g.Module == "" || g.Package == "" || g.Version == "" || g.Version == "latest" {
+		return fmt.Errorf("go source needs module, package and a pinned version")
+	}
+	if g.Src != "" && (strings.Contains(g.Src, "..") || path.IsAbs(g.Src)) {
+		return fmt.Errorf("go source src %q: want a folder of the port's", g.Src)
+	}
+	return nil
+}
+
 // Source describes where the program comes from, for `rumpgo port list`.
 func (r *Recipe) Source() string {
-	if r.Go != nil {
-		return "go " + r.Go.Package + "@" + r.Go.Version
+	if g := r.Go; g != nil && g.Src != "" {
+		return "go ports/" + r.Name + "/" + g.Src + " with " + g.Module + "@" + g.Version
+	} else if g != nil {
+		return "go " + g.Package + "@" + g.Version
 	}
 	return "debian " + r.Debian.Package + " " + r.Debian.Binary
 }
@@ -165,27 +216,35 @@ func (r *Recipe) Source() string {
 // binary) and returns dir.
 func (r *Recipe) Stage(dir string) error {
 	for _, f := range r.Files {
-		root := r.Name + "/" + f.Src
-		err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			dst := filepath.Join(dir, filepath.FromSlash(p))
-			if d.IsDir() {
-				return os.MkdirAll(dst, 0o755)
-			}
-			b, err := recipes.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			return os.WriteFile(dst, b, 0o644)
-		})
-		if err != nil {
-			return fmt.Errorf("port %s: file %s: %v", r.Name, f.Src, err)
+		if err := r.stageTree(f.Src, dir); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// stageTree writes the port's embedded tree src (relative to its folder)
+// at dir/NAME/src.
+func (r *Recipe) stageTree(src, dir string) error {
+	err := fs.WalkDir(recipes, r.Name+"/"+src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(p))
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := recipes.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		return fmt.Errorf("port %s: %s: %v", r.Name, src, err)
 	}
 	return nil
 }

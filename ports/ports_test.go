@@ -34,7 +34,7 @@ func TestRecipesParse(t *testing.T) {
 			t.Errorf("%s: args %q", r.Name, args)
 		}
 	}
-	for _, n := range []string{"busybox-httpd", "caddy", "coredns", "redis"} {
+	for _, n := range []string{"busybox-httpd", "caddy", "coredns", "redis", "etcd", "sqlite-http"} {
 		if !names[n] {
 			t.Errorf("port %s missing", n)
 		}
@@ -51,6 +51,13 @@ func TestParseRejects(t *testing.T) {
 		`{"name":"y","debian":{"package":"p","binary":"/b"},"entry":"/b","smoke":[{"name":"s","stdio":{}}]}`, // name is not the folder's
 		`{"name":"x","bogus":1}`,
 		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","smoke":[{"name":"s","restart":true,"stdio":{}}]}`,
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","smoke":[{"name":"s","command":{"args":[]}}]}`,                              // no program
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","smoke":[{"name":"s","command":{"args":["c","{port:80}"]}}]}`,               // port not published
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","smoke":[{"name":"s","command":{"args":["c","{volume:/d}/f"]}}]}`,           // no such volume
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","ports":["80"],"smoke":[{"name":"s","http":{"port":80,"method":"GET /"}}]}`, // bad method
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","tools":[{"name":"t"}],"smoke":[{"name":"s","stdio":{}}]}`,                  // tool without a source
+		`{"name":"x","debian":{"package":"p","binary":"/b"},"entry":"/b","tools":[{"name":"t","go":{"module":"m","package":"m","version":"v1","src":"s"}}],"smoke":[{"name":"s","stdio":{}}]}`,
+		`{"name":"x","go":{"module":"m","package":"m","version":"v1","src":"../s"},"entry":"/b","smoke":[{"name":"s","stdio":{}}]}`,
 	} {
 		if _, err := Parse("x", []byte(bad)); err == nil {
 			t.Errorf("Parse accepted %s", bad)

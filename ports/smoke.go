@@ -12,37 +12,42 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Check is one smoke check. Exactly one of HTTP, DNS and Stdio is set.
-// Network checks run against one booted image with every guest port
-// forwarded from a free port on [::1]; a Stdio check runs the image once
-// with its own arguments and standard input.
+// Check is one smoke check. Exactly one of HTTP, DNS, TCP, Command and
+// Stdio is set. Network and command checks run, in order, against one
+// booted image with every guest port forwarded from a free port on [::1];
+// a Stdio check runs the image once with its own arguments and standard
+// input.
 type Check struct {
-	Name  string      `json:"name"`
-	HTTP  *HTTPCheck  `json:"http,omitempty"`
-	DNS   *DNSCheck   `json:"dns,omitempty"`
-	TCP   *TCPCheck   `json:"tcp,omitempty"`
-	Stdio *StdioCheck `json:"stdio,omitempty"`
+	Name    string        `json:"name"`
+	HTTP    *HTTPCheck    `json:"http,omitempty"`
+	DNS     *DNSCheck     `json:"dns,omitempty"`
+	TCP     *TCPCheck     `json:"tcp,omitempty"`
+	Command *CommandCheck `json:"command,omitempty"`
+	Stdio   *StdioCheck   `json:"stdio,omitempty"`
 	// Gap, when set, says what rumpgo lacks for this check to pass: its
 	// failure is reported as a known gap (a skip), and its passing as
 	// news (the recipe's note is stale).
 	Gap string `json:"gap,omitempty"`
 	// Restart stops the guest and boots the image again (same ports,
-	// same volume directories) before a network check.
+	// same volume directories) before a network or command check.
 	Restart bool `json:"restart,omitempty"`
 }
 
-// HTTPCheck GETs Path from the guest's TCP Port and wants status 200 and
-// a body containing Want.
+// HTTPCheck sends Method (default GET) for Path, with Body, to the
+// guest's TCP Port and wants status 200 and a body containing Want.
 type HTTPCheck struct {
-	Port int    `json:"port"`
-	Path string `json:"path"`
-	Want string `json:"want"`
+	Port   int    `json:"port"`
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path"`
+	Body   string `json:"body,omitempty"`
+	Want   string `json:"want"`
 }
 
 // DNSCheck asks the guest's Port (UDP, or TCP when TCP is set) for Name
@@ -63,6 +68,39 @@ type TCPCheck struct {
 	Want string `json:"want"`
 }
 
+// CommandCheck runs a program on the host while the guest runs and wants
+// it to exit 0 with stdout containing each of Want. Args[0] names one of
+// the recipe's tools, else a program on the host's $PATH. In Args,
+// {port:GUESTPORT} stands for the host port forwarded to the guest's TCP
+// GUESTPORT ({port:GUESTPORT/udp}: UDP) and {volume:PATH} for the host
+// directory of the volume mounted at PATH.
+type CommandCheck struct {
+	Args  []string `json:"args"`
+	Stdin string   `json:"stdin,omitempty"`
+	Want  []string `json:"want"`
+}
+
+// placeholder matches {port:GUESTPORT} and {volume:PATH} in command args.
+var placeholder = regexp.MustCompile(`\{(port|volume):([^}]*)\}`)
+
+// expand replaces the placeholders of arg, or says which is unknown.
+func expand(arg string, hostPort map[string]int, volumes map[string]string) (string, error) {
+	var bad error
+	out := placeholder.ReplaceAllStringFunc(arg, func(m string) string {
+		sub := placeholder.FindStringSubmatch(m)
+		if sub[1] == "port" {
+			if hp, ok := hostPort[sub[2]]; ok {
+				return strconv.Itoa(hp)
+			}
+		} else if dir, ok := volumes[sub[2]]; ok {
+			return dir
+		}
+		bad = fmt.Errorf("%s: not a published port or a volume of the recipe", m)
+		return m
+	})
+	return out, bad
+}
+
 // StdioCheck runs the image with Args (replacing its default ones) and
 // Stdin, and wants stdout to contain each of Want.
 type StdioCheck struct {
@@ -73,16 +111,16 @@ type StdioCheck struct {
 
 func (c *Check) validate(r *Recipe) error {
 	n := 0
-	for _, set := range []bool{c.HTTP != nil, c.DNS != nil, c.TCP != nil, c.Stdio != nil} {
+	for _, set := range []bool{c.HTTP != nil, c.DNS != nil, c.TCP != nil, c.Command != nil, c.Stdio != nil} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 || c.Name == "" {
-		return fmt.Errorf("want a name and exactly one of http, dns, tcp, stdio")
+		return fmt.Errorf("want a name and exactly one of http, dns, tcp, command, stdio")
 	}
 	if c.Restart && c.Stdio != nil {
-		return fmt.Errorf("restart applies to network checks only")
+		return fmt.Errorf("restart applies to network and command checks only")
 	}
 	published := func(port int, proto string) error {
 		want := strconv.Itoa(port)
@@ -98,7 +136,28 @@ func (c *Check) validate(r *Recipe) error {
 	}
 	switch {
 	case c.HTTP != nil:
+		switch c.HTTP.Method {
+		case "", "GET", "POST", "PUT", "DELETE":
+		default:
+			return fmt.Errorf("http method %q: want GET, POST, PUT or DELETE", c.HTTP.Method)
+		}
 		return published(c.HTTP.Port, "tcp")
+	case c.Command != nil:
+		if len(c.Command.Args) == 0 || c.Command.Args[0] == "" {
+			return fmt.Errorf("command: want args, the first a tool or host program")
+		}
+		ports, volumes := map[string]int{}, map[string]string{}
+		for _, p := range r.Ports {
+			ports[p] = 0
+		}
+		for _, v := range r.Volumes {
+			volumes[v] = v
+		}
+		for _, a := range c.Command.Args {
+			if _, err := expand(a, ports, volumes); err != nil {
+				return err
+			}
+		}
 	case c.TCP != nil:
 		return published(c.TCP.Port, "tcp")
 	case c.DNS != nil:
@@ -145,8 +204,9 @@ type Report struct {
 }
 
 // Test boots image with `rumpgo run` (the rumpgo binary) and runs the
-// recipe's checks, logging each to log.
-func (r *Recipe) Test(ctx context.Context, rumpgo, image string, log io.Writer) (*Report, error) {
+// recipe's checks, logging each to log. tools are the host paths of the
+// recipe's tools (FetchTools).
+func (r *Recipe) Test(ctx context.Context, rumpgo, image string, tools map[string]string, log io.Writer) (*Report, error) {
 	rep := &Report{}
 	var network []Check
 	for _, c := range r.Smoke {
@@ -173,12 +233,14 @@ func (r *Recipe) Test(ctx context.Context, rumpgo, image string, log io.Writer) 
 		args = append(args, "-p", fmt.Sprintf("[::1]:%d:%s", hp, p))
 	}
 	// Every volume on a fresh host directory.
+	volumes := map[string]string{}
 	for _, v := range r.Volumes {
 		dir, err := os.MkdirTemp("", "rumpgo-port-volume-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
+		volumes[v] = dir
 		args = append(args, "-v", dir+":"+v)
 	}
 	args = append(args, image)
@@ -228,6 +290,8 @@ func (r *Recipe) Test(ctx context.Context, rumpgo, image string, log io.Writer) 
 			}
 			hp := hostPort[key]
 			run = func() error { return dnsQuery(hp, c.DNS) }
+		case c.Command != nil:
+			run = func() error { return runCommand(ctx, c.Command, tools, hostPort, volumes) }
 		}
 		if c.Restart {
 			stop()
@@ -319,7 +383,15 @@ func freePort(udp bool) (int, error) {
 func httpGet(ctx context.Context, port int, c *HTTPCheck) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("http://[::1]:%d%s", port, c.Path), nil)
+	method := c.Method
+	if method == "" {
+		method = "GET"
+	}
+	var body io.Reader
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://[::1]:%d%s", port, c.Path), body)
 	if err != nil {
 		return err
 	}
@@ -333,7 +405,7 @@ func httpGet(ctx context.Context, port int, c *HTTPCheck) error {
 		return err
 	}
 	if resp.StatusCode != 200 || !strings.Contains(string(b), c.Want) {
-		return fmt.Errorf("GET %s: %s, body %q, want 200 and %q", c.Path, resp.Status, trim(b), c.Want)
+		return fmt.Errorf("%s %s: %s, body %q, want 200 and %q", method, c.Path, resp.Status, trim(b), c.Want)
 	}
 	return nil
 }
@@ -355,6 +427,42 @@ func tcpExchange(port int, c *TCPCheck) error {
 		got = append(got, buf[:n]...)
 		if err != nil {
 			return fmt.Errorf("sent %q, got %q (%v), want %q", c.Send, trim(got), err, c.Want)
+		}
+	}
+	return nil
+}
+
+// runCommand runs a command check's program (a tool, else one on $PATH)
+// with its placeholders expanded.
+func runCommand(ctx context.Context, c *CommandCheck, tools map[string]string, hostPort map[string]int, volumes map[string]string) error {
+	args := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		var err error
+		if args[i], err = expand(a, hostPort, volumes); err != nil {
+			return err
+		}
+	}
+	prog, ok := tools[args[0]]
+	if !ok {
+		p, err := exec.LookPath(args[0])
+		if err != nil {
+			return fmt.Errorf("%s: neither a tool of the recipe nor on the host's $PATH", args[0])
+		}
+		prog = p
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, args[1:]...)
+	cmd.Stdin = strings.NewReader(c.Stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return fmt.Errorf("%s: %v: stdout %q, stderr %q", strings.Join(args, " "), err, trim(stdout.Bytes()), trim(stderr.Bytes()))
+	}
+	for _, w := range c.Want {
+		if !strings.Contains(stdout.String(), w) {
+			return fmt.Errorf("%s: stdout %q lacks %q", strings.Join(args, " "), trim(stdout.Bytes()), w)
 		}
 	}
 	return nil

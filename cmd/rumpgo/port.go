@@ -167,8 +167,13 @@ func portTest(args []string, stdout, stderr io.Writer) int {
 	if code := buildPort(ctx, r, img, stderr); code != 0 {
 		return code
 	}
+	tools, err := r.FetchTools(ctx, ports.CacheDir(), stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "rumpgo port: %v\n", err)
+		return exitFailure
+	}
 	fmt.Fprintf(stdout, "port %s: booting %s and running %d checks\n", r.Name, filepath.Base(img), len(r.Smoke))
-	rep, err := r.Test(ctx, self, img, stdout)
+	rep, err := r.Test(ctx, self, img, tools, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "rumpgo port: %v\n", err)
 		return exitFailure

@@ -1,11 +1,13 @@
 // Package ports_test builds every port's image (ports/NAME), boots it
-// with rumpgo and runs its smoke checks over the network (-p on [::1])
-// or stdio.
+// with rumpgo and runs its smoke checks over the network (-p on [::1]),
+// with host commands (a port's tools such as etcdctl, or the host's
+// sqlite3 on a volume's files) or over stdio.
 //
 // The default run (go test ./...) covers the fast ports only: busybox-httpd,
 // a Debian binary taken as is. RUMPGO_PORTS=all runs every port; a
-// comma-separated list of names runs those. Go-built ports compile their
-// pinned upstream release once (minutes) and are cached under
+// comma-separated list of names runs those (RUMPGO_PORTS=etcd,sqlite-http).
+// Go-built ports compile their pinned upstream release (or, for
+// sqlite-http, SQLite's C) once (minutes) and are cached under
 // $RUMPGO_PORTS_CACHE (default $XDG_CACHE_HOME/rumpgo/ports).
 package ports_test
 
@@ -136,7 +138,14 @@ func TestPorts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := r.Test(ctx, rumpgoBin, img, log)
+			tools, err := r.FetchTools(ctx, ports.CacheDir(), log)
+			if err != nil {
+				if unavailable(err) {
+					t.Skipf("cannot fetch the port's tools here: %v", err)
+				}
+				t.Fatal(err)
+			}
+			rep, err := r.Test(ctx, rumpgoBin, img, tools, log)
 			if err != nil {
 				t.Fatal(err)
 			}
