@@ -1,37 +1,50 @@
-// Command bench compares rumpgo with running the same binary natively and
-// prints the result as one Markdown table, ready to paste into a report.
+// Command bench is rumpgo's performance suite: it measures the same
+// programs natively and under rumpgo, side by side in one run, prints one
+// Markdown table with the machine it ran on, checks the project's targets
+// (issue 11) and writes all of it to docs/performance.md.
 //
 // Run it from anywhere inside the module:
 //
-//	go run ./tests/bench [-files] [-n 20] [-getpid-calls 100000] [-getpid-runs 5] [-timenow-calls 1000000] [-op-calls 2000] [-rumpgo PATH]
+//	go run ./tests/bench            # the full suite, a few minutes; writes docs/performance.md
+//	go run ./tests/bench -tiny      # every row once at a tiny size, ~20 s; writes nothing
 //
-// It builds rumpgo (./cmd/rumpgo, unless -rumpgo names a prebuilt binary) and
-// the static testdata programs hello and getpid, then measures:
+// It builds rumpgo (./cmd/rumpgo, unless -rumpgo names a prebuilt binary)
+// and its guest programs itself. Rows (groups for -rows in brackets):
 //
-//   - hello boot-to-exit: wall time of the whole process, native exec vs.
-//     `rumpgo run hello`, -n times each after one discarded warm-up run;
-//     this is what a user waits for, VM creation and ELF loading included.
-//   - getpid round trip: ns per syscall.Getpid as the program itself reports
-//     it, -getpid-runs runs each, so start-up cost is excluded; once through
-//     VM exits and once with --syscalls poll (no exits).
-//   - signal, futex ping-pong, thread create+join: ns per operation as
-//     testdata/rtbench reports it, -op-calls operations per run.
-//   - first touch: ns per 4 KiB page of a fresh anonymous mmap of
-//     -touch-mib MiB, i.e. the page-fault path.
-//   - time.Now: ns per call as testdata/timenow reports it, -getpid-runs runs
-//     each; under rumpgo the vDSO answers it from memory. The clock_gettime
-//     row is the same program's -syscall mode: one clock read as a system
-//     call, what time.Now cost twice over before the vDSO.
+//   - [hello] boot-to-exit of a Go hello world (tests/bench/hello): wall
+//     time of the whole process, native exec vs `rumpgo run hello`,
+//     interleaved, after one discarded warm-up run of each.
+//   - [qemu] the same binary as /init of a QEMU microVM booting the
+//     installed Debian kernel from an initramfs, until qemu exits (qemu.go):
+//     under TCG, and an attempt under KVM with a timeout (PVM hosts never
+//     finish booting a stock kernel; the row says what the console showed
+//     last). "skipped: qemu-system-x86 not installed" without qemu.
+//   - [syscall] getpid and clock_gettime as system calls, time.Now through
+//     the vDSO: ns per call as the program itself reports it, so start-up
+//     is excluded; getpid also with --syscalls poll (no exits).
+//   - [runtime] signal to itself, futex ping-pong, thread create+join: ns
+//     per operation as tests/testdata/rtbench reports it.
+//   - [touch] the first touch of each page of a fresh 1 GiB anonymous mmap:
+//     ns per 4 KiB page, i.e. the page-fault path.
+//   - [http] a Go net/http server (tests/testdata/httpserve), natively and
+//     under `rumpgo run -p`, 64 keep-alive connections from a load
+//     generator in this process: requests/s, p50 and p99 latency, one
+//     64 MiB download, and the host process's VmRSS/VmHWM when the server
+//     is idle after 10 requests. Both listen on [::1]: the project's hosts
+//     have no 127.0.0.1 on lo.
+//   - [files] sequential read of a 256 MiB file (1 MiB reads) from an image
+//     and from a volume; creating small files in a tmpfs (files.go).
+//   - [size] hello's binary against the image `rumpgo build` makes of it.
 //
-// Cells are "median (min–max)"; ratio is rumpgo median / native median.
-// A machine line (CPU, kernel, whether /dev/kvm is PVM) precedes the table
-// because the costs differ by an order of magnitude between PVM and VMX.
+// Cells are "median (min–max)" over the runs; ratio is rumpgo's median
+// over the baseline's (native unless the row names another).
 package main
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,151 +54,489 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rumpgo/rumpgo/tests/bench/internal/gobuild"
+	"github.com/rumpgo/rumpgo/tests/bench/internal/httpload"
 )
 
-func main() {
-	os.Exit(run())
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// sizes is how much each row does.
+type sizes struct {
+	runs         int // runs of each per-operation row
+	helloRuns    int
+	getpidCalls  int
+	timenowCalls int
+	opCalls      int
+	touchMiB     int
+	readMiB      int
+	createFiles  int
+	httpConns    int
+	httpRuns     int
+	httpDur      time.Duration
+	qemuRuns     int
+	kvmTimeout   time.Duration
 }
 
-// run returns the exit status so the deferred cleanup of built binaries runs.
-func run() int {
-	n := flag.Int("n", 20, "runs of hello on each side")
-	getpidCalls := flag.Int("getpid-calls", 100000, "getpid calls per getpid run")
-	getpidRuns := flag.Int("getpid-runs", 5, "getpid runs on each side")
-	timenowCalls := flag.Int("timenow-calls", 1000000, "time.Now calls per timenow run")
-	touchMiB := flag.Int("touch-mib", 256, "MiB mmapped and touched page by page per run")
-	opCalls := flag.Int("op-calls", 2000, "operations per signal, futex and thread run")
-	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
-	files := flag.Bool("files", false, "measure only file reads and creation, -getpid-runs runs each (files.go)")
-	flag.Parse()
-	if *n < 1 || *getpidCalls < 1 || *getpidRuns < 1 || *timenowCalls < 2 || *opCalls < 1 {
-		return fail("-n, -getpid-calls and -getpid-runs must be positive, -timenow-calls at least 2")
-	}
+var (
+	fullSizes = sizes{runs: 5, helloRuns: 20, getpidCalls: 100000, timenowCalls: 1000000, opCalls: 2000,
+		touchMiB: 1024, readMiB: 256, createFiles: 10000, httpConns: 64, httpRuns: 3, httpDur: 5 * time.Second,
+		qemuRuns: 3, kvmTimeout: 30 * time.Second}
+	// tinySizes keeps every row but makes it quick: the suite's own test.
+	// time.Now needs enough calls for the guest's 1 ms clock to move
+	// many times.
+	tinySizes = sizes{runs: 1, helloRuns: 1, getpidCalls: 1000, timenowCalls: 1000000, opCalls: 50,
+		touchMiB: 16, readMiB: 8, createFiles: 100, httpConns: 64, httpRuns: 1, httpDur: 300 * time.Millisecond,
+		qemuRuns: 1, kvmTimeout: 3 * time.Second}
+)
 
-	root, err := moduleRoot()
-	if err != nil {
-		return fail("%v", err)
-	}
-	dir, err := os.MkdirTemp("", "rumpgo-bench-")
-	if err != nil {
-		return fail("%v", err)
-	}
-	defer os.RemoveAll(dir)
+var allGroups = []string{"hello", "qemu", "syscall", "runtime", "touch", "http", "files", "size"}
 
-	rumpgo := *rumpgoFlag
-	if rumpgo == "" {
-		rumpgo = filepath.Join(dir, "rumpgo")
-		if err := goBuild(root, rumpgo, "./cmd/rumpgo"); err != nil {
-			return fail("%v", err)
+// bench is one run of the suite.
+type bench struct {
+	sizes
+	tiny           bool
+	root, dir      string
+	rumpgo, kernel string
+	stderr         io.Writer
+	rows           []row
+	failed         bool
+	kvmEvidence    string    // what the QEMU/KVM attempt showed, for the report
+	helloGuest     []float64 // rumpgo's hello times, for the QEMU rows
+	helloSyscalls  int       // hello's system calls under rumpgo, for the report
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	s := fullSizes
+	tiny := fs.Bool("tiny", false, "run every row once at a tiny size (the suite's test; writes no report unless -doc)")
+	fs.IntVar(&s.runs, "runs", s.runs, "runs of each per-operation row")
+	fs.IntVar(&s.runs, "getpid-runs", s.runs, "the same as -runs (old name)")
+	fs.IntVar(&s.helloRuns, "n", s.helloRuns, "runs of hello on each side")
+	fs.IntVar(&s.getpidCalls, "getpid-calls", s.getpidCalls, "getpid calls per run")
+	fs.IntVar(&s.timenowCalls, "timenow-calls", s.timenowCalls, "time.Now calls per run")
+	fs.IntVar(&s.opCalls, "op-calls", s.opCalls, "operations per signal, futex and thread run")
+	fs.IntVar(&s.touchMiB, "touch-mib", s.touchMiB, "MiB mmapped and touched page by page per run")
+	fs.IntVar(&s.readMiB, "read-mib", s.readMiB, "MiB of the file read sequentially")
+	fs.IntVar(&s.createFiles, "create-files", s.createFiles, "small files created per run")
+	fs.IntVar(&s.httpConns, "c", s.httpConns, "HTTP keep-alive connections")
+	fs.IntVar(&s.httpRuns, "http-runs", s.httpRuns, "HTTP server runs on each side")
+	fs.DurationVar(&s.httpDur, "d", s.httpDur, "HTTP measuring time per run (after 1 s of warm-up)")
+	fs.IntVar(&s.qemuRuns, "qemu-runs", s.qemuRuns, "QEMU boots (TCG)")
+	fs.DurationVar(&s.kvmTimeout, "kvm-timeout", s.kvmTimeout, "how long the QEMU/KVM attempt may take")
+	rumpgoFlag := fs.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
+	kernel := fs.String("kernel", "", "the kernel QEMU boots (default: the newest /boot/vmlinuz-*)")
+	rowsFlag := fs.String("rows", strings.Join(allGroups, ","), "the groups of rows to measure")
+	files := fs.Bool("files", false, "the same as -rows files")
+	doc := fs.String("doc", "", "write the report here (default: docs/performance.md for a full run of every row; - for none)")
+	note := fs.String("note", "", "a remark on the conditions for the report, e.g. that the host was shared")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *tiny {
+		// Flags given explicitly win over the tiny sizes.
+		set := map[string]string{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+		s = tinySizes
+		for name, v := range set {
+			fs.Set(name, v)
 		}
 	}
 	if *files {
-		return fileBench(rumpgo, root, dir, *getpidRuns)
+		*rowsFlag = "files"
 	}
-	hello := filepath.Join(dir, "hello")
-	getpid := filepath.Join(dir, "getpid")
-	timenow := filepath.Join(dir, "timenow")
-	rtbench := filepath.Join(dir, "rtbench")
-	for bin, pkg := range map[string]string{hello: "./tests/testdata/hello", getpid: "./tests/testdata/getpid",
-		timenow: "./tests/testdata/timenow", rtbench: "./tests/testdata/rtbench"} {
-		if err := goBuild(root, bin, pkg); err != nil {
-			return fail("%v", err)
+	groups := map[string]bool{}
+	for _, g := range strings.Split(*rowsFlag, ",") {
+		if !slices.Contains(allGroups, g) {
+			fmt.Fprintf(stderr, "bench: unknown group %q in -rows (have %s)\n", g, strings.Join(allGroups, ","))
+			return 2
+		}
+		groups[g] = true
+	}
+	if s.runs < 1 || s.helloRuns < 1 || s.getpidCalls < 1 || s.timenowCalls < 2 || s.opCalls < 1 || s.touchMiB < 1 ||
+		s.readMiB < 1 || s.createFiles < 1 || s.httpConns < 1 || s.httpRuns < 1 || s.qemuRuns < 1 {
+		fmt.Fprintln(stderr, "bench: counts must be positive, -timenow-calls at least 2")
+		return 2
+	}
+	docPath := *doc
+	if docPath == "" && !*tiny && len(groups) == len(allGroups) {
+		docPath = "docs/performance.md"
+	}
+
+	b := &bench{sizes: s, tiny: *tiny, stderr: stderr, kernel: *kernel}
+	var err error
+	if b.root, err = gobuild.ModuleRoot(); err != nil {
+		return b.fail("%v", err)
+	}
+	if b.dir, err = os.MkdirTemp("", "rumpgo-bench-"); err != nil {
+		return b.fail("%v", err)
+	}
+	defer os.RemoveAll(b.dir)
+	m := readMachine()
+	start := time.Now()
+
+	b.progress("building rumpgo and the guest programs")
+	b.rumpgo = *rumpgoFlag
+	if b.rumpgo == "" {
+		b.rumpgo = filepath.Join(b.dir, "rumpgo")
+		if err := gobuild.Build(b.root, b.rumpgo, "./cmd/rumpgo"); err != nil {
+			return b.fail("%v", err)
 		}
 	}
-
-	fmt.Println(machineLine())
-	fmt.Println()
-
-	failed := false
-	row := func(name string, native, guest []float64, errN, errG error, unit func(float64) (float64, string)) {
-		cell := func(v []float64, err error) string {
-			if err != nil {
-				failed = true
-				fmt.Fprintf(os.Stderr, "bench: %s: %v\n", name, err)
-				return "failed"
-			}
-			return spread(v, unit)
-		}
-		ratio := "–"
-		if errN == nil && errG == nil {
-			ratio = fmt.Sprintf("%.1f×", median(guest)/median(native))
-		}
-		fmt.Printf("| %s | %s | %s | %s |\n", name, cell(native, errN), cell(guest, errG), ratio)
+	if err := gobuild.Build(b.root, b.dir+"/", "./tests/bench/hello", "./tests/testdata/getpid",
+		"./tests/testdata/timenow", "./tests/testdata/rtbench", "./tests/testdata/fsvol",
+		"./tests/testdata/httpserve"); err != nil {
+		return b.fail("%v", err)
 	}
 
-	fmt.Println("| measurement | native | rumpgo | ratio |")
-	fmt.Println("|---|---|---|---|")
-
-	hn, errN := wallTimes(*n, hello)
-	hg, errG := wallTimes(*n, rumpgo, "run", hello)
-	row(fmt.Sprintf("hello boot-to-exit (wall, median of %d)", *n), hn, hg, errN, errG, ms)
-
-	arg := strconv.Itoa(*getpidCalls)
-	gn, errN := getpidNs(*getpidRuns, getpid, arg)
-	gg, errG := getpidNs(*getpidRuns, rumpgo, "run", getpid, arg)
-	row(fmt.Sprintf("getpid round trip (ns/call, median of %d)", *getpidRuns), gn, gg, errN, errG, ns)
-	// The same calls through the mailbox a monitor thread polls: no exit.
-	gp, errP := getpidNs(*getpidRuns, rumpgo, "run", "--syscalls", "poll", getpid, arg)
-	row(fmt.Sprintf("getpid, --syscalls poll (ns/call, median of %d)", *getpidRuns), gn, gp, errN, errP, ns)
-
-	arg = strconv.Itoa(*timenowCalls)
-	tn, errN := perCallNs(*getpidRuns, timenow, arg)
-	tg, errG := perCallNs(*getpidRuns, rumpgo, "run", timenow, arg)
-	row(fmt.Sprintf("time.Now (ns/call, median of %d)", *getpidRuns), tn, tg, errN, errG, ns)
-	// Each system call exits to the monitor: fewer of them.
-	arg = strconv.Itoa(max(*timenowCalls/100, 2))
-	sn, errN := perCallNs(*getpidRuns, timenow, "-syscall", arg)
-	sg, errG := perCallNs(*getpidRuns, rumpgo, "run", timenow, "-syscall", arg)
-	row(fmt.Sprintf("clock_gettime system call (ns/call, median of %d)", *getpidRuns), sn, sg, errN, errG, ns)
-
-	for _, op := range []struct{ name, arg string }{
-		{"signal to itself, kill to signal.Notify", "signal"},
-		{"futex ping-pong between two threads (per round trip)", "futex"},
-		{"create and join a thread", "thread"},
-	} {
-		arg := strconv.Itoa(*opCalls)
-		on, errN := perCallNs(*getpidRuns, rtbench, op.arg, arg)
-		og, errG := perCallNs(*getpidRuns, rumpgo, "run", rtbench, op.arg, arg)
-		row(fmt.Sprintf("%s (ns/op, median of %d)", op.name, *getpidRuns), on, og, errN, errG, ns)
+	for _, g := range allGroups {
+		if !groups[g] {
+			continue
+		}
+		switch g {
+		case "hello":
+			b.hello()
+		case "qemu":
+			b.qemu()
+		case "syscall":
+			b.syscalls()
+		case "runtime":
+			b.runtimeOps()
+		case "touch":
+			b.touch()
+		case "http":
+			b.http()
+		case "files":
+			b.files()
+		case "size":
+			b.size()
+		}
 	}
+	m.loadEnd = loadAvg()
+	m.took = time.Since(start)
 
-	arg = strconv.Itoa(*touchMiB)
-	pn, errN := perCallNs(*getpidRuns, rtbench, "touch", arg)
-	pg, errG := perCallNs(*getpidRuns, rumpgo, "run", "--memory", strconv.Itoa(*touchMiB+256), rtbench, "touch", arg)
-	row(fmt.Sprintf("first touch of a fresh page, %d MiB mmap (ns/page, median of %d)", *touchMiB, *getpidRuns), pn, pg, errN, errG, ns)
-
-	if failed {
+	fmt.Fprintln(stdout, m.line())
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, b.table())
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, b.targets())
+	if docPath != "-" && docPath != "" {
+		if !filepath.IsAbs(docPath) {
+			docPath = filepath.Join(b.root, docPath)
+		}
+		cmdline := "go run ./tests/bench"
+		for _, a := range args {
+			cmdline += " " + shellQuote(a)
+		}
+		if err := os.WriteFile(docPath, []byte(b.report(m, cmdline, *note)), 0o644); err != nil {
+			return b.fail("%v", err)
+		}
+		fmt.Fprintf(stderr, "bench: wrote %s\n", docPath)
+	}
+	if b.failed {
 		return 1
 	}
 	return 0
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %v", err)
+// shellQuote quotes a for sh when it needs it.
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,+-") == "" {
+		return a
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("run this inside the rumpgo module")
-	}
-	return filepath.Dir(gomod), nil
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
 
-func goBuild(dir, out, pkg string) error {
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", out, pkg)
-	cmd.Dir = dir
-	// rumpgo runs static binaries; cgo would make hello dynamic.
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return nil
+func (b *bench) bin(name string) string { return filepath.Join(b.dir, name) }
+
+func (b *bench) fail(format string, a ...any) int {
+	fmt.Fprintf(b.stderr, "bench: "+format+"\n", a...)
+	return 1
 }
 
-// runOnce runs argv with empty stdin and returns stdout; a non-zero exit is
-// an error carrying stderr, since timing a failing run means nothing.
-func runOnce(argv ...string) (string, time.Duration, error) {
+func (b *bench) progress(format string, a ...any) {
+	fmt.Fprintf(b.stderr, "bench: "+format+"\n", a...)
+}
+
+// row is one line of the table.
+type row struct {
+	id                 string // for the targets
+	name               string
+	base, guest, ratio string
+	baseMed, guestMed  float64
+	measured           bool // both medians are real
+}
+
+// add records a measured row; an error on either side marks the row (and
+// the run) failed.
+func (b *bench) add(id, name string, base, guest []float64, errB, errG error, unit func(float64) (float64, string)) {
+	cell := func(v []float64, err error) string {
+		if err != nil {
+			b.failed = true
+			fmt.Fprintf(b.stderr, "bench: %s: %v\n", name, err)
+			return "failed"
+		}
+		return spread(v, unit)
+	}
+	r := row{id: id, name: name, base: cell(base, errB), guest: cell(guest, errG), ratio: "–"}
+	if errB == nil && errG == nil {
+		r.baseMed, r.guestMed, r.measured = median(base), median(guest), true
+		r.ratio = ratio(r.guestMed / r.baseMed)
+	}
+	b.rows = append(b.rows, r)
+	b.progress("| %s | %s | %s | %s |", r.name, r.base, r.guest, r.ratio)
+}
+
+// addText records a row whose cells are words, not measurements.
+func (b *bench) addText(id, name, base, guest string) {
+	b.rows = append(b.rows, row{id: id, name: name, base: base, guest: guest, ratio: "–"})
+	b.progress("| %s | %s | %s | – |", name, base, guest)
+}
+
+func (b *bench) find(id string) (row, bool) {
+	for _, r := range b.rows {
+		if r.id == id {
+			return r, r.measured
+		}
+	}
+	return row{}, false
+}
+
+func (b *bench) table() string {
+	var w strings.Builder
+	w.WriteString("| measurement | native (or the baseline named) | rumpgo | ratio |\n|---|---|---|---|\n")
+	for _, r := range b.rows {
+		fmt.Fprintf(&w, "| %s | %s | %s | %s |\n", r.name, cellEscape(r.base), cellEscape(r.guest), r.ratio)
+	}
+	return w.String()
+}
+
+func cellEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func ratio(x float64) string {
+	if x > 0 && x < 0.01 {
+		return fmt.Sprintf("1/%.0f", 1/x)
+	}
+	if x >= 10 {
+		return fmt.Sprintf("%.0f×", x)
+	}
+	return fmt.Sprintf("%.2f×", x)
+}
+
+// --- the rows ---
+
+func (b *bench) hello() {
+	hello := b.bin("hello")
+	nat, gst, errN, errG := interleaved(b.helloRuns, !b.tiny, []string{hello}, []string{b.rumpgo, "run", hello})
+	b.add("hello", fmt.Sprintf("hello boot-to-exit, Go hello world (wall, %s)", b.of(b.helloRuns)), nat, gst, errN, errG, ms)
+	if errG == nil {
+		b.helloGuest = gst
+		// "rumpgo: N syscalls in T; exit status 0" on stderr.
+		if _, stderr, _, err := runOnce(b.rumpgo, "run", "--summary", hello); err == nil {
+			if i := strings.Index(stderr, "rumpgo: "); i >= 0 {
+				fmt.Sscanf(stderr[i:], "rumpgo: %d syscalls", &b.helloSyscalls)
+			}
+		}
+	}
+}
+
+// of is "median of N" or "once".
+func (b *bench) of(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("median of %d", n)
+}
+
+func (b *bench) qemu() {
+	qemu, kernel, skip := findQEMU(b.kernel)
+	const name = "hello boot-to-exit; baseline: the same binary as /init of a QEMU microVM (kernel %s, %s) (wall, %s)"
+	if skip != "" {
+		b.addText("qemu-tcg", fmt.Sprintf(name, "", "TCG", "–"), skip, "–")
+		b.addText("qemu-kvm", fmt.Sprintf(name, "", "KVM", "–"), skip, "–")
+		return
+	}
+	initrd := b.bin("initrd.cpio")
+	if err := writeInitrd(initrd, b.bin("hello")); err != nil {
+		b.add("qemu-tcg", "QEMU initrd", nil, nil, err, err, ms)
+		return
+	}
+	// rumpgo's side is the hello row's; measured here when that row was
+	// not asked for.
+	gst, errG := b.helloGuest, error(nil)
+	if gst == nil {
+		_, gst, _, errG = interleaved(b.helloRuns, !b.tiny, nil, []string{b.rumpgo, "run", b.bin("hello")})
+	}
+	warm := 1
+	if b.tiny {
+		warm = 0
+	}
+	// The KVM attempt first: when it works (hardware VMX), it is the fair
+	// baseline and is timed like the rest.
+	kvmArgv := qemuArgv(qemu, kernel, initrd, "kvm", false)
+	el, console, done, err := qemuBoot(kvmArgv, b.kvmTimeout)
+	kvmName := fmt.Sprintf(name, kernelName(kernel), "KVM", b.of(b.qemuRuns))
+	switch {
+	case err != nil:
+		b.kvmEvidence = fmt.Sprintf("qemu -accel kvm failed after %v: %v", el.Round(time.Millisecond), firstLine(err.Error()))
+		b.addText("qemu-kvm", kvmName, "failed: "+firstLine(err.Error()), "–")
+	case !done:
+		b.kvmEvidence = fmt.Sprintf("no exit within %v; the console (without `quiet`) showed last: «%s»", b.kvmTimeout, lastLine(console))
+		b.addText("qemu-kvm", kvmName, "did not finish: "+b.kvmEvidence, "–")
+	default:
+		v, err := qemuTimes(b.qemuRuns, warm, qemuArgv(qemu, kernel, initrd, "kvm", true), 2*b.kvmTimeout)
+		b.kvmEvidence = "booted and exited"
+		b.add("qemu-kvm", kvmName, v, gst, err, errG, ms)
+	}
+	v, err := qemuTimes(b.qemuRuns, warm, qemuArgv(qemu, kernel, initrd, "tcg", true), 5*time.Minute)
+	b.add("qemu-tcg", fmt.Sprintf(name, kernelName(kernel), "TCG", b.of(b.qemuRuns)), v, gst, err, errG, ms)
+}
+
+func (b *bench) syscalls() {
+	getpid, timenow := b.bin("getpid"), b.bin("timenow")
+	arg := strconv.Itoa(b.getpidCalls)
+	gn, errN := getpidNs(b.runs, getpid, arg)
+	gg, errG := getpidNs(b.runs, b.rumpgo, "run", getpid, arg)
+	b.add("getpid", fmt.Sprintf("getpid round trip (per call, %s)", b.of(b.runs)), gn, gg, errN, errG, ns)
+	// The same calls through the mailbox a monitor thread polls: no exit.
+	gp, errP := getpidNs(b.runs, b.rumpgo, "run", "--syscalls", "poll", getpid, arg)
+	b.add("getpid-poll", fmt.Sprintf("getpid, `--syscalls poll`: exit-less while a host CPU is free to poll (per call, %s)", b.of(b.runs)), gn, gp, errN, errP, ns)
+
+	arg = strconv.Itoa(b.timenowCalls)
+	tn, errN := perCallNs(b.runs, timenow, arg)
+	tg, errG := perCallNs(b.runs, b.rumpgo, "run", timenow, arg)
+	b.add("timenow", fmt.Sprintf("time.Now() (per call, %s)", b.of(b.runs)), tn, tg, errN, errG, ns)
+	// Each system call exits to the monitor: fewer of them.
+	arg = strconv.Itoa(max(b.timenowCalls/100, 2))
+	sn, errN := perCallNs(b.runs, timenow, "-syscall", arg)
+	sg, errG := perCallNs(b.runs, b.rumpgo, "run", timenow, "-syscall", arg)
+	b.add("clock", fmt.Sprintf("clock_gettime as a system call (per call, %s)", b.of(b.runs)), sn, sg, errN, errG, ns)
+}
+
+func (b *bench) runtimeOps() {
+	rtbench := b.bin("rtbench")
+	for _, op := range []struct{ name, arg string }{
+		{"signal to itself, kill to signal.Notify", "signal"},
+		{"futex ping-pong between two threads (per round trip", "futex"},
+		{"create and join a thread", "thread"},
+	} {
+		arg := strconv.Itoa(b.opCalls)
+		on, errN := perCallNs(b.runs, rtbench, op.arg, arg)
+		og, errG := perCallNs(b.runs, b.rumpgo, "run", rtbench, op.arg, arg)
+		name := fmt.Sprintf("%s (per op, %s)", op.name, b.of(b.runs))
+		if op.arg == "futex" {
+			name = fmt.Sprintf("%s, %s)", op.name, b.of(b.runs))
+		}
+		b.add(op.arg, name, on, og, errN, errG, ns)
+	}
+}
+
+func (b *bench) touch() {
+	rtbench := b.bin("rtbench")
+	arg := strconv.Itoa(b.touchMiB)
+	pn, errN := perCallNs(b.runs, rtbench, "touch", arg)
+	pg, errG := perCallNs(b.runs, b.rumpgo, "run", "--memory", strconv.Itoa(b.touchMiB+256), rtbench, "touch", arg)
+	b.add("touch", fmt.Sprintf("page fault: first touch of each 4 KiB page of a fresh %s mmap (per page, %s)", mibName(b.touchMiB), b.of(b.runs)),
+		pn, pg, errN, errG, ns)
+}
+
+func mibName(mib int) string {
+	if mib%1024 == 0 {
+		return fmt.Sprintf("%d GiB", mib/1024)
+	}
+	return fmt.Sprintf("%d MiB", mib)
+}
+
+func (b *bench) http() {
+	server := b.bin("httpserve")
+	warm := time.Second
+	if b.tiny {
+		warm = 0
+	}
+	var res [2][]httpload.Result
+	var errs [2]error
+	// Alternate the sides so both see the same host load.
+	for range b.httpRuns {
+		for side := range 2 {
+			if errs[side] != nil {
+				continue
+			}
+			port, err := httpload.FreePort()
+			if err != nil {
+				errs[side] = err
+				continue
+			}
+			addr := fmt.Sprintf("[::1]:%d", port)
+			argv := []string{server, addr}
+			if side == 1 {
+				argv = []string{b.rumpgo, "run", "-p", fmt.Sprintf("[::1]:%d:8080", port), server, ":8080"}
+			}
+			r, err := httpload.Run(argv, addr, b.httpConns, warm, b.httpDur)
+			if err == nil && r.Errs > 0 {
+				err = fmt.Errorf("%q: %d requests failed", argv, r.Errs)
+			}
+			if err != nil {
+				errs[side] = err
+				continue
+			}
+			res[side] = append(res[side], r)
+		}
+	}
+	pick := func(side int, f func(httpload.Result) float64) []float64 {
+		var v []float64
+		for _, r := range res[side] {
+			v = append(v, f(r))
+		}
+		return v
+	}
+	of := b.of(b.httpRuns)
+	for _, m := range []struct {
+		id, name string
+		f        func(httpload.Result) float64
+		unit     func(float64) (float64, string)
+	}{
+		{"http-rps", fmt.Sprintf("HTTP requests/s, %d keep-alive connections, %v per run (higher is better, %s)", b.httpConns, b.httpDur, of),
+			func(r httpload.Result) float64 { return r.RPS }, plain},
+		{"http-p50", fmt.Sprintf("HTTP p50 latency, same runs (%s)", of), func(r httpload.Result) float64 { return r.P50 }, ms},
+		{"http-p99", fmt.Sprintf("HTTP p99 latency, same runs (%s)", of), func(r httpload.Result) float64 { return r.P99 }, ms},
+		{"http-bulk", fmt.Sprintf("HTTP one 64 MiB download, guest→host (MB/s, higher is better, %s)", of),
+			func(r httpload.Result) float64 { return r.BulkMBps }, plain},
+		{"rss", fmt.Sprintf("idle Go HTTP server after 10 requests: host process VmRSS (%s)", of),
+			func(r httpload.Result) float64 { return r.RSS }, mib},
+		{"hwm", fmt.Sprintf("the same: host process VmHWM, its peak so far (%s)", of),
+			func(r httpload.Result) float64 { return r.HWM }, mib},
+	} {
+		b.add(m.id, m.name, pick(0, m.f), pick(1, m.f), errs[0], errs[1], m.unit)
+	}
+}
+
+func (b *bench) size() {
+	hello := b.bin("hello")
+	img := b.bin("hello.img")
+	var bin, image []float64
+	errB, errI := error(nil), error(nil)
+	if st, err := os.Stat(hello); err != nil {
+		errB = err
+	} else {
+		bin = []float64{float64(st.Size())}
+	}
+	if out, err := exec.Command(b.rumpgo, "build", "-o", img, hello).CombinedOutput(); err != nil {
+		errI = fmt.Errorf("rumpgo build: %v\n%s", err, out)
+	} else if st, err := os.Stat(img); err != nil {
+		errI = err
+	} else {
+		image = []float64{float64(st.Size())}
+	}
+	b.add("size", "hello on disk: the binary vs its image from `rumpgo build`", bin, image, errB, errI, mib)
+}
+
+// --- running programs ---
+
+// runOnce runs argv with empty stdin and returns stdout and stderr; a
+// non-zero exit is an error carrying stderr, since timing a failing run
+// means nothing.
+func runOnce(argv ...string) (string, string, time.Duration, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -193,31 +544,43 @@ func runOnce(argv ...string) (string, time.Duration, error) {
 	err := cmd.Run()
 	el := time.Since(start)
 	if err != nil {
-		return "", el, fmt.Errorf("%q: %v\n%s", argv, err, stderr.Bytes())
+		return "", "", el, fmt.Errorf("%q: %v\n%s", argv, err, stderr.Bytes())
 	}
-	return stdout.String(), el, nil
+	return stdout.String(), stderr.String(), el, nil
 }
 
-func wallTimes(n int, argv ...string) ([]float64, error) {
-	// The first run pays for page cache and binary loading; drop it.
-	if _, _, err := runOnce(argv...); err != nil {
-		return nil, err
-	}
-	var v []float64
-	for range n {
-		_, el, err := runOnce(argv...)
-		if err != nil {
-			return nil, err
+// interleaved times a and b alternately n times each (wall ns), after one
+// discarded warm-up run of each when warm: the first run pays for the page
+// cache. A nil argv is skipped.
+func interleaved(n int, warm bool, a, b []string) (va, vb []float64, errA, errB error) {
+	one := func(argv []string, v *[]float64, errp *error, keep bool) {
+		if argv == nil || *errp != nil {
+			return
 		}
-		v = append(v, float64(el.Nanoseconds()))
+		_, _, el, err := runOnce(argv...)
+		if err != nil {
+			*errp = err
+			return
+		}
+		if keep {
+			*v = append(*v, float64(el.Nanoseconds()))
+		}
 	}
-	return v, nil
+	if warm {
+		one(a, &va, &errA, false)
+		one(b, &vb, &errB, false)
+	}
+	for range n {
+		one(a, &va, &errA, true)
+		one(b, &vb, &errB, true)
+	}
+	return
 }
 
 func getpidNs(runs int, argv ...string) ([]float64, error) {
 	var v []float64
 	for range runs {
-		out, _, err := runOnce(argv...)
+		out, _, _, err := runOnce(argv...)
 		if err != nil {
 			return nil, err
 		}
@@ -234,20 +597,18 @@ func getpidNs(runs int, argv ...string) ([]float64, error) {
 	return v, nil
 }
 
-// perCallNs runs testdata/timenow, which reports "ns_per_call X" on stderr.
+// perCallNs runs a program that reports "ns_per_call X" on stderr
+// (timenow, rtbench, fsvol).
 func perCallNs(runs int, argv ...string) ([]float64, error) {
 	var v []float64
 	for range runs {
-		cmd := exec.Command(argv[0], argv[1:]...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("%q: %v\n%s", argv, err, stderr.Bytes())
+		_, stderr, _, err := runOnce(argv...)
+		if err != nil {
+			return nil, err
 		}
 		x, ok := 0.0, false
-		for _, line := range strings.Split(stderr.String(), "\n") {
+		for _, line := range strings.Split(stderr, "\n") {
 			if f := strings.Fields(line); len(f) == 2 && f[0] == "ns_per_call" {
-				var err error
 				if x, err = strconv.ParseFloat(f[1], 64); err != nil {
 					return nil, fmt.Errorf("%q: %v", argv, err)
 				}
@@ -255,12 +616,14 @@ func perCallNs(runs int, argv ...string) ([]float64, error) {
 			}
 		}
 		if !ok {
-			return nil, fmt.Errorf("%q: no ns_per_call in %q", argv, stderr.String())
+			return nil, fmt.Errorf("%q: no ns_per_call in %q", argv, stderr)
 		}
 		v = append(v, x)
 	}
 	return v, nil
 }
+
+// --- numbers ---
 
 func median(v []float64) float64 {
 	s := slices.Sorted(slices.Values(v))
@@ -270,13 +633,19 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// spread formats "median (min–max) unit", scaling all three alike so the
-// range stays readable.
+// spread formats "median unit (min–max)", scaling all three alike so the
+// range stays readable; one value is just the value.
 func spread(v []float64, unit func(float64) (float64, string)) string {
 	med := median(v)
 	scale, name := unit(med)
 	f := func(x float64) string { return strconv.FormatFloat(x/scale, 'f', prec(med/scale), 64) }
-	return fmt.Sprintf("%s %s (%s–%s)", f(med), name, f(slices.Min(v)), f(slices.Max(v)))
+	if name != "" {
+		name = " " + name
+	}
+	if len(v) == 1 {
+		return f(med) + name
+	}
+	return fmt.Sprintf("%s%s (%s–%s)", f(med), name, f(slices.Min(v)), f(slices.Max(v)))
 }
 
 // prec keeps about three significant digits.
@@ -299,29 +668,72 @@ func ns(med float64) (float64, string) {
 	return 1, "ns"
 }
 
-func machineLine() string {
-	cpu := "unknown CPU"
+func mib(float64) (float64, string) { return 1 << 20, "MiB" }
+
+func plain(float64) (float64, string) { return 1, "" }
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// --- the machine ---
+
+type machine struct {
+	cpu, kernel, kvm string
+	cpus             int
+	date             time.Time
+	loadStart        string
+	loadEnd          string
+	took             time.Duration
+}
+
+func readMachine() machine {
+	m := machine{cpu: "unknown CPU", kernel: "unknown kernel", cpus: runtime.NumCPU(), date: time.Now(), loadStart: loadAvg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				cpu = strings.TrimSpace(v)
+				m.cpu = strings.TrimSpace(v)
 				break
 			}
 		}
 	}
-	kernel := "unknown kernel"
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {
-		kernel = cstr(u.Sysname[:]) + " " + cstr(u.Release[:])
+		m.kernel = cstr(u.Sysname[:]) + " " + cstr(u.Release[:])
 	}
-	kvm := "/dev/kvm: hardware KVM (no kvm_pvm module)"
-	if _, err := os.Stat("/sys/module/kvm_pvm"); err == nil {
-		kvm = "/dev/kvm: PVM (kvm_pvm loaded)"
+	switch {
+	case !exists("/dev/kvm"):
+		m.kvm = "/dev/kvm absent"
+	case exists("/sys/module/kvm_pvm"):
+		m.kvm = "KVM backend PVM (kvm_pvm: software virtualization, shadow paging)"
+	case exists("/sys/module/kvm_intel"):
+		m.kvm = "KVM backend VMX (kvm_intel)"
+	case exists("/sys/module/kvm_amd"):
+		m.kvm = "KVM backend SVM (kvm_amd)"
+	default:
+		m.kvm = "KVM backend unknown"
 	}
-	if _, err := os.Stat("/dev/kvm"); err != nil {
-		kvm = "/dev/kvm: absent"
+	return m
+}
+
+func (m machine) line() string {
+	return fmt.Sprintf("Machine: %s, %d CPUs, %s, %s; %s; load average %s at the start, %s at the end; the run took %v",
+		m.cpu, m.cpus, m.kernel, m.kvm, m.date.UTC().Format("2006-01-02 15:04 UTC"), m.loadStart, m.loadEnd, m.took.Round(time.Second))
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// loadAvg is the 1-minute load average, to tell a quiet host from a busy one.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
 	}
-	return fmt.Sprintf("Machine: %s, %d CPUs, %s, %s", cpu, runtime.NumCPU(), kernel, kvm)
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 func cstr(b []int8) string {
@@ -333,9 +745,4 @@ func cstr(b []int8) string {
 		s = append(s, byte(c))
 	}
 	return string(s)
-}
-
-func fail(format string, a ...any) int {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...)
-	return 1
 }

@@ -1,8 +1,8 @@
-// Command httpbench compares a Go net/http hello server run natively and
-// under `rumpgo run -p`, driven from the host by a load generator built
-// in: -c keep-alive connections (64) each sending one request at a time
-// for -d. It prints requests per second, p50 and p99 latency, and the
-// throughput of one 64 MiB download, as a Markdown table.
+// Command httpbench runs only the HTTP rows of tests/bench, at a length
+// of your choosing: a Go net/http hello server natively and under
+// `rumpgo run -p`, -c keep-alive connections (64) from a load generator
+// on the host, each sending one request at a time for -d after 1 s of
+// warm-up. `go run ./tests/bench` measures the same in its one table.
 //
 //	go run ./tests/bench/httpbench [-c 64] [-d 10s] [-rumpgo PATH]
 //
@@ -13,20 +13,14 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/rumpgo/rumpgo/tests/bench/internal/gobuild"
+	"github.com/rumpgo/rumpgo/tests/bench/internal/httpload"
 )
 
 func main() { os.Exit(run()) }
@@ -36,7 +30,7 @@ func run() int {
 	dur := flag.Duration("d", 10*time.Second, "measuring time per side (after 1 s of warm-up)")
 	rumpgoFlag := flag.String("rumpgo", "", "use this rumpgo binary instead of building ./cmd/rumpgo")
 	flag.Parse()
-	root, err := moduleRoot()
+	root, err := gobuild.ModuleRoot()
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -48,178 +42,42 @@ func run() int {
 	rumpgo := *rumpgoFlag
 	if rumpgo == "" {
 		rumpgo = filepath.Join(dir, "rumpgo")
-		if err := goBuild(root, rumpgo, "./cmd/rumpgo"); err != nil {
+		if err := gobuild.Build(root, rumpgo, "./cmd/rumpgo"); err != nil {
 			return fail("%v", err)
 		}
 	}
 	server := filepath.Join(dir, "httpserve")
-	if err := goBuild(root, server, "./tests/testdata/httpserve"); err != nil {
+	if err := gobuild.Build(root, server, "./tests/testdata/httpserve"); err != nil {
 		return fail("%v", err)
 	}
-
-	type side struct {
-		name string
-		argv func(port int) []string
-	}
-	sides := []side{
-		{"native", func(port int) []string { return []string{server, fmt.Sprintf("[::1]:%d", port)} }},
-		{"rumpgo -p", func(port int) []string {
-			return []string{rumpgo, "run", "-p", fmt.Sprintf("[::1]:%d:8080", port), server, ":8080"}
-		}},
-	}
-	type result struct {
-		rps, p50, p99 float64
-		mbps          float64
-		errs          int
-	}
-	var results []result
-	for _, s := range sides {
-		port, err := freePort()
+	var res [2]httpload.Result
+	for i := range res {
+		port, err := httpload.FreePort()
 		if err != nil {
 			return fail("%v", err)
 		}
-		cmd := exec.Command(s.argv(port)[0], s.argv(port)[1:]...)
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			return fail("%s: %v", s.name, err)
-		}
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		if line != "ready\n" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return fail("%s: server said %q", s.name, line)
-		}
 		addr := fmt.Sprintf("[::1]:%d", port)
-		load(addr, *conns, time.Second) // warm-up
-		lat, errs, elapsed := load(addr, *conns, *dur)
-		mbps := bulk(addr)
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
+		argv := []string{server, addr}
+		if i == 1 {
+			argv = []string{rumpgo, "run", "-p", fmt.Sprintf("[::1]:%d:8080", port), server, ":8080"}
 		}
-		slices.Sort(lat)
-		r := result{errs: errs, mbps: mbps}
-		if len(lat) > 0 {
-			r.rps = float64(len(lat)) / elapsed.Seconds()
-			r.p50 = float64(lat[len(lat)/2]) / 1e6
-			r.p99 = float64(lat[len(lat)*99/100]) / 1e6
+		if res[i], err = httpload.Run(argv, addr, *conns, time.Second, *dur); err != nil {
+			return fail("%v", err)
 		}
-		results = append(results, r)
 	}
+	n, g := res[0], res[1]
 	fmt.Printf("%d keep-alive connections, %v per side, GET / (6-byte body); bulk: one GET of 64 MiB\n\n", *conns, *dur)
 	fmt.Println("| measurement | native | rumpgo -p | ratio |")
 	fmt.Println("|---|---|---|---|")
-	n, g := results[0], results[1]
-	fmt.Printf("| requests/s | %.0f | %.0f | %.2f× |\n", n.rps, g.rps, g.rps/n.rps)
-	fmt.Printf("| p50 latency | %.2f ms | %.2f ms | %.1f× |\n", n.p50, g.p50, g.p50/n.p50)
-	fmt.Printf("| p99 latency | %.2f ms | %.2f ms | %.1f× |\n", n.p99, g.p99, g.p99/n.p99)
-	fmt.Printf("| bulk download (guest→host) | %.0f MB/s | %.0f MB/s | %.2f× |\n", n.mbps, g.mbps, g.mbps/n.mbps)
-	if n.errs+g.errs > 0 {
-		fmt.Printf("\nfailed requests: native %d, rumpgo %d\n", n.errs, g.errs)
+	fmt.Printf("| requests/s | %.0f | %.0f | %.2f× |\n", n.RPS, g.RPS, g.RPS/n.RPS)
+	fmt.Printf("| p50 latency | %.2f ms | %.2f ms | %.1f× |\n", n.P50/1e6, g.P50/1e6, g.P50/n.P50)
+	fmt.Printf("| p99 latency | %.2f ms | %.2f ms | %.1f× |\n", n.P99/1e6, g.P99/1e6, g.P99/n.P99)
+	fmt.Printf("| bulk download (guest→host) | %.0f MB/s | %.0f MB/s | %.2f× |\n", n.BulkMBps, g.BulkMBps, g.BulkMBps/n.BulkMBps)
+	fmt.Printf("| idle server VmRSS | %.1f MiB | %.1f MiB | %.1f× |\n", n.RSS/(1<<20), g.RSS/(1<<20), g.RSS/n.RSS)
+	if n.Errs+g.Errs > 0 {
+		fmt.Printf("\nfailed requests: native %d, rumpgo %d\n", n.Errs, g.Errs)
 	}
 	return 0
-}
-
-var request = []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
-
-// load runs conns keep-alive connections for d and returns every
-// request's latency in ns.
-func load(addr string, conns int, d time.Duration) ([]int64, int, time.Duration) {
-	var mu sync.Mutex
-	var all []int64
-	errs := 0
-	var wg sync.WaitGroup
-	start := time.Now()
-	end := start.Add(d)
-	for i := 0; i < conns; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var lat []int64
-			bad := 0
-			defer func() {
-				mu.Lock()
-				all = append(all, lat...)
-				errs += bad
-				mu.Unlock()
-			}()
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				bad++
-				return
-			}
-			defer c.Close()
-			r := bufio.NewReader(c)
-			for time.Now().Before(end) {
-				t0 := time.Now()
-				if _, err := c.Write(request); err != nil {
-					bad++
-					return
-				}
-				resp, err := http.ReadResponse(r, nil)
-				if err != nil {
-					bad++
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				lat = append(lat, int64(time.Since(t0)))
-			}
-		}()
-	}
-	wg.Wait()
-	return all, errs, time.Since(start)
-}
-
-// bulk downloads /bulk once and returns MB/s.
-func bulk(addr string) float64 {
-	t0 := time.Now()
-	resp, err := http.Get("http://" + addr + "/bulk")
-	if err != nil {
-		return 0
-	}
-	n, _ := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return float64(n) / 1e6 / time.Since(t0).Seconds()
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("run inside the rumpgo module")
-	}
-	return filepath.Dir(mod), nil
-}
-
-func goBuild(dir, out, pkg string) error {
-	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	var b bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &b, &b
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b.String())
-	}
-	return nil
 }
 
 func fail(format string, args ...any) int {
