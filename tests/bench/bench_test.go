@@ -30,6 +30,7 @@ func TestTiny(t *testing.T) {
 		"| time.Now()",
 		"| futex ping-pong",
 		"| create and join a thread",
+		"| spawn a child process",
 		"| page fault: first touch",
 		"| HTTP requests/s",
 		"| HTTP p99 latency",

@@ -420,8 +420,12 @@ func (b *bench) runtimeOps() {
 		{"signal to itself, kill to signal.Notify", "signal"},
 		{"futex ping-pong between two threads (per round trip", "futex"},
 		{"create and join a thread", "thread"},
+		{"spawn a child process (os/exec of a static Go program) and reap it", "spawn"},
 	} {
 		arg := strconv.Itoa(b.opCalls)
+		if op.arg == "spawn" {
+			arg = strconv.Itoa(max(b.opCalls/50, 2)) // each one boots a Go runtime
+		}
 		on, errN := perCallNs(b.runs, rtbench, op.arg, arg)
 		og, errG := perCallNs(b.runs, b.rumpgo, "run", rtbench, op.arg, arg)
 		name := fmt.Sprintf("%s (per op, %s)", op.name, b.of(b.runs))

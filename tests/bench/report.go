@@ -181,7 +181,8 @@ const howText = `- **hello boot-to-exit**: ` + "`tests/bench/hello`" + ` (prints
   finds no clock to calibrate against under TCG and hangs. The row is skipped when qemu is not installed.
 - **getpid, clock_gettime, time.Now**: per call as the program measures itself over many calls, so
   start-up is excluded. ` + "`--syscalls poll`" + ` answers system calls through shared memory with no exit.
-- **signal, futex, thread**: ` + "`tests/testdata/rtbench`" + `, per operation.
+- **signal, futex, thread, spawn**: ` + "`tests/testdata/rtbench`" + `, per operation; spawn is os/exec of
+  rtbench itself (a static Go program that exits at once) and Wait, so it includes the child's Go runtime start.
 - **page fault**: ` + "`rtbench touch`" + ` writes one byte to each 4 KiB page of a fresh anonymous mmap; time per page.
 - **HTTP**: ` + "`tests/testdata/httpserve`" + ` (Go net/http, 6-byte body) natively on [::1] and under
   ` + "`rumpgo run -p`" + ` (through the port forwarder into the guest's netstack), one fresh server per run,

@@ -213,6 +213,18 @@ int main(int argc, char **argv) {
 	errno = 0;
 	execve(script, none, NULL);
 	printf("execve not executable: %s\n", strerror(errno));
+	/* An ELF for another machine (aarch64). */
+	unsigned char hdr[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	hdr[16] = 2;   /* ET_EXEC */
+	hdr[18] = 183; /* EM_AARCH64 */
+	hdr[20] = 1;   /* EV_CURRENT */
+	tfd = open(script, O_WRONLY | O_TRUNC);
+	write(tfd, hdr, sizeof hdr);
+	close(tfd);
+	chmod(script, 0755);
+	errno = 0;
+	execve(script, none, NULL);
+	printf("execve foreign ELF: %s\n", strerror(errno));
 	errno = 0;
 	execve("/tmp", none, NULL);
 	printf("execve a directory: %s\n", strerror(errno));
@@ -226,6 +238,18 @@ int main(int argc, char **argv) {
 	execve("/proc/self/exe", toolong, NULL);
 	printf("execve huge argument: %s\n", strerror(errno));
 	unlink(script);
+
+	/* SA_NOCLDWAIT: children leave no zombie to wait for. */
+	struct sigaction sa = {0};
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);
+	p = fork();
+	if (p == 0)
+		_exit(1);
+	errno = 0;
+	printf("wait under SA_NOCLDWAIT: %d", (int)wait(&st));
+	printf(" %s\n", strerror(errno));
 
 	errno = 0;
 	printf("wait without children: %d", (int)wait(&st));

@@ -5,11 +5,13 @@
 //	rtbench futex N    a wake-up handed back and forth between two threads
 //	rtbench thread N   creating an OS thread and waiting for it to end
 //	rtbench touch N    the first touch of each page of N MiB freshly mmapped (per page)
+//	rtbench spawn N    starting this program as a child (os/exec) and waiting for it
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"strconv"
@@ -27,11 +29,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rtbench: N must be a positive number")
 		os.Exit(2)
 	}
-	if os.Args[1] == "touch" {
+	switch os.Args[1] {
+	case "touch":
 		touch(n)
 		return
+	case "child":
+		return // what spawn starts
 	}
-	ops := map[string]func(int){"signal": selfSignal, "futex": pingPong, "thread": threads}
+	ops := map[string]func(int){"signal": selfSignal, "futex": pingPong, "thread": threads, "spawn": spawn}
 	op, ok := ops[os.Args[1]]
 	if !ok {
 		fmt.Fprintln(os.Stderr, "rtbench: unknown operation", os.Args[1])
@@ -40,6 +45,21 @@ func main() {
 	start := time.Now()
 	op(n)
 	fmt.Fprintf(os.Stderr, "ns_per_call %.1f\n", float64(time.Since(start).Nanoseconds())/float64(n))
+}
+
+// spawn starts this program as a child that exits at once, n times.
+func spawn(n int) {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rtbench:", err)
+		os.Exit(1)
+	}
+	for i := 0; i < n; i++ {
+		if err := exec.Command(self, "child", "1").Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "rtbench: spawn:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // touch reports per page, not per MiB: the cost of a page fault.
