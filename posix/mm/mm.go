@@ -83,6 +83,8 @@ type AddressSpace struct {
 	sharers int
 
 	id uint64 // FutexKey's tag
+
+	cow *cowFrames // frames shared with forked address spaces (fork.go)
 }
 
 var lastID atomic.Uint64
@@ -98,7 +100,8 @@ func (as *AddressSpace) FutexKey(addr uint64) uint64 {
 // New makes an empty address space whose accessible mappings may total
 // commitLimit bytes.
 func New(p Pager, commitLimit uint64) *AddressSpace {
-	return &AddressSpace{pager: p, limit: commitLimit, id: lastID.Add(1) % (1 << 17)}
+	return &AddressSpace{pager: p, limit: commitLimit, id: lastID.Add(1) % (1 << 17),
+		cow: &cowFrames{extra: map[uint64]int{}}}
 }
 
 // Pager is the page table the address space maps through.
@@ -160,7 +163,10 @@ func (as *AddressSpace) faultLocked(addr uint64, a Access) FaultResult {
 	if !allowed(v.Prot, a) {
 		return FaultAccErr
 	}
-	if _, _, ok := as.pager.Translate(addr); ok {
+	if pa, prot, ok := as.pager.Translate(addr); ok {
+		if a == Write && prot&unix.PROT_WRITE == 0 && v.Prot&unix.PROT_WRITE != 0 {
+			return as.breakCOW(v, addr, pa)
+		}
 		// Present and allowed: a stale translation; resuming retries it.
 		return FaultHandled
 	}

@@ -152,12 +152,16 @@ func (as *AddressSpace) Mremap(old, oldSize, newSize uint64, flags int, newAddr 
 			// No page-table page left: the page is lost (it reads as zero
 			// again, or from the file), which is all we can do here.
 			if !v.sharedFile() {
-				as.pager.FreeFrames([]uint64{p.pa})
+				as.freeFrames([]uint64{p.pa})
 			}
 		}
 	}
 	if v.Prot == unix.PROT_NONE && len(pages) > 0 {
 		as.pager.ProtectRange(dst, dst+newSize, unix.PROT_NONE)
+	}
+	if v.Prot&unix.PROT_WRITE != 0 && len(pages) > 0 {
+		as.keepCOWReadOnly(dst, dst+newSize)
+		as.pager.Shootdown()
 	}
 	return dst, 0
 }

@@ -138,7 +138,7 @@ func (as *AddressSpace) dropPages(start, end uint64) {
 		as.pager.Shootdown()
 	}
 	if len(frames) > 0 {
-		as.pager.FreeFrames(frames)
+		as.freeFrames(frames)
 	}
 }
 
@@ -295,7 +295,7 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 		if as.vmas[i].Special() && prot&unix.PROT_WRITE != 0 {
 			// The frames are shared with the machine, which Linux's [vvar]
 			// refuses too (no VM_MAYWRITE). Linux would let [vdso] become a
-			// private copy; we have no copy-on-write, so it refuses as well.
+			// private copy; we keep it shared, so it refuses as well.
 			return unix.EACCES
 		}
 		if as.vmas[i].noWrite && prot&unix.PROT_WRITE != 0 {
@@ -334,6 +334,10 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 	as.committed = newCommit
 	// PROT_NONE keeps the frames: contents survive a later mprotect back.
 	as.pager.ProtectRange(start, end, prot)
+	if prot&unix.PROT_WRITE != 0 {
+		as.keepCOWReadOnly(start, end)
+		downgrade = true
+	}
 	if downgrade {
 		as.pager.Shootdown()
 	}
