@@ -57,7 +57,7 @@ const straceStrMax = 32 // strace -s default
 
 func (k *Kernel) strace(t *Thread, nr uint64, e *Entry, a Args, ret uint64, errno unix.Errno) {
 	var b strings.Builder
-	if t.Task.TID != t.Task.Group.PID {
+	if t.Task.TID != 1 { // strace -f marks every task but the first
 		fmt.Fprintf(&b, "[pid %d] ", t.Task.TID)
 	}
 	b.WriteString(Name(nr))

@@ -251,7 +251,7 @@ func (fs *FS) pidStat(p *Process, tid int) []byte {
 	}
 	f := []string{
 		itoa(tid), "(" + fs.comm(p, tid) + ")", "R",
-		"0", itoa(p.Group.PID), itoa(p.Group.PID), "0", "-1", "4194560", // ppid pgrp session tty tpgid flags
+		itoa(p.Group.PPID()), itoa(p.Group.PGID()), itoa(p.Group.SID()), "0", "-1", "4194560", // ppid pgrp session tty tpgid flags
 		"0", "0", "0", "0", "0", "0", "0", "0", // faults and times
 		strconv.Itoa(20 + nice), strconv.Itoa(nice), strconv.Itoa(p.Group.NumTasks()), "0",
 		strconv.FormatInt(int64(start), 10), strconv.FormatUint(vss, 10), strconv.FormatUint(rss/mm.PageSize, 10),
@@ -291,8 +291,8 @@ func (fs *FS) status(p *Process, tid int) []byte {
 	for _, g := range c.Groups {
 		groups += strconv.FormatUint(uint64(g), 10) + " "
 	}
-	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t0\nTracerPid:\t0\n",
-		fs.comm(p, tid), umask, p.Group.PID, tid)
+	fmt.Fprintf(&b, "Name:\t%s\nUmask:\t%04o\nState:\tR (running)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\nTracerPid:\t0\n",
+		fs.comm(p, tid), umask, p.Group.PID, tid, p.Group.PPID())
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\nGid:\t%d\t%d\t%d\t%d\n", c.RUID, c.EUID, c.SUID, c.FSUID, c.RGID, c.EGID, c.SGID, c.FSGID)
 	fmt.Fprintf(&b, "FDSize:\t%d\nGroups:\t%s\n", p.Group.FDs.MaxFDs(), groups)
 	fmt.Fprintf(&b, "VmPeak:\t%8d kB\nVmSize:\t%8d kB\nVmRSS:\t%8d kB\n", vss>>10, vss>>10, rss>>10)
