@@ -425,6 +425,11 @@ func tcpExchange(port int, c *TCPCheck) error {
 	for !strings.Contains(string(got), c.Want) {
 		n, err := conn.Read(buf)
 		got = append(got, buf[:n]...)
+		if n > 0 {
+			// An answer that has stopped coming without what we want is
+			// a failed try: let the caller's retry ask again soon.
+			conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		}
 		if err != nil {
 			return fmt.Errorf("sent %q, got %q (%v), want %q", c.Send, trim(got), err, c.Want)
 		}
