@@ -36,7 +36,7 @@ type Kernel struct {
 	Core CoreFile
 	auxv []byte // the initial auxv, for the core file's NT_AUXV (SaveAuxv)
 
-	futexes *posix.Futexes // keyed by mm.AddressSpace.FutexKey
+	futexes *posix.Futexes // keyed by futexKey (sys_thread.go)
 
 	timersOnce sync.Once
 	procTimers *timers

@@ -146,7 +146,7 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 func (t *Thread) exitThread(code int) {
 	if addr := t.Task.ClearChildTID; addr != 0 {
 		if t.putU32(addr, 0) == 0 {
-			t.K.futexes.Wake(t.mm().FutexKey(addr), 1, posix.FUTEX_BITSET_MATCH_ANY)
+			t.K.futexes.Wake(t.futexKey(0, addr), 1, posix.FUTEX_BITSET_MATCH_ANY)
 		}
 	}
 	t.leave(code)
@@ -220,7 +220,7 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				deadline = absDeadline(clock, ts)
 			}
 		}
-		w, e := t.K.futexes.Queue(t.mm().FutexKey(addr), word, val, bitset)
+		w, e := t.K.futexes.Queue(t.futexKey(op, addr), word, val, bitset)
 		if e != 0 {
 			return 0, e
 		}
@@ -238,7 +238,7 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 		if _, e := t.mm().Word32(addr, mm.Read); e != 0 {
 			return 0, e
 		}
-		n := t.K.futexes.Wake(t.mm().FutexKey(addr), int(int32(val)), bitset)
+		n := t.K.futexes.Wake(t.futexKey(op, addr), int(int32(val)), bitset)
 		if n < 0 {
 			return 0, unix.Errno(-n)
 		}
@@ -251,14 +251,24 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				return 0, e
 			}
 		}
-		n, e := t.K.futexes.Requeue(t.mm().FutexKey(addr), int(int32(val)), int(int32(a[3])), t.mm().FutexKey(a[4]), cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
+		n, e := t.K.futexes.Requeue(t.futexKey(op, addr), int(int32(val)), int(int32(a[3])), t.futexKey(op, a[4]), cmd == FUTEX_CMP_REQUEUE, word, uint32(a[5]))
 		return uint64(n), e
 	case FUTEX_WAKE_OP:
-		n, e := t.futexWakeOp(addr, a[4], int(int32(val)), int(int32(a[3])), uint32(a[5]))
+		n, e := t.futexWakeOp(op, addr, a[4], int(int32(val)), int(int32(a[3])), uint32(a[5]))
 		return uint64(n), e
 	}
 	t.K.countUnsupported(unix.SYS_FUTEX)
 	return 0, unix.ENOSYS
+}
+
+// futexKey is the queue of the futex at addr: a private one
+// (FUTEX_PRIVATE_FLAG) belongs to the address space, a shared one in a
+// shared mapping to the frame, so processes find each other.
+func (t *Thread) futexKey(op int, addr uint64) uint64 {
+	if op&FUTEX_PRIVATE_FLAG != 0 {
+		return t.mm().FutexKey(addr)
+	}
+	return t.mm().SharedFutexKey(addr)
 }
 
 // FUTEX_WAKE_OP operations and comparisons (linux/futex.h).
@@ -280,15 +290,15 @@ const (
 // futexWakeOp atomically applies the operation encoded in val3 to the
 // word at addr2, wakes n waiters on addr, and n2 more on addr2 if the old
 // value passes the encoded comparison.
-func (t *Thread) futexWakeOp(addr, addr2 uint64, n, n2 int, val3 uint32) (int, unix.Errno) {
-	op, cmp := val3>>28, (val3>>24)&0xf
+func (t *Thread) futexWakeOp(op int, addr, addr2 uint64, n, n2 int, val3 uint32) (int, unix.Errno) {
+	wop, cmp := val3>>28, (val3>>24)&0xf
 	oparg := int32(val3<<8) >> 20 // 12-bit signed fields
 	cmparg := int32(val3<<20) >> 20
-	if op&FUTEX_OP_OPARG_SHIFT != 0 {
+	if wop&FUTEX_OP_OPARG_SHIFT != 0 {
 		oparg = 1 << (uint32(oparg) & 31)
-		op &^= FUTEX_OP_OPARG_SHIFT
+		wop &^= FUTEX_OP_OPARG_SHIFT
 	}
-	if op > FUTEX_OP_XOR || cmp > FUTEX_OP_CMP_GE {
+	if wop > FUTEX_OP_XOR || cmp > FUTEX_OP_CMP_GE {
 		return 0, unix.ENOSYS
 	}
 	word, e := t.mm().Word32(addr2, mm.Write)
@@ -299,7 +309,7 @@ func (t *Thread) futexWakeOp(addr, addr2 uint64, n, n2 int, val3 uint32) (int, u
 	for {
 		o := atomic.LoadUint32(word)
 		nv := uint32(oparg)
-		switch op {
+		switch wop {
 		case FUTEX_OP_ADD:
 			nv = o + uint32(oparg)
 		case FUTEX_OP_OR:
@@ -314,10 +324,10 @@ func (t *Thread) futexWakeOp(addr, addr2 uint64, n, n2 int, val3 uint32) (int, u
 			break
 		}
 	}
-	woken := t.K.futexes.Wake(t.mm().FutexKey(addr), n, posix.FUTEX_BITSET_MATCH_ANY)
+	woken := t.K.futexes.Wake(t.futexKey(op, addr), n, posix.FUTEX_BITSET_MATCH_ANY)
 	pass := [...]bool{old == cmparg, old != cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg}[cmp]
 	if pass {
-		woken += t.K.futexes.Wake(t.mm().FutexKey(addr2), n2, posix.FUTEX_BITSET_MATCH_ANY)
+		woken += t.K.futexes.Wake(t.futexKey(op, addr2), n2, posix.FUTEX_BITSET_MATCH_ANY)
 	}
 	return woken, 0
 }

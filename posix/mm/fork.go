@@ -80,10 +80,9 @@ func (as *AddressSpace) Release() {
 
 // Fork returns a copy of the address space in the page table p, as fork(2)
 // makes for the child. Private pages are shared copy-on-write: both sides
-// map them read-only until one writes. Shared file mappings map the
-// file's frames and the machine's special mappings the same frames.
-// Anonymous MAP_SHARED memory is private here, so after a fork parent and
-// child stop sharing it (a known gap).
+// map them read-only until one writes. Shared mappings, of files and
+// anonymous (shmem.go), map the same frames, as do the machine's special
+// mappings.
 func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 	as.mu.Lock()
 	defer as.mu.Unlock()

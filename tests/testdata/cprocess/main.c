@@ -9,6 +9,7 @@
  *   cprocess bomb N     fork until it fails; print how it failed */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <semaphore.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,6 +84,26 @@ int main(int argc, char **argv) {
 	printf("waitpid returned the child: %d\n", waitpid(p, &st, 0) == p);
 	status("fork child", st);
 	printf("parent: counter=%d heap=%s page=%s\n", counter, heap, shared);
+
+	/* MAP_SHARED|MAP_ANONYMOUS memory stays shared across fork, and a
+	 * process-shared semaphore in it (a futex without FUTEX_PRIVATE_FLAG)
+	 * hands a turn from child to parent. */
+	struct shared {
+		sem_t ready;
+		int value;
+	} *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	sem_init(&sh->ready, 1, 0);
+	sh->value = 1;
+	p = fork();
+	if (p == 0) {
+		usleep(20000); /* let the parent block in sem_wait first */
+		sh->value = 42;
+		sem_post(&sh->ready);
+		_exit(0);
+	}
+	sem_wait(&sh->ready);
+	printf("shared mapping: the parent sees the child's write: %d\n", sh->value);
+	waitpid(p, &st, 0);
 
 	/* execve of an ELF with argv and envp; close-on-exec closes fd 5. */
 	int fd = open("/proc/self/exe", O_RDONLY);
