@@ -54,6 +54,11 @@ type ThreadGroup struct {
 
 	attrsOnce sync.Once
 	attrs     *ProcAttrs // identity and scheduling, made on first use
+
+	// CoreDump is the core dump under way, stored once by the thread
+	// that dumps (syscalls/core_dump.go); the other tasks leave their
+	// registers in it as they end.
+	CoreDump atomic.Value
 }
 
 // NewThreadGroup makes the first process of a new process table, with PID

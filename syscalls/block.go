@@ -23,7 +23,9 @@ const (
 // with other restart rules (poll: ERESTARTNOHAND) translate that.
 func (t *Thread) block(ready <-chan struct{}, deadline time.Time) unix.Errno {
 	intr := t.Task.Interrupt()
-	if t.Task.SignalPending() {
+	if t.Task.SignalPending() || t.Task.Doomed() {
+		// Doomed: another thread execs or dumps core, and its kick may
+		// have been the token Interrupt just drained.
 		return ERESTARTSYS
 	}
 	var timeout <-chan time.Time

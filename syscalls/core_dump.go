@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
@@ -24,8 +26,15 @@ import (
 // reservations carry no bytes either. gdb opens the result with
 // `gdb PROGRAM FILE`.
 //
-// Only the thread that died has its registers: the others are running
-// on their own vCPUs when it does, and they are not stopped to be read.
+// Every thread is in it, as Linux's zap_threads arranges: the thread that
+// dumps claims the process's dump (ThreadGroup.CoreDump), marks the other
+// tasks doomed and kicks them, as execve does; each leaves guest code at
+// its next exit, or its blocking call at the interruption, and on its way
+// out (leave) records its registers, FS base and XSAVE image in the dump.
+// The dumping thread waits for them a bounded time (coreWait) and writes
+// an NT_PRSTATUS, NT_PRFPREG and NT_X86_XSTATE per thread, itself first.
+// A thread that never comes out in time (a host read that cannot be
+// interrupted) is left out of the file.
 
 // CoreFile is where a core dump goes.
 type CoreFile interface {
@@ -79,8 +88,91 @@ func (k *Kernel) SaveAuxv(as *mm.AddressSpace, sp uint64) {
 	}
 }
 
-// writeCore dumps the process to k.Core; errors go to the crash report.
-func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs) {
+// coreWait bounds the wait for the other threads' registers.
+const coreWait = 200 * time.Millisecond
+
+// threadState is a thread's registers as it stopped, for the core file.
+type threadState struct {
+	tid   int
+	regs  rumpglue.Regs
+	fs    uint64
+	xsave []byte // the XSAVE image (standard format), or nil
+}
+
+// coreDump collects the threads' states while a core is being dumped.
+type coreDump struct {
+	mu      sync.Mutex
+	threads []threadState
+	closed  bool // written: late threads are not wanted
+}
+
+func (d *coreDump) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+func (d *coreDump) add(s threadState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.closed {
+		d.threads = append(d.threads, s)
+	}
+}
+
+// close ends the collection and returns what came.
+func (d *coreDump) close() []threadState {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closed = true
+	return d.threads
+}
+
+// state reads the thread's registers from its CPU; r, when set, are the
+// general registers to use instead.
+func (t *Thread) state(r *rumpglue.Regs) threadState {
+	if r == nil {
+		r = t.cpu.Regs()
+	}
+	s := threadState{tid: t.Task.TID, regs: *r, fs: t.cpu.FSBase()}
+	buf := make([]byte, xsaveMax)
+	if n, err := t.cpu.ExtendedState(buf); err == nil && n >= 576 && n <= len(buf) {
+		s.xsave = buf[:n]
+	}
+	return s
+}
+
+// startCore claims the process's core dump for t and stops the other
+// threads, which record their registers as they leave (recordForCore).
+// It returns nil when no core is wanted, or when another thread of the
+// process already dumps: that one has stopped t too.
+func (t *Thread) startCore(sig int) (d *coreDump, other bool) {
+	if t.K.Core == nil || !coreSignals[unix.Signal(sig)] {
+		return nil, false
+	}
+	g := t.Task.Group
+	d = &coreDump{}
+	if !g.CoreDump.CompareAndSwap(nil, d) {
+		return nil, true
+	}
+	g.KillOthers(t.Task)
+	return d, false
+}
+
+// recordForCore runs as t leaves: while a core of its process is being
+// dumped, it leaves its registers for the file.
+func (t *Thread) recordForCore() {
+	d, _ := t.Task.Group.CoreDump.Load().(*coreDump)
+	if d == nil || t.cpu == nil || d.isClosed() {
+		return
+	}
+	d.add(t.state(nil))
+}
+
+// writeCore dumps the process to k.Core, t's registers being r and the
+// other threads' those they left in d (startCore); errors go to the crash
+// report.
+func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs, d *coreDump) {
 	if t.K.Core == nil || !coreSignals[unix.Signal(info.Signo)] {
 		return
 	}
@@ -89,7 +181,22 @@ func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs) {
 			t.K.report("rumpgo: (core dump abandoned: %v)", p)
 		}
 	}()
-	if err := t.K.writeCoreTo(t.K.Core, t, info, r); err != nil {
+	threads := []threadState{t.state(r)}
+	if d != nil {
+		g := t.Task.Group
+		for deadline := time.Now().Add(coreWait); g.NumTasks() > 1 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		for _, s := range d.close() {
+			if s.tid != t.Task.TID {
+				threads = append(threads, s)
+			}
+		}
+		if n := g.NumTasks() - 1; n > 0 {
+			t.K.report("rumpgo: %d thread(s) did not stop in time: not in the core file", n)
+		}
+	}
+	if err := t.K.writeCoreTo(t.K.Core, t, info, threads); err != nil {
 		t.K.report("rumpgo: writing the core file: %v", err)
 		return
 	}
@@ -97,32 +204,81 @@ func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs) {
 }
 
 type coreNote struct {
+	name string // "CORE" when empty
 	typ  elf.NType
 	desc []byte
 }
 
-func (k *Kernel) writeCoreTo(w CoreFile, t *Thread, info posix.SigInfo, r *rumpglue.Regs) error {
-	as := t.mm()
-	vmas := as.VMAs()
-	le := binary.LittleEndian
-	pid := t.Task.Group.PID
+// Note types Linux writes in a core file.
+const (
+	ntPrstatus = 1
+	ntPrfpreg  = 2
+	ntPrpsinfo = 3
+	ntAuxv     = 6
+	ntSiginfo  = 0x53494749
+	ntFile     = 0x46494c45
+	ntX86State = 0x202
+)
 
-	// NT_PRSTATUS: struct elf_prstatus, 336 bytes.
+// prstatus is a thread's NT_PRSTATUS: struct elf_prstatus, 336 bytes.
+func prstatus(info posix.SigInfo, pid int, s threadState) []byte {
+	le := binary.LittleEndian
 	pr := make([]byte, 336)
 	le.PutUint32(pr[0:], uint32(info.Signo))
 	le.PutUint32(pr[4:], uint32(info.Code))
 	le.PutUint16(pr[12:], uint16(info.Signo))
-	le.PutUint32(pr[32:], uint32(t.Task.TID))
+	le.PutUint32(pr[32:], uint32(s.tid))
 	le.PutUint32(pr[36:], 0) // ppid: the guest's parent is outside
 	le.PutUint32(pr[40:], uint32(pid))
 	le.PutUint32(pr[44:], uint32(pid))
 	// pr_reg, struct user_regs_struct order.
+	r := &s.regs
 	regs := []uint64{r.R15, r.R14, r.R13, r.R12, r.RBP, r.RBX, r.R11, r.R10, r.R9, r.R8,
-		r.RAX, r.RCX, r.RDX, r.RSI, r.RDI, ^uint64(0) /* orig_rax */, r.RIP, 0x33 /* cs */, r.RFLAGS,
-		r.RSP, 0x2b /* ss */, t.cpu.FSBase(), 0 /* gs_base */, 0, 0, 0, 0}
+		r.RAX, r.RCX, r.RDX, r.RSI, r.RDI, ^uint64(0) /* orig_rax */, r.RIP, userCS, r.RFLAGS,
+		r.RSP, userSS, s.fs, 0 /* gs_base */, 0, 0, 0, 0}
 	for i, v := range regs {
 		le.PutUint64(pr[112+8*i:], v)
 	}
+	return pr
+}
+
+// xstateNote is a thread's NT_X86_XSTATE: its XSAVE image with the
+// enabled feature mask XCR0 where Linux's regset puts it (the first word
+// of the FXSAVE area's software bytes), which a debugger reads to lay the
+// image out. Debuggers assume Intel's standard offsets for each feature
+// (gdb before 14 knows no other); the image's size says which features
+// the monitor enabled when it matches that layout. Where it does not (AMD
+// packs AVX-512 where Intel has MPX), the note keeps x87, SSE and AVX
+// only, which every layout places alike.
+func xstateNote(xs []byte) []byte {
+	le := binary.LittleEndian
+	var xcr0 uint64
+	switch n := len(xs); {
+	case n == 2696:
+		xcr0 = 0x2e7 // x87 SSE AVX, opmask ZMM_Hi256 Hi16_ZMM, PKRU
+	case n == 2688:
+		xcr0 = 0xe7
+	case n == 1088:
+		xcr0 = 0x1f // x87 SSE AVX, MPX
+	case n >= 832:
+		xcr0 = 0x7
+		xs = xs[:832]
+	default:
+		xcr0 = 0x3
+		xs = xs[:576]
+	}
+	out := append([]byte(nil), xs...)
+	clear(out[fpxSwBytes:512])
+	le.PutUint64(out[fpxSwBytes:], xcr0)
+	le.PutUint64(out[xstateBV:], le.Uint64(out[xstateBV:])&xcr0)
+	return out
+}
+
+func (k *Kernel) writeCoreTo(w CoreFile, t *Thread, info posix.SigInfo, threads []threadState) error {
+	as := t.mm()
+	vmas := as.VMAs()
+	le := binary.LittleEndian
+	pid := t.Task.Group.PID
 
 	// NT_PRPSINFO: struct elf_prpsinfo, 136 bytes.
 	ps := make([]byte, 136)
@@ -134,8 +290,8 @@ func (k *Kernel) writeCoreTo(w CoreFile, t *Thread, info posix.SigInfo, r *rumpg
 	le.PutUint32(ps[36:], uint32(pid))
 	copy(ps[40:55], k.Info.Comm)
 	args := k.Info.Comm
-	if len(k.Images) > 0 {
-		args = k.Images[0].Path
+	if images := k.imagesOf(t.Task.Group); len(images) > 0 {
+		args = images[0].Path
 	}
 	copy(ps[56:135], strings.TrimSpace(args))
 
@@ -156,22 +312,46 @@ func (k *Kernel) writeCoreTo(w CoreFile, t *Thread, info posix.SigInfo, r *rumpg
 		names = append(append(names, name...), 0)
 		n++
 	}
-	ntFile := le.AppendUint64(nil, uint64(n))
-	ntFile = le.AppendUint64(ntFile, mm.PageSize)
-	ntFile = append(append(ntFile, files...), names...)
+	ntFileDesc := le.AppendUint64(nil, uint64(n))
+	ntFileDesc = le.AppendUint64(ntFileDesc, mm.PageSize)
+	ntFileDesc = append(append(ntFileDesc, files...), names...)
 
-	notes := []coreNote{{elf.NT_PRSTATUS, pr}, {elf.NT_PRPSINFO, ps}}
-	if k.auxv != nil {
-		notes = append(notes, coreNote{6 /* NT_AUXV */, k.auxv})
+	// Linux's order: per thread, the dumping one first, NT_PRSTATUS and
+	// its register sets; the process's notes follow the first
+	// NT_PRSTATUS. A debugger gives each NT_PRSTATUS a thread and the
+	// register sets after it to that thread.
+	si := make([]byte, posix.SigInfoSize)
+	info.Encode(si)
+	var notes []coreNote
+	for i, th := range threads {
+		notes = append(notes, coreNote{typ: ntPrstatus, desc: prstatus(info, pid, th)})
+		if i == 0 {
+			notes = append(notes, coreNote{typ: ntPrpsinfo, desc: ps}, coreNote{typ: ntSiginfo, desc: si})
+			if k.auxv != nil {
+				notes = append(notes, coreNote{typ: ntAuxv, desc: k.auxv})
+			}
+			notes = append(notes, coreNote{typ: ntFile, desc: ntFileDesc})
+		}
+		if th.xsave != nil {
+			notes = append(notes, coreNote{typ: ntPrfpreg, desc: th.xsave[:512]},
+				coreNote{name: "LINUX", typ: ntX86State, desc: xstateNote(th.xsave)})
+		}
 	}
-	notes = append(notes, coreNote{0x46494c45 /* NT_FILE */, ntFile})
 	var nb bytes.Buffer
 	for _, nt := range notes {
+		name := nt.name
+		if name == "" {
+			name = "CORE"
+		}
 		le4 := func(v uint32) { binary.Write(&nb, le, v) }
-		le4(5) // "CORE\0"
+		le4(uint32(len(name) + 1))
 		le4(uint32(len(nt.desc)))
 		le4(uint32(nt.typ))
-		nb.WriteString("CORE\x00\x00\x00\x00")
+		nb.WriteString(name)
+		nb.WriteByte(0)
+		for nb.Len()%4 != 0 {
+			nb.WriteByte(0)
+		}
 		nb.Write(nt.desc)
 		for nb.Len()%4 != 0 {
 			nb.WriteByte(0)

@@ -5,7 +5,6 @@ import (
 	"debug/dwarf"
 	"debug/elf"
 	"debug/gosym"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -35,11 +34,11 @@ type Image struct {
 // registers and a backtrace, each frame symbolized from the ELF it lies in:
 // Go functions and file:line from .gopclntab, C functions from .symtab or
 // .dynsym (C++ and Rust names demangled) and file:line from DWARF when the
-// ELF has it. Frames are found by following the frame-pointer chain (RBP)
-// through guest memory with the checked copies, so a garbage pointer ends
-// the walk, never the monitor;
-// code built without frame pointers (most C libraries) shows its own frame
-// and may hide its callers.
+// ELF has it. Frames are found with the call frame information of the
+// ELF a frame's code lies in (.eh_frame, unwind.go), or, where there is
+// none (Go code, assembly without CFI), by following the frame-pointer
+// chain (RBP); every read of guest memory goes through the checked copies,
+// so a garbage pointer ends the walk, never the monitor.
 
 // maxFrames bounds the backtrace.
 const maxFrames = 32
@@ -70,44 +69,16 @@ func (t *Thread) crashDetails(sig int, r *rumpglue.Regs) {
 	fmt.Fprintf(&b, "  rsi %016x  rdi %016x  r8  %016x  r9  %016x\n", r.RSI, r.RDI, r.R8, r.R9)
 	fmt.Fprintf(&b, "  r10 %016x  r11 %016x  r12 %016x  r13 %016x\n", r.R10, r.R11, r.R12, r.R13)
 	fmt.Fprintf(&b, "  r14 %016x  r15 %016x  fs  %016x\n", r.R14, r.R15, t.cpu.FSBase())
-	b.WriteString("rumpgo: backtrace (frame pointers):\n")
-	s := newSymbolizer(t.K, t.mm())
-	for i, pc := range walkFrames(t.mm(), r.RIP, r.RSP, r.RBP) {
-		// A return address is the instruction after the call: look up
-		// the call itself.
-		look := pc
-		if i > 0 {
-			look--
+	b.WriteString("rumpgo: backtrace:\n")
+	s := newSymbolizer(t.K, t.K.imagesOf(t.Task.Group), t.mm())
+	for i, f := range s.walk(t.mm(), r) {
+		mark := ""
+		if f.sigreturn {
+			mark = " <signal handler called>"
 		}
-		fmt.Fprintf(&b, "  #%-2d 0x%016x %s\n", i, pc, s.describe(look))
+		fmt.Fprintf(&b, "  #%-2d 0x%016x %s%s\n", i, f.pc, s.describe(f.lookup()), mark)
 	}
 	io.WriteString(t.K.Crashes, b.String())
-}
-
-// walkFrames follows the frame-pointer chain from rbp: each frame holds
-// the caller's RBP at [rbp] and the return address at [rbp+8]. The chain
-// must climb the stack (each frame above the last, 8-aligned) and every
-// read goes through the address space's checked copy, so a corrupt chain
-// just ends the list.
-func walkFrames(as *mm.AddressSpace, rip, rsp, rbp uint64) []uint64 {
-	pcs := []uint64{rip}
-	low := rsp
-	for len(pcs) < maxFrames {
-		if rbp == 0 || rbp%8 != 0 || rbp < low || rbp-low > 64<<20 {
-			break
-		}
-		var w [16]byte
-		if as.CopyIn(rbp, w[:]) != 0 {
-			break
-		}
-		next, ret := binary.LittleEndian.Uint64(w[:]), binary.LittleEndian.Uint64(w[8:])
-		if ret == 0 || !executable(as, ret) {
-			break
-		}
-		pcs = append(pcs, ret)
-		low, rbp = rbp+16, next
-	}
-	return pcs
 }
 
 // executable reports whether addr lies in an executable mapping.
@@ -140,9 +111,9 @@ type module struct {
 	syms   *elfSyms
 }
 
-func newSymbolizer(k *Kernel, as *mm.AddressSpace) *symbolizer {
+func newSymbolizer(k *Kernel, images []Image, as *mm.AddressSpace) *symbolizer {
 	s := &symbolizer{k: k}
-	for _, im := range k.Images {
+	for _, im := range images {
 		im := im
 		s.modules = append(s.modules, &module{path: im.Path, host: im.HostPath, lo: im.Lo, hi: im.Hi, bias: im.Bias})
 	}
@@ -189,6 +160,16 @@ func (s *symbolizer) covered(addr uint64) bool {
 		}
 	}
 	return false
+}
+
+// moduleOf returns the module addr lies in, or nil.
+func (s *symbolizer) moduleOf(addr uint64) *module {
+	for _, m := range s.modules {
+		if m.lo <= addr && addr < m.hi {
+			return m
+		}
+	}
+	return nil
 }
 
 // describe names addr: "function+0xoff (file:line) in module".
@@ -271,6 +252,7 @@ type elfSyms struct {
 	funcs []elf.Symbol // sorted by Value
 	gotab *gosym.Table
 	dw    *dwarf.Data
+	eh    *ehFrame // call frame information, or nil
 }
 
 // parseSyms reads the symbol sources of an ELF; nil when it is no ELF.
@@ -315,6 +297,7 @@ func parseSyms(data []byte) *elfSyms {
 		}
 	}
 	sort.Slice(s.funcs, func(i, j int) bool { return s.funcs[i].Value < s.funcs[j].Value })
+	s.eh = readEHFrame(f)
 	if s.gotab == nil {
 		if d, err := f.DWARF(); err == nil {
 			s.dw = d

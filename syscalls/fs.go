@@ -116,6 +116,17 @@ func (fs *FS) images(g *posix.ThreadGroup) []Image {
 	return fs.proc(g).images
 }
 
+// imagesOf are the ELFs g runs: what its execve loaded, else (the first
+// program and the children it forked) Images.
+func (k *Kernel) imagesOf(g *posix.ThreadGroup) []Image {
+	if fs := k.FS(); fs != nil {
+		if im := fs.images(g); len(im) > 0 {
+			return im
+		}
+	}
+	return k.Images
+}
+
 // forget drops an ended process.
 func (fs *FS) forget(g *posix.ThreadGroup) {
 	fs.mu.Lock()

@@ -72,6 +72,11 @@ func (t *Thread) die(info posix.SigInfo) {
 		t.leave(0)
 		return
 	}
+	dump, other := t.startCore(sig) // --core: stop the other threads first (core_dump.go)
+	if other {
+		t.leave(0) // another thread dumps the process: this one is in it
+		return
+	}
 	if g.PID != 1 {
 		t.K.report("rumpgo: process %d of the guest:", g.PID)
 	}
@@ -83,8 +88,8 @@ func (t *Thread) die(info posix.SigInfo) {
 	default:
 		t.K.report("rumpgo: guest killed by %s", signalName(sig))
 	}
-	t.crashDetails(sig, r) // registers and a symbolized backtrace (crash_report.go)
-	t.writeCore(info, r)   // --core (core_dump.go)
+	t.crashDetails(sig, r)     // registers and a symbolized backtrace (crash_report.go)
+	t.writeCore(info, r, dump) // --core (core_dump.go)
 	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
 	t.leave(0)
 }

@@ -166,6 +166,7 @@ func (t *Thread) leave(code int) {
 		return
 	}
 	t.left, t.gone = true, true
+	t.recordForCore() // while its process dumps core, the registers go in (core_dump.go)
 	g := t.Task.Group
 	if t.Task.Exit(code & 0xff) {
 		t.K.processEnded(g)

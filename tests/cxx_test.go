@@ -3,7 +3,9 @@ package tests
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,4 +114,129 @@ func TestCxxCrashReport(t *testing.T) {
 		rest = rest[j+len(w):]
 	}
 	require.NotContains(t, report, "_ZN", "no mangled names left")
+}
+
+// TestCrashReportNoFramePointer: C built -O2 -fomit-frame-pointer (how
+// Debian builds its libraries) keeps no frame-pointer chain, so only the
+// call frame information finds the callers of the faulting function: a
+// NULL write three calls deep names all three, and an abort() names the
+// glibc frames up to main. Differential: the report's frames are the ones
+// gdb finds in the --core file of the same crash.
+func TestCrashReportNoFramePointer(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	need(t, "gcc", "gcc")
+	src := filepath.Join(moduleRoot, "tests", "testdata", "cnofp", "main.c")
+	build := func(key string, flags ...string) string {
+		argv := append(append([]string{"gcc", "-O2", "-fomit-frame-pointer", "-g"}, flags...), "-o", "prog", src)
+		return filepath.Join(cBuild(t, "cnofp"+key, cmdOf(argv...)), "prog")
+	}
+	for _, tc := range []struct {
+		name   string
+		bin    func() string
+		args   []string
+		signal syscall.Signal
+		want   []string // report frames' functions, in order, from #0
+	}{
+		{name: "dynamic", bin: func() string { return build("") }, signal: syscall.SIGSEGV,
+			want: []string{"nofp_level3", "nofp_level2", "nofp_level1", "main"}},
+		{name: "static", bin: func() string { return build("-static", "-static") }, signal: syscall.SIGSEGV,
+			want: []string{"nofp_level3", "nofp_level2", "nofp_level1", "main"}},
+		// glibc's abort raises SIGABRT through pthread_kill; which of its
+		// internal names a frame shows varies by release, abort and main
+		// do not.
+		{name: "abort in glibc", bin: func() string { return build("") }, args: []string{"abort"}, signal: syscall.SIGABRT,
+			want: []string{"abort", "main"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bin := tc.bin()
+			native := run(t, os.Environ(), nil, append([]string{bin}, tc.args...)...)
+			require.Equal(t, 128+int(tc.signal), native.status, native.stderr)
+			core := filepath.Join(t.TempDir(), "core")
+			guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", "--core", core, bin}, tc.args...)...)
+			require.Equal(t, native.status, guest.status, guest.stderr)
+			require.Equal(t, native.stdout, guest.stdout)
+			frames := reportFrames(t, guest.stderr)
+			rest := frames
+			for _, w := range tc.want {
+				i := indexOfFunc(rest, w)
+				require.GreaterOrEqual(t, i, 0, "report lacks %s after what came before: %q\n%s", w, frames, guest.stderr)
+				rest = rest[i+1:]
+			}
+			if tc.signal == syscall.SIGSEGV {
+				require.Equal(t, tc.want, frames[:len(tc.want)], "the faulting function and its callers, nothing between:\n%s", guest.stderr)
+				require.Contains(t, guest.stderr, "cnofp/main.c:", "file:line from DWARF")
+			}
+
+			// gdb unwinds the same crash from the core file with its own CFI
+			// reader: its frames, down to main, must be the report's. They
+			// are compared by address, since gdb names glibc's frames from
+			// its debug files; the frames gdb makes up from debug information
+			// (inlined calls, and tail calls, whose callers are not on the
+			// stack) are left out.
+			if _, err := exec.LookPath("gdb"); err != nil {
+				t.Skipf("no gdb: %v", err)
+			}
+			out, err := exec.Command("gdb", "-nx", "-batch", "-ex",
+				`frame apply all -q python f = gdb.selected_frame(); print("PC", hex(f.pc()), f.type() in (gdb.INLINE_FRAME, gdb.TAILCALL_FRAME))`,
+				bin, core).CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			var gdbPCs []string
+			for _, m := range regexp.MustCompile(`(?m)^PC (0x[0-9a-f]+) (True|False)$`).FindAllStringSubmatch(string(out), -1) {
+				if m[2] == "False" {
+					gdbPCs = append(gdbPCs, m[1])
+				}
+			}
+			if len(gdbPCs) == 0 && strings.Contains(string(out), "Python scripting is not supported") {
+				t.Skipf("gdb without Python: %s", out)
+			}
+			pcs := reportPCs(guest.stderr)
+			require.GreaterOrEqual(t, len(gdbPCs), len(tc.want), "%s", out)
+			require.GreaterOrEqual(t, len(pcs), len(gdbPCs), "report: %q\ngdb: %q\n%s", pcs, gdbPCs, guest.stderr)
+			require.Equal(t, gdbPCs, pcs[:len(gdbPCs)], "rumpgo's report and gdb on its core disagree:\n%s\n%s", guest.stderr, out)
+		})
+	}
+}
+
+// indexOfFunc finds function fn in list, or a part gcc split off it
+// (fn.cold, fn.part.0).
+func indexOfFunc(list []string, fn string) int {
+	for i, v := range list {
+		if v == fn || strings.HasPrefix(v, fn+".") {
+			return i
+		}
+	}
+	return -1
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// reportFrames lists the functions of a crash report's backtrace
+// ("  #3  0x000055555555512b main+0x1b (main.c:22) in /prog").
+var reportFrameRE = regexp.MustCompile(`(?m)^  #\d+ +0x[0-9a-f]+ (\S+?)(\+0x[0-9a-f]+)? `)
+
+func reportFrames(t *testing.T, stderr string) []string {
+	var out []string
+	for _, m := range reportFrameRE.FindAllStringSubmatch(stderr, -1) {
+		out = append(out, m[1])
+	}
+	require.NotEmpty(t, out, "no backtrace in:\n%s", stderr)
+	return out
+}
+
+// reportPCs lists the addresses of a crash report's frames, as gdb
+// prints them (0x-prefixed, no leading zeros).
+func reportPCs(stderr string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^  #\d+ +0x0*([0-9a-f]+) `).FindAllStringSubmatch(stderr, -1) {
+		out = append(out, "0x"+m[1])
+	}
+	return out
 }
