@@ -38,8 +38,8 @@ type Kernel struct {
 
 	futexes *posix.Futexes // keyed by futexKey (sys_thread.go)
 
-	timersOnce sync.Once
-	procTimers *timers
+	timersMu   sync.Mutex
+	procTimers map[*posix.ThreadGroup]*timers // sys_timer.go
 
 	fs      *FS      // file systems (fs.go)
 	net     *Network // sockets (sys_socket.go)

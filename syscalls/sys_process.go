@@ -192,6 +192,9 @@ func (k *Kernel) processEnded(g *posix.ThreadGroup) {
 	if fs := k.FS(); fs != nil {
 		fs.forget(g)
 	}
+	k.timersMu.Lock()
+	delete(k.procTimers, g)
+	k.timersMu.Unlock()
 	if parent, info := g.Ended(uid); parent != nil {
 		parent.Send(info)
 	}

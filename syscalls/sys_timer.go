@@ -135,11 +135,23 @@ type timers struct {
 	nextID int
 }
 
-// timersOf returns the timers of t's process, made on first use.
+// timers returns the timers of t's process, made on first use. A forked
+// child starts with none, as on Linux; processEnded drops them (their
+// goroutines end with the process).
 func (t *Thread) timers() *timers {
 	k := t.K
-	k.timersOnce.Do(func() { k.procTimers = &timers{posix: map[int]*timer{}} })
-	return k.procTimers
+	k.timersMu.Lock()
+	defer k.timersMu.Unlock()
+	g := t.Task.Group
+	ts := k.procTimers[g]
+	if ts == nil {
+		if k.procTimers == nil {
+			k.procTimers = map[*posix.ThreadGroup]*timers{}
+		}
+		ts = &timers{posix: map[int]*timer{}}
+		k.procTimers[g] = ts
+	}
+	return ts
 }
 
 // wallClock is CLOCK_MONOTONIC as a duration.

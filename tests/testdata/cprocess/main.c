@@ -105,6 +105,16 @@ int main(int argc, char **argv) {
 	printf("shared mapping: the parent sees the child's write: %d\n", sh->value);
 	waitpid(p, &st, 0);
 
+	/* Interval timers are per process, and a child starts without them. */
+	alarm(100);
+	p = fork();
+	if (p == 0) {
+		printf("child's alarm: %u\n", alarm(0));
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	printf("parent's alarm still set: %d\n", alarm(0) > 90);
+
 	/* execve of an ELF with argv and envp; close-on-exec closes fd 5. */
 	int fd = open("/proc/self/exe", O_RDONLY);
 	dup2(fd, 5);
