@@ -186,12 +186,40 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 			}
 		}
 	}
+	if glibc && r.iconv {
+		r.addGconv()
+	}
 	if main.interp != "" {
 		if _, err := os.Stat(r.host(ldSoCache)); err == nil {
 			r.add(Lib{Path: ldSoCache, Host: r.host(ldSoCache), Why: "ld.so cache"})
 		}
 	}
 	return r.libs, missing, nil
+}
+
+// gconvDir is where Debian's glibc looks for its charset converters
+// (GCONV_PATH's default): the gconv-modules configuration and one shared
+// object per charset family.
+const gconvDir = "/usr/lib/x86_64-linux-gnu/gconv"
+
+// addGconv packs glibc's charset converters for a program that calls
+// iconv_open: glibc converts between UTF-8, UTF-16/32, ASCII and
+// ISO-8859-1 itself, but dlopens a module for any other charset, which
+// no DT_NEEDED names. The whole directory goes (8 MiB on Debian 12), as
+// which charsets a program asks for is known only when it runs.
+func (r *libResolver) addGconv() {
+	host := r.host(gconvDir)
+	_ = filepath.WalkDir(host, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(host, p)
+		if err != nil {
+			return nil
+		}
+		r.add(Lib{Path: filepath.Join(gconvDir, rel), Host: p, Why: "gconv module (iconv)"})
+		return nil
+	})
 }
 
 type libResolver struct {
@@ -201,6 +229,7 @@ type libResolver struct {
 	byName map[string]bool // DT_NEEDED names resolved or tried
 	cache  map[string]string
 	loaded bool // cache read
+	iconv  bool // some object calls iconv_open (addGconv)
 }
 
 // libObject is what the search needs of one ELF.
@@ -341,6 +370,14 @@ func (r *libResolver) readObject(p string) (*libObject, error) {
 	o.dlopens = dlopenNotes(ef)
 	if dyn == nil {
 		return o, nil
+	}
+	if syms, err := ef.DynamicSymbols(); err == nil {
+		for _, sym := range syms {
+			if sym.Section == elf.SHN_UNDEF && sym.Name == "iconv_open" {
+				r.iconv = true // glibc will dlopen gconv modules
+				break
+			}
+		}
 	}
 	raw, err := io.ReadAll(io.LimitReader(dyn.Open(), 1<<20))
 	if err != nil {

@@ -177,6 +177,22 @@ func TestCgo(t *testing.T) {
 	}
 }
 
+// TestIconv: a dynamic glibc program converting to charsets that need
+// glibc's gconv modules, which rumpgo packs because the program calls
+// iconv_open (launch.ResolveLibs).
+func TestIconv(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	need(t, "gcc", "gcc")
+	dir := cBuild(t, "ciconv", cmdOf("gcc", "-O1", "-o", "prog", filepath.Join(moduleRoot, "tests", "testdata", "ciconv", "main.c")))
+	bin := filepath.Join(dir, "prog")
+	native := run(t, os.Environ(), nil, bin)
+	require.Contains(t, native.stdout, "UTF-8 -> ISO-8859-15: 63 61 66 e9 20 a4\n")
+	guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
+	require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
+	require.Equal(t, native.status, guest.status)
+}
+
 // TestCrashReport: a guest that dies of a signal gets a report naming the
 // faulting functions and their source lines, from the ELF's symbols,
 // DWARF or Go line table, following frame pointers through guest memory.
