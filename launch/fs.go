@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -34,16 +35,16 @@ type fsSetup struct {
 
 // setupFS builds the guest's namespace: the root (an image's tree under a
 // tmpfs layer, or for a bare program a tmpfs holding its binary at its
-// host path, so /proc/self/exe and os.Executable work; half of guest
-// memory, as Linux's default) with /etc defaults the image does not
+// host path, so /proc/self/exe and os.Executable work; each tmpfs holds
+// tmpfsSize bytes) with /etc defaults the image does not
 // replace, /tmp (tmpfs), /dev (devfs, /dev/shm a tmpfs), the volumes and
 // /proc. A bare program starts in a directory named as rumpgo's own
 // working directory (empty unless a volume is there), an image's program
 // in cfg.Cwd or /.
 func setupFS(s fsSetup) error {
 	cfg := s.cfg
-	half := int64(cfg.Memory / 2)
-	v := vfs.New(rootFS(cfg, half, s.frames))
+	size := tmpfsSize(cfg)
+	v := vfs.New(rootFS(cfg, size, s.frames))
 	ctx := vfs.RootContext()
 	fsc := vfs.NewFSContext(v.Root())
 	mkdirAll := func(dir string, mode uint32) error {
@@ -71,7 +72,7 @@ func setupFS(s fsSetup) error {
 		for len(data) > 0 {
 			n, e := f.Write(data)
 			if e != 0 {
-				return fmt.Errorf("writing %s in the guest: %v", path, e)
+				return fmt.Errorf("writing %s in the guest: %w", path, e)
 			}
 			data = data[n:]
 		}
@@ -93,8 +94,8 @@ func setupFS(s fsSetup) error {
 			return err
 		}
 	}
-	tmp := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: half, Frames: s.frames})
-	if _, e := v.MountPath("/tmp", tmp, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, "size="+strconv.FormatInt(half>>10, 10)+"k"); e != 0 {
+	tmp := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: size, Frames: s.frames})
+	if _, e := v.MountPath("/tmp", tmp, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, sizeOption(size)); e != 0 {
 		return fmt.Errorf("mounting /tmp: %v", e)
 	}
 	var devOpts devfs.Options
@@ -106,8 +107,8 @@ func setupFS(s fsSetup) error {
 	if _, e := v.MountPath("/dev", dev, "devtmpfs", vfs.MS_NOSUID, "mode=755"); e != 0 {
 		return fmt.Errorf("mounting /dev: %v", e)
 	}
-	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: half, Frames: s.frames})
-	if _, e := v.MountPath("/dev/shm", shm, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, ""); e != 0 {
+	shm := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: size, Frames: s.frames})
+	if _, e := v.MountPath("/dev/shm", shm, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, sizeOption(size)); e != 0 {
 		return fmt.Errorf("mounting /dev/shm: %v", e)
 	}
 
@@ -125,6 +126,9 @@ func setupFS(s fsSetup) error {
 			return err
 		}
 		if err := writeFile(exePath, bin, 0o755); err != nil {
+			if errors.Is(err, unix.ENOSPC) {
+				return fmt.Errorf("%w: the program (%d bytes) does not fit in its tmpfs of %d bytes (--tmpfs-size)", err, len(bin), size)
+			}
 			return err
 		}
 		if err := installHostLibs(v, exePath, cfg.Env); err != nil { // a dynamic program's ld.so and libraries (libs.go)
@@ -187,6 +191,23 @@ func setupFS(s fsSetup) error {
 	}
 	s.k.SetFS(kfs)
 	return nil
+}
+
+// tmpfsSize is how much file data each of the run's tmpfs instances (the
+// root or the image's writable layer, /tmp, /dev/shm) may hold:
+// cfg.TmpfsSize (--tmpfs-size), or half of guest memory, Linux's default.
+// The data lives in the monitor's memory, so this bounds what a guest can
+// make it allocate through files.
+func tmpfsSize(cfg Config) int64 {
+	if cfg.TmpfsSize > 0 {
+		return cfg.TmpfsSize
+	}
+	return int64(cfg.Memory / 2)
+}
+
+// sizeOption is a tmpfs's size= mount option, as /proc/mounts shows it.
+func sizeOption(size int64) string {
+	return "size=" + strconv.FormatInt(size>>10, 10) + "k"
 }
 
 func hostRelease() string {

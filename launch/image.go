@@ -66,11 +66,12 @@ func (v Volume) String() string {
 	return s
 }
 
-// rootFS is the root file system: the image under a tmpfs layer, or a
-// tmpfs; with its /proc/mounts source and options.
+// rootFS is the root file system: the image under a tmpfs layer of size
+// bytes (tmpfsSize), or such a tmpfs; with its /proc/mounts source and
+// options.
 func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, int, string) {
 	upper := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: size, Frames: frames})
-	opts := "size=" + strconv.FormatInt(size>>10, 10) + "k"
+	opts := sizeOption(size) // fs.go
 	if cfg.Image == nil {
 		return upper, "rootfs", 0, opts
 	}

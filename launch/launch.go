@@ -72,6 +72,10 @@ type Config struct {
 	// Timeout, when positive, stops a guest still running that long after
 	// Run began (--timeout), as SIGKILL would; Result.TimedOut says so.
 	Timeout time.Duration
+	// TmpfsSize bounds the file data of each tmpfs the run gets — the
+	// root (or an image's writable layer), /tmp and /dev/shm — in bytes
+	// (--tmpfs-size); 0 is half of Memory each, as Linux's default.
+	TmpfsSize int64
 }
 
 // Result is how the guest ended.

@@ -70,13 +70,40 @@ func faultSignal(t *Thread, f rumpglue.Fault, rip uint64) (posix.SigInfo, string
 	case vecDB, vecBP:
 		return sig(unix.SIGTRAP, posix.SI_KERNEL, 0), "breakpoint or debug trap"
 	case vecUD:
+		if n, ok := softInterrupt(t, rip); ok {
+			// INT n at CPL 3 through a DPL 0 gate: a #GP on Linux (which
+			// opens only vectors 3 and 4, and 0x80 for 32-bit calls, to
+			// user mode), but PVM reports #UD for every INT n.
+			if n == vecBP {
+				return sig(unix.SIGTRAP, posix.SI_KERNEL, 0), "breakpoint (int $3)"
+			}
+			return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("software interrupt int $%#x (#GP)", n)
+		}
 		return sig(unix.SIGILL, posix.ILL_ILLOPN, rip), "invalid opcode (#UD)"
 	case vecAC:
 		return sig(unix.SIGBUS, posix.BUS_ADRALN, 0), "alignment check (#AC)"
 	case vecDF:
 		return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), "double fault (#DF)"
+	case vecSS:
+		// Linux's exc_stack_segment and exc_segment_not_present: SIGBUS.
+		// A non-canonical RSP is the way a program gets here.
+		return sig(unix.SIGBUS, posix.SI_KERNEL, 0), fmt.Sprintf("stack segment fault (#SS, error %#x): a non-canonical stack address", f.ErrorCode)
+	case vecNP:
+		return sig(unix.SIGBUS, posix.SI_KERNEL, 0), fmt.Sprintf("segment not present (#NP, error %#x)", f.ErrorCode)
+	case vecGP:
+		return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("general protection fault (#GP, error %#x): a privileged instruction, a non-canonical address or a misaligned SSE operand", f.ErrorCode)
 	}
 	return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("general protection or segment fault (vector %d, error %#x)", f.Vector, f.ErrorCode)
+}
+
+// softInterrupt reports whether the instruction at rip is INT imm8 (CD
+// ib), and its vector.
+func softInterrupt(t *Thread, rip uint64) (byte, bool) {
+	var insn [2]byte
+	if t.mm().CopyIn(rip, insn[:]) != 0 || insn[0] != 0xcd {
+		return 0, false
+	}
+	return insn[1], true
 }
 
 func accessName(a mm.Access) string {

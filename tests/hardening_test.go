@@ -178,33 +178,47 @@ func TestBufferLimits(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	bin := cProgram(t, "chardening")
-	const maxRSS = 400 << 10 // KiB: the monitor, the guest's touched memory, the bounded buffers
+	const maxRSS = 400 << 10  // KiB: the monitor, the guest's touched memory, the bounded buffers
+	img := buildImage(t, bin) // for the writable layer under --tmpfs-size
 	for _, tc := range []struct {
-		name string
-		args []string
-		want map[string]func(v string) bool
+		name   string
+		args   []string
+		want   map[string]func(v string) bool
+		maxRSS int64 // KiB; 0 is maxRSS
 	}{
 		{"pipes", []string{bin, "pipe"}, map[string]func(string) bool{
 			"pipe_size":  eq("268435456"), // root may set 256 MiB ...
 			"pipes":      eq("32"),
 			"pipe_bytes": atMost(64 << 20), // ... but all pipes hold 64 MiB at most (posix.PipeHostPages)
 			"pipe_stop":  eq("EAGAIN"),
-		}},
+		}, 0},
 		{"unix sockets", []string{bin, "unix"}, map[string]func(string) bool{
 			"unix_seqpacket_empty": atMost(1000), "unix_seqpacket_empty_stop": eq("EAGAIN"),
 			"unix_seqpacket_byte": atMost(1000), "unix_seqpacket_byte_stop": eq("EAGAIN"),
 			"unix_stream_byte": atMost(1000), "unix_stream_byte_stop": eq("EAGAIN"),
 			"unix_dgram_empty": atMost(1000), "unix_dgram_empty_stop": eq("EAGAIN"),
-		}},
+		}, 0},
 		{"tcp", []string{bin, "tcp"}, map[string]func(string) bool{
 			"tcp_sndbuf": atMost(2 * 212992), "tcp_rcvbuf": atMost(2 * 212992), // net.core.[wr]mem_max, doubled
 			"tcp_bytes": atMost(16 << 20), "tcp_stop": eq("EAGAIN"),
-		}},
+		}, 0},
 		{"tmpfs", []string{"--memory", "64", bin, "tmpfs", "/tmp"}, map[string]func(string) bool{
 			"tmpfs_bytes": atMost(32 << 20), "tmpfs_stop": eq("ENOSPC"), // half of --memory
 			"xattr_bytes": atMost(8 << 20), "xattr_stop": eq("ENOSPC"), // 1 KiB per inode of the limit
 			"files": atMost(8192), "files_stop": eq("ENOSPC"), // one inode per page of size
-		}},
+		}, 0},
+		// --tmpfs-size bounds each tmpfs whatever --memory is: without it
+		// each of these would take 256 MiB (half of the default 512).
+		{"tmpfs-size /tmp", []string{"--tmpfs-size", "16m", bin, "tmpfs", "/tmp"}, tmpfsSizeWant(16 << 20), 128 << 10},
+		{"tmpfs-size /dev/shm", []string{"--tmpfs-size", "16m", bin, "tmpfs", "/dev/shm"}, tmpfsSizeWant(16 << 20), 128 << 10},
+		{"tmpfs-size bare root", []string{"--tmpfs-size", "16777216", bin, "tmpfs", "/"}, tmpfsSizeWant(16 << 20), 128 << 10},
+		{"tmpfs-size image layer", []string{"--tmpfs-size", "16M", img, "tmpfs", "/"}, tmpfsSizeWant(16 << 20), 128 << 10},
+		{"tmpfs-size statfs", []string{"--tmpfs-size", "1g", bin, "statfs", "/dev/shm"}, map[string]func(string) bool{
+			"statfs_bytes": eq("1073741824"),
+		}, 0},
+		{"default statfs", []string{"--memory", "64", bin, "statfs", "/tmp"}, map[string]func(string) bool{
+			"statfs_bytes": eq("33554432"), // half of --memory
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, os.Environ(), nil, append([]string{rumpgo, "run"}, tc.args...)...)
@@ -219,8 +233,68 @@ func TestBufferLimits(t *testing.T) {
 				require.Contains(t, got, k, "stdout:\n%s", r.stdout)
 				require.True(t, ok(got[k]), "%s = %s", k, got[k])
 			}
-			require.Less(t, r.maxRSSKiB, int64(maxRSS), "peak RSS of rumpgo")
+			limit := tc.maxRSS
+			if limit == 0 {
+				limit = maxRSS
+			}
+			require.Less(t, r.maxRSSKiB, limit, "peak RSS of rumpgo")
 			t.Logf("%s: peak RSS %d MiB; %s", tc.name, r.maxRSSKiB>>10, strings.ReplaceAll(strings.TrimSpace(r.stdout), "\n", ", "))
+		})
+	}
+}
+
+// tmpfsSizeWant is what filling a tmpfs of size bytes gives: close to
+// size of data (the directory may hold the program itself), an inode per
+// page, 1 KiB of xattrs per inode, each then ENOSPC.
+func tmpfsSizeWant(size int64) map[string]func(string) bool {
+	return map[string]func(string) bool{
+		"tmpfs_bytes": between(size/2, size), "tmpfs_stop": eq("ENOSPC"),
+		"xattr_bytes": atMost(size / 4096 * 1024), "xattr_stop": eq("ENOSPC"),
+		"files": atMost(size / 4096), "files_stop": eq("ENOSPC"),
+	}
+}
+
+func between(lo, hi int64) func(string) bool {
+	return func(v string) bool {
+		x, err := strconv.ParseInt(v, 10, 64)
+		return err == nil && x >= lo && x <= hi
+	}
+}
+
+// TestTmpfsSizeFlag: --tmpfs-size takes bytes or k, m, g, t; anything
+// else is a usage error (125) with one line.
+func TestTmpfsSizeFlag(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "chardening")
+	for _, tc := range []struct {
+		size   string
+		status int
+		stdout string
+		stderr string
+	}{
+		{"64m", 0, "statfs_bytes 67108864\n", ""},
+		{"2G", 0, "statfs_bytes 2147483648\n", ""},
+		{"4096KiB", 0, "statfs_bytes 4194304\n", ""},
+		{"4m", 0, "statfs_bytes 4194304\n", ""},
+		// A bare program is copied into the tmpfs that holds its path.
+		{"64k", 125, "", "does not fit in its tmpfs of 65536 bytes (--tmpfs-size)\n"},
+		{"8388608", 0, "statfs_bytes 8388608\n", ""},
+		{"64x", 125, "", "rumpgo: --tmpfs-size 64x: want a size in bytes, or with k, m, g or t (e.g. 64m)\n"},
+		{"-1m", 125, "", "rumpgo: --tmpfs-size -1m: want a size in bytes, or with k, m, g or t (e.g. 64m)\n"},
+		{"0", 125, "", "rumpgo: --tmpfs-size 0: want 4k to 1t\n"},
+		{"2t", 125, "", "rumpgo: --tmpfs-size 2t: want 4k to 1t\n"},
+	} {
+		t.Run(tc.size, func(t *testing.T) {
+			r := run(t, os.Environ(), nil, rumpgo, "run", "--tmpfs-size", tc.size, bin, "statfs", "/tmp")
+			require.Equal(t, tc.status, r.status, "stderr:\n%s", r.stderr)
+			require.Equal(t, tc.stdout, r.stdout)
+			if tc.status == 125 {
+				require.Contains(t, r.stderr, tc.stderr)
+				require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line")
+			} else {
+				require.Equal(t, tc.stderr, r.stderr)
+			}
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/boot"
@@ -85,6 +86,7 @@ func run(args []string, stderr io.Writer) int {
 	noSandbox := fl.Bool("no-sandbox", false, "do not confine the monitor (seccomp filter and Landlock, package sandbox): for debugging")
 	timeout := fl.Duration("timeout", 0, "stop the guest if it still runs after `DURATION` (e.g. 30s, 5m) and exit with status 124, as timeout(1)")
 	coreFile := fl.String("core", "", "write an ELF core `FILE` (for gdb PROGRAM FILE) if the guest dies of a core-dumping signal (core.go)")
+	tmpfsSize := fl.String("tmpfs-size", "", "most file data each tmpfs (/, an image's writable layer, /tmp, /dev/shm) holds: `SIZE` in bytes or with k, m, g, t (e.g. 64m); default half of --memory; writing past it gives ENOSPC")
 	var nc launch.NetConfig
 	netMode := fl.String("net", launch.NetNone, "the guest's network: `none` (loopback only, the default), nat (eth0, outbound TCP/UDP and DNS through the host) or nat,host-loopback (nat, and the gateway's address reaches the host's loopback)")
 	fl.Func("p", "forward a host port into the guest: `[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|/udp]` (repeatable)", func(v string) error {
@@ -144,6 +146,14 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	cfg.Timeout = *timeout
+	if *tmpfsSize != "" {
+		n, err := parseSize(*tmpfsSize)
+		if err != nil {
+			fmt.Fprintf(stderr, "rumpgo: --tmpfs-size %s: %v\n", *tmpfsSize, err)
+			return exitFailure
+		}
+		cfg.TmpfsSize = n
+	}
 	if *noSandbox {
 		fmt.Fprintln(stderr, "rumpgo: --no-sandbox: the monitor runs unconfined (no seccomp filter, no Landlock)")
 	}
@@ -187,6 +197,25 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	return res.Status.WaitStatus()
+}
+
+// parseSize reads a size as --tmpfs-size takes it: bytes, or a number
+// with k, m, g or t (binary units, as tmpfs's size= option; "KiB", "MB" and
+// the like are read the same way), from 4 KiB (a page) to 1 TiB.
+func parseSize(s string) (int64, error) {
+	num := strings.TrimRight(s, "kKmMgGtTiIbB")
+	unit := strings.ToLower(s[len(num):])
+	shift := map[string]uint{"": 0, "b": 0, "k": 10, "kb": 10, "kib": 10, "m": 20, "mb": 20, "mib": 20,
+		"g": 30, "gb": 30, "gib": 30, "t": 40, "tb": 40, "tib": 40}
+	sh, ok := shift[unit]
+	n, err := strconv.ParseUint(num, 10, 64)
+	if !ok || err != nil {
+		return 0, errors.New("want a size in bytes, or with k, m, g or t (e.g. 64m)")
+	}
+	if n > 1<<40>>sh || n<<sh < 4096 {
+		return 0, errors.New("want 4k to 1t")
+	}
+	return int64(n << sh), nil
 }
 
 // doctor reports what this host can run, for users and CI logs.

@@ -8,6 +8,7 @@
 //	chardening unix           fill unix socket queues with tiny messages
 //	chardening tcp            fill a loopback TCP connection nobody reads
 //	chardening tmpfs DIR      fill DIR with data, files and xattrs
+//	chardening statfs DIR     print DIR's size as statfs reports it
 //	chardening durable FILE   print "found N" (the whole records FILE
 //	                          has), then append numbered 64-byte records,
 //	                          fsync each and print "acked N"; forever
@@ -24,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -230,6 +232,13 @@ int main(int argc, char **argv) {
 		fill_tcp();
 	} else if (!strcmp(argv[1], "tmpfs") && argc > 2) {
 		fill_tmpfs(argv[2]);
+	} else if (!strcmp(argv[1], "statfs") && argc > 2) {
+		struct statfs sf;
+		if (statfs(argv[2], &sf) < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		printf("statfs_bytes %lld\n", (long long)sf.f_blocks * sf.f_bsize);
 	} else if (!strcmp(argv[1], "durable") && argc > 2) {
 		durable(argv[2]);
 	} else {
