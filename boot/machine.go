@@ -61,6 +61,22 @@ const (
 	PortException = 0x20 // + vector
 )
 
+// MMIOAccess is what the guest touched when it accessed the MMIO page other
+// than through the stub's syscall store: its guest-virtual address, for a
+// page fault. ok is false for any other unbacked guest-physical address.
+func MMIOAccess(pa uint64) (va uint64, ok bool) {
+	if pa < mmioPA || pa >= mmioPA+PageSize {
+		return 0, false
+	}
+	return mmioVA + pa - mmioPA, true
+}
+
+// StubStore reports whether rip, at an MMIO exit, is just past the
+// stub's syscall store: the only MMIO access a syscall makes.
+func StubStore(rip uint64) bool {
+	return rip > KernelBase+stubMMIOStore && rip <= KernelBase+stubMMIOStore+15
+}
+
 // SegReg selectors in our GDT.
 const (
 	selCode     = 0x08
@@ -298,7 +314,12 @@ func (v *VCPU) setup(cr3 uint64) error {
 	s.IDT = DTable{Base: KernelBase + idtPA, Limit: 256*16 - 1}
 	s.CR0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG
 	s.CR3 = cr3
-	s.CR4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE
+	// No CR4.FSGSBASE: the stub owns the GS base (the mailbox), and
+	// AT_HWCAP2 does not offer the instructions, so RDGSBASE and friends
+	// are #UD (SIGILL), as on a Linux that does not enable them. (PVM runs
+	// user mode under the host's CR4 and ignores this: there WRGSBASE
+	// works, and the next system call dies of SIGSEGV in the stub.)
+	s.CR4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_OSXSAVE
 	s.EFER = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE
 	if err := v.SetSregs(&s); err != nil {
 		return err

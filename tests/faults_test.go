@@ -63,15 +63,13 @@ var faultCases = []faultCase{
 		known: "the syscall mailboxes (0x7fffc0060000, 64 KiB) are user-readable and -writable (boot.MapKernel: the stub writes them at CPL 3)"},
 	{mode: "write-mailbox", status: sigSEGV, report: "SIGSEGV",
 		known: "the syscall mailboxes (0x7fffc0060000, 64 KiB) are user-readable and -writable (boot.MapKernel: the stub writes them at CPL 3)"},
-	{mode: "read-mmio", status: sigSEGV, report: "SIGSEGV",
-		known: "a load from the MMIO page (0x7fffc00fc000) is a KVM_EXIT_MMIO read that rumpglue/kvm treats as a machine failure: exit 125"},
-	{mode: "write-mmio", status: sigSEGV, report: "SIGSEGV",
-		known: "any store to the MMIO page (0x7fffc00fc000) is taken for the stub's syscall exit (rumpglue/kvm exit() checks the address, not RIP): with --syscalls poll it is a system call, with exit the vCPU thread waits forever in slowSyscall (only --timeout or SIGKILL ends rumpgo)"},
+	{mode: "read-mmio", status: sigSEGV, report: "SIGSEGV"},
+	{mode: "write-mmio", status: sigSEGV, report: "SIGSEGV"},
 
 	// The syscall entry works through the GS base (the mailbox); WRGSBASE
 	// works at CPL 3 because the machine sets CR4.FSGSBASE.
 	{mode: "wrgsbase", status: 0,
-		known: "CR4.FSGSBASE is on (boot.NewVCPU) though AT_HWCAP2 does not offer it, and the syscall stub saves registers through the GS base: after WRGSBASE the next system call writes the program's own memory and the vCPU thread then waits forever in rumpglue/kvm slowSyscall for a mailbox sequence that never came (SIGTERM does not end rumpgo; --timeout and SIGKILL do)"},
+		known: "the syscall stub saves registers through the GS base, and PVM runs user mode under the host's CR4 (boot.NewVCPU leaves CR4.FSGSBASE off, which hardware VMX would honour with SIGILL): after WRGSBASE the next system call dies of SIGSEGV (#GP) in the stub"},
 	{mode: "wrgsbase-bad", status: 0,
 		known: "as wrgsbase: with a GS base of 0x10 the next system call dies of SIGSEGV in the stub (write of 0x50 at rip 0x7fffc0003000)"},
 

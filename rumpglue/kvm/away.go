@@ -186,6 +186,7 @@ func (c *cpu) serve(th rumpglue.AwayThread, seq uint64) {
 	default:
 	}
 	c.awayDone <- res
+	c.answered.Store(seq)
 	if handled && !finish {
 		box.store(boot.MailboxRet, a.regs.RAX)
 		box.store(boot.MailboxAck, seq)
@@ -198,6 +199,7 @@ func (c *cpu) serve(th rumpglue.AwayThread, seq uint64) {
 // nobody answered fast. It returns what the loop should do next.
 func (c *cpu) slowSyscall(th rumpglue.Thread) rumpglue.Resume {
 	r := c.Regs()
+	saved := *r
 	r.RIP, r.RFLAGS = r.RCX, r.R11
 	at, away := th.(rumpglue.AwayThread)
 	if !away {
@@ -212,13 +214,33 @@ func (c *cpu) slowSyscall(th rumpglue.Thread) rumpglue.Resume {
 	if c.claim(seq) {
 		return th.Syscall(c)
 	}
-	// The poller has this call: wait for its result.
+	// The poller has this call: wait for its result, unless the call is
+	// one the poller already answered and whose result was taken (or
+	// there is no poller): then the guest jumped to the stub's store
+	// without posting a call, and nothing will ever answer it.
 	var res awayResult
 	for res.seq != seq {
 		select {
 		case res = <-c.awayDone:
+			continue
 		case <-c.m.stopCh:
 			return rumpglue.Stop
+		default:
+		}
+		if c.pollerDone == nil || c.answered.Load() >= seq {
+			select {
+			case res = <-c.awayDone: // sent before answered was set
+				continue
+			default:
+			}
+			*r = saved
+			return th.Fault(c, rumpglue.Fault{Vector: 13})
+		}
+		select {
+		case res = <-c.awayDone:
+		case <-c.m.stopCh:
+			return rumpglue.Stop
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	switch {

@@ -109,6 +109,7 @@ type cpu struct {
 	// The exit-less syscall path (away.go).
 	box        mailbox
 	taken      atomic.Uint64   // the last call number claimed
+	answered   atomic.Uint64   // the last call number the poller answered
 	wakePoller chan struct{}   // the vCPU thread made a slow call: poll again
 	awayDone   chan awayResult // calls the poller claimed, for the slow path
 	stopped    chan struct{}   // closed when the thread's loop ends
@@ -353,9 +354,8 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 	switch v.Run.ExitReason {
 	case boot.KVM_EXIT_MMIO:
 		mmio := v.Run.MMIO()
-		if mmio.PhysAddr != boot.MMIOSyscall || mmio.IsWrite == 0 {
-			th.Crash(c, fmt.Errorf("guest touched unbacked memory at guest-physical %#x (rip %#x)", mmio.PhysAddr, r.RIP))
-			return rumpglue.Stop
+		if mmio.PhysAddr != boot.MMIOSyscall || mmio.IsWrite == 0 || !boot.StubStore(r.RIP) {
+			return c.mmioFault(th)
 		}
 		// KVM has finished the stub's store (an MMIO write completes before
 		// the exit), so the thread resumes straight at the state after
@@ -400,6 +400,41 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 		th.Crash(c, fmt.Errorf("unexpected KVM exit %d at rip %#x", v.Run.ExitReason, r.RIP))
 	}
 	return rumpglue.Stop
+}
+
+// mmioFault turns an access to the MMIO page that is not the stub's
+// syscall store (a program poking the machine's window) into the page
+// fault Linux would give for an address where nothing is mapped. KVM
+// completes the access first (a load reads zero), with no guest code run,
+// so RIP is already past the instruction.
+func (c *cpu) mmioFault(th rumpglue.Thread) rumpglue.Resume {
+	v := c.v
+	mmio := v.Run.MMIO()
+	va, ok := boot.MMIOAccess(mmio.PhysAddr)
+	if !ok {
+		th.Crash(c, fmt.Errorf("guest touched unbacked memory at guest-physical %#x (rip %#x)", mmio.PhysAddr, c.Regs().RIP))
+		return rumpglue.Stop
+	}
+	const pfUser, pfWrite = 1 << 2, 1 << 1
+	code := uint64(pfUser)
+	if mmio.IsWrite != 0 {
+		code |= pfWrite
+	} else {
+		mmio.Data = [8]byte{}
+	}
+	v.Run.ImmediateExit = 1
+	err := v.Enter()
+	v.Run.ImmediateExit = 0
+	if err != nil && err != unix.EINTR && err != unix.EAGAIN {
+		th.Crash(c, fmt.Errorf("KVM_RUN completing an MMIO access: %w", err))
+		return rumpglue.Stop
+	}
+	res := th.Fault(c, rumpglue.Fault{Vector: 14, ErrorCode: code, Addr: va})
+	v.MarkRegsDirty()
+	if res == rumpglue.Continue {
+		c.applyFS()
+	}
+	return res
 }
 
 // endPoller stops the thread's poller. When the thread itself ended, the
