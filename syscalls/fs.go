@@ -61,14 +61,18 @@ func (fs *FS) Context(g *posix.ThreadGroup) *vfs.FSContext {
 	return fs.proc(g).ctx
 }
 
-// fork gives child a copy of parent's root, working directory and
-// program.
-func (fs *FS) fork(parent, child *posix.ThreadGroup) {
+// fork gives child parent's program and a copy of its root and working
+// directory, or (share: CLONE_FS) the same ones, so a chdir or chroot in
+// either is seen by both.
+func (fs *FS) fork(parent, child *posix.ThreadGroup, share bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	p := fs.proc(parent)
-	c := vfs.NewFSContext(p.ctx.Root())
-	c.SetCwd(p.ctx.Cwd())
+	c := p.ctx
+	if !share {
+		c = vfs.NewFSContext(p.ctx.Root())
+		c.SetCwd(p.ctx.Cwd())
+	}
 	fs.procs[child] = &procFS{ctx: c, exe: p.exe, argv: p.argv, env: p.env, images: p.images, start: time.Now()}
 	if p.exe != nil {
 		p.exe.refs.Add(1)

@@ -41,10 +41,11 @@ func init() {
 }
 
 // cloneFlagsUnsupported are clone flags a new process cannot have here:
-// namespaces, ptrace, pidfds, CLONE_PARENT and shared fs/io contexts.
+// namespaces, ptrace, pidfds, CLONE_PARENT, a shared io context, and
+// shared signal handlers without a shared thread group.
 const cloneFlagsUnsupported = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
 	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_PTRACE | unix.CLONE_UNTRACED |
-	unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_FS | unix.CLONE_IO | unix.CLONE_SIGHAND
+	unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_IO | unix.CLONE_SIGHAND
 
 // cloneProcess starts a new process: a copy of the caller's address
 // space (fork), or the same one with the caller waiting until the child
@@ -103,7 +104,7 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 	child.Limits = g.Limits.Fork()
 	posix.SetAttrs(child, t.attrs().Fork(t.Task.TID))
 	if fs := t.K.FS(); fs != nil {
-		fs.fork(g, child)
+		fs.fork(g, child, flags&unix.CLONE_FS != 0)
 	}
 	task, ok := child.NewTask()
 	if !ok {

@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork; namespaces, pidfds, CLONE_PARENT, CLONE_FS and CLONE_SIGHAND for a process answer ENOSYS",
+	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork, CLONE_FILES and CLONE_FS (root and cwd; the umask stays per process); namespaces, pidfds, CLONE_PARENT and CLONE_SIGHAND for a process answer ENOSYS",
 		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
 	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid, pidfds and cgroups answer EINVAL/ENOSYS",
 		fn: sysClone3, args: []argKind{aPtr, aUint}})

@@ -8,6 +8,7 @@
  *   cprocess child ...  what the exec'd children run
  *   cprocess bomb N     fork until it fails; print how it failed */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <errno.h>
 #include <semaphore.h>
 #include <fcntl.h>
@@ -30,6 +31,11 @@ static void status(const char *what, int st) {
 		printf("%s: killed by %s\n", what, strsignal(WTERMSIG(st)));
 	else
 		printf("%s: status %#x\n", what, st);
+}
+
+static int chdir_tmp(void *arg) {
+	(void)arg;
+	return chdir("/tmp") == 0 ? 0 : 1;
 }
 
 static int bomb(int max) {
@@ -104,6 +110,18 @@ int main(int argc, char **argv) {
 	sem_wait(&sh->ready);
 	printf("shared mapping: the parent sees the child's write: %d\n", sh->value);
 	waitpid(p, &st, 0);
+
+	/* CLONE_FS: a child's chdir moves its parent too. */
+	{
+		static char stack[64 << 10];
+		char before[256], after[256];
+		getcwd(before, sizeof before);
+		p = clone(chdir_tmp, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_FS | SIGCHLD, NULL);
+		waitpid(p, &st, 0);
+		getcwd(after, sizeof after);
+		printf("CLONE_FS child's chdir moved the parent: %d\n", strcmp(after, "/tmp") == 0);
+		chdir(before);
+	}
 
 	/* Interval timers are per process, and a child starts without them. */
 	alarm(100);
