@@ -51,7 +51,8 @@ type HTTPCheck struct {
 }
 
 // DNSCheck asks the guest's Port (UDP, or TCP when TCP is set) for Name
-// of Type (A or AAAA) and wants Want among the answers.
+// of Type (A, AAAA, or SRV written "priority weight port target.") and
+// wants Want among the answers.
 type DNSCheck struct {
 	Port int    `json:"port"`
 	Name string `json:"name"`
@@ -162,7 +163,7 @@ func (c *Check) validate(r *Recipe) error {
 		return published(c.TCP.Port, "tcp")
 	case c.DNS != nil:
 		if _, ok := dnsTypes[c.DNS.Type]; !ok {
-			return fmt.Errorf("dns type %q: want A or AAAA", c.DNS.Type)
+			return fmt.Errorf("dns type %q: want A, AAAA or SRV", c.DNS.Type)
 		}
 		if c.DNS.TCP {
 			return published(c.DNS.Port, "tcp")
@@ -496,7 +497,7 @@ func trim(b []byte) string {
 	return string(b)
 }
 
-var dnsTypes = map[string]uint16{"A": 1, "AAAA": 28}
+var dnsTypes = map[string]uint16{"A": 1, "AAAA": 28, "SRV": 33}
 
 // dnsQuery asks one question and checks the answers: a minimal client
 // (RFC 1035 message format) so the test needs no DNS library.
@@ -562,7 +563,8 @@ func dnsQuery(port int, c *DNSCheck) error {
 	return fmt.Errorf("%s %s: rcode %d, answers %v, want %s", c.Name, c.Type, rcode, answers, c.Want)
 }
 
-// parseAnswers returns the addresses of the answers of type qtype.
+// parseAnswers returns the answers of type qtype: addresses, or SRV
+// records as "priority weight port target.".
 func parseAnswers(m []byte, id, qtype uint16) ([]string, int, error) {
 	bad := errors.New("malformed DNS answer")
 	if len(m) < 12 || binary.BigEndian.Uint16(m) != id {
@@ -603,12 +605,52 @@ func parseAnswers(m []byte, id, qtype uint16) ([]string, int, error) {
 		if off+rdlen > len(m) {
 			return nil, rcode, bad
 		}
-		if typ == qtype && (rdlen == 4 || rdlen == 16) {
+		switch {
+		case typ == qtype && qtype == dnsTypes["SRV"] && rdlen > 6:
+			target, ok := dnsName(m, off+6)
+			if !ok {
+				return nil, rcode, bad
+			}
+			b := m[off:]
+			out = append(out, fmt.Sprintf("%d %d %d %s", binary.BigEndian.Uint16(b), binary.BigEndian.Uint16(b[2:]), binary.BigEndian.Uint16(b[4:]), target))
+		case typ == qtype && (rdlen == 4 || rdlen == 16):
 			out = append(out, net.IP(m[off:off+rdlen]).String())
 		}
 		off += rdlen
 	}
 	return out, rcode, nil
+}
+
+// dnsName reads the (possibly compressed) domain name at off in message m,
+// as "a.b.c.".
+func dnsName(m []byte, off int) (string, bool) {
+	var name strings.Builder
+	for jumps := 0; jumps < 16; {
+		if off >= len(m) {
+			return "", false
+		}
+		l := int(m[off])
+		switch {
+		case l == 0:
+			if name.Len() == 0 {
+				return ".", true
+			}
+			return name.String(), true
+		case l&0xc0 == 0xc0:
+			if off+1 >= len(m) {
+				return "", false
+			}
+			off = int(binary.BigEndian.Uint16(m[off:]) & 0x3fff)
+			jumps++
+			continue
+		case off+1+l > len(m):
+			return "", false
+		}
+		name.Write(m[off+1 : off+1+l])
+		name.WriteByte('.')
+		off += 1 + l
+	}
+	return "", false
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.
