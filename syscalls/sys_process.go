@@ -110,15 +110,7 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 	if !ok {
 		return abandon(unix.EAGAIN)
 	}
-	regs := *t.cpu.Regs()
-	regs.RAX = 0
-	if newSP != 0 {
-		regs.RSP = newSP
-	}
-	fs := t.cpu.FSBase()
-	if flags&unix.CLONE_SETTLS != 0 {
-		fs = tls
-	}
+	regs, fs := t.childStart(flags, newSP, tls)
 	pid := uint32(child.PID)
 	if flags&unix.CLONE_PARENT_SETTID != 0 {
 		if e := t.putU32(parentTID, pid); e != 0 {

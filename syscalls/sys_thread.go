@@ -103,15 +103,7 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 	if !ok {
 		return 0, unix.EAGAIN
 	}
-	regs := *t.cpu.Regs()
-	regs.RAX = 0
-	if newSP != 0 {
-		regs.RSP = newSP
-	}
-	fs := t.cpu.FSBase()
-	if flags&unix.CLONE_SETTLS != 0 {
-		fs = tls
-	}
+	regs, fs := t.childStart(flags, newSP, tls)
 	tid := uint32(child.TID)
 	if flags&unix.CLONE_PARENT_SETTID != 0 {
 		if e := t.putU32(parentTID, tid); e != 0 {
@@ -139,6 +131,22 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 		return 0, unix.EAGAIN
 	}
 	return uint64(tid), 0
+}
+
+// childStart is where a clone child starts: the caller's registers with
+// RAX 0 (its return value), on newSP if given, with the TLS CLONE_SETTLS
+// names or the caller's FS base.
+func (t *Thread) childStart(flags, newSP, tls uint64) (rumpglue.Regs, uint64) {
+	regs := *t.cpu.Regs()
+	regs.RAX = 0
+	if newSP != 0 {
+		regs.RSP = newSP
+	}
+	fs := t.cpu.FSBase()
+	if flags&unix.CLONE_SETTLS != 0 {
+		fs = tls
+	}
+	return regs, fs
 }
 
 // exitThread ends the calling thread as exit(2) does: CLONE_CHILD_CLEARTID

@@ -152,15 +152,7 @@ func TestVolumeEscapes(t *testing.T) {
 	}
 	require.NoError(t, os.Symlink("../secret", filepath.Join(vol, "planted-rel")))
 	require.NoError(t, os.Symlink(filepath.Join(base, "secret"), filepath.Join(vol, "planted-abs")))
-	outside := func() map[string]string {
-		s := snapshot(t, base)
-		for k := range s {
-			if k == "vol" || strings.HasPrefix(k, "vol/") {
-				delete(s, k)
-			}
-		}
-		return s
-	}
+	outside := func() map[string]string { return snapshotOutside(t, base, "vol") }
 	before := outside()
 
 	guest := run(t, os.Environ(), nil, rumpgo, "run", "-v", vol+":"+vol, "-v", ro+":"+ro+":ro", bin, "escape", vol, ro)
@@ -348,4 +340,16 @@ func TestBadImages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// snapshotOutside is snapshot of base without the volume directory vol in
+// it: what a guest given only vol must leave unchanged.
+func snapshotOutside(t *testing.T, base, vol string) map[string]string {
+	s := snapshot(t, base)
+	for k := range s {
+		if k == vol || strings.HasPrefix(k, vol+"/") {
+			delete(s, k)
+		}
+	}
+	return s
 }

@@ -133,15 +133,7 @@ func TestGuestFuzz(t *testing.T) {
 		t.Run("seed "+seed, func(t *testing.T) {
 			base, prog := guestFuzzBase(t, bin)
 			vol := filepath.Join(base, "vol")
-			outside := func() map[string]string {
-				s := snapshot(t, base)
-				for k := range s {
-					if k == "vol" || strings.HasPrefix(k, "vol/") {
-						delete(s, k)
-					}
-				}
-				return s
-			}
+			outside := func() map[string]string { return snapshotOutside(t, base, "vol") }
 			before := outside()
 			r := run(t, os.Environ(), nil, rumpgo, "run", "--timeout", fmt.Sprint(seconds+60, "s"),
 				"-v", vol+":"+vol, prog, seed, strconv.Itoa(seconds), base)
