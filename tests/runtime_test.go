@@ -167,6 +167,8 @@ func TestPolledSyscalls(t *testing.T) {
 		{"itimer", func(t *testing.T) string { return program(t, "signals") }, []string{"itimer"}, nil},
 		{"csignals", func(t *testing.T) string { return cProgram(t, "csignals") }, nil, nil},
 		{"pollsys", func(t *testing.T) string { return program(t, "pollsys") }, nil, nil},
+		{"cprocess", func(t *testing.T) string { return cProgram(t, "cprocess") }, nil, nil},
+		{"goexec", func(t *testing.T) string { return program(t, "goexec") }, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := tc.bin(t)
