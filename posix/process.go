@@ -229,6 +229,9 @@ type WaitFilter struct {
 	// Clone selects children whose exit signal is not SIGCHLD
 	// (__WCLONE), All every child (__WALL).
 	Clone, All bool
+	// Exited, Stopped and Continued are the changes asked for (WEXITED,
+	// WUNTRACED/WSTOPPED, WCONTINUED).
+	Exited, Stopped, Continued bool
 }
 
 func (f WaitFilter) matches(c *ThreadGroup) bool {
@@ -241,16 +244,20 @@ func (f WaitFilter) matches(c *ThreadGroup) bool {
 	return f.All || (c.exitSignal == int(unix.SIGCHLD)) != f.Clone
 }
 
-// Zombie is an ended child as wait reports it.
+// Zombie is a child's change as wait reports it: it ended with Status,
+// or (job control) it stopped with signal Stopped, or it Continued.
 type Zombie struct {
-	PID    int
-	UID    uint32
-	Status ExitStatus
+	PID       int
+	UID       uint32
+	Status    ExitStatus
+	Stopped   int
+	Continued bool
 }
 
-// WaitChild looks for an ended child matching f, reaping it unless
-// keep (WNOWAIT). any says whether some child matches at all (else the
-// caller answers ECHILD).
+// WaitChild looks for a child matching f with a change f asks for (it
+// ended, stopped or continued), reaping an ended one and consuming the
+// report of the others unless keep (WNOWAIT). any says whether some child
+// matches at all (else the caller answers ECHILD).
 func (g *ThreadGroup) WaitChild(f WaitFilter, keep bool) (z Zombie, found, any bool) {
 	p := g.procs
 	p.mu.Lock()
@@ -261,17 +268,38 @@ func (g *ThreadGroup) WaitChild(f WaitFilter, keep bool) (z Zombie, found, any b
 			continue
 		}
 		any = true
-		if c.zombie && (best == nil || c.PID < best.PID) {
+		c.mu.Lock()
+		ready := f.Exited && c.zombie || f.Stopped && c.stopReport != 0 || f.Continued && c.contReport
+		c.mu.Unlock()
+		if ready && (best == nil || c.PID < best.PID) {
 			best = c
 		}
 	}
 	if best == nil {
 		return Zombie{}, false, any
 	}
-	z = Zombie{PID: best.PID, UID: best.uid, Status: best.status}
-	if !keep {
-		p.reapLocked(best)
+	z = Zombie{PID: best.PID, UID: best.uid}
+	best.mu.Lock()
+	switch {
+	case f.Exited && best.zombie:
+		z.Status = best.status
+		best.mu.Unlock()
+		if !keep {
+			p.reapLocked(best)
+		}
+		return z, true, true
+	case f.Stopped && best.stopReport != 0:
+		z.Stopped = best.stopReport
+		if !keep {
+			best.stopReport = 0
+		}
+	default:
+		z.Continued = true
+		if !keep {
+			best.contReport = false
+		}
 	}
+	best.mu.Unlock()
 	return z, true, true
 }
 
@@ -295,6 +323,7 @@ func (g *ThreadGroup) Ended(uid uint32) (parent *ThreadGroup, info SigInfo) {
 	g.zombie, g.uid = true, uid
 	g.mu.Lock()
 	status := g.status
+	g.stopReport, g.contReport = 0, false // its end is what a wait reports now
 	g.mu.Unlock()
 	if init := p.groups[1]; init != nil && init != g {
 		for c := range g.children {
@@ -340,6 +369,28 @@ func (s ExitStatus) ChildCode() (code int32, status uint64) {
 		return CLD_DUMPED, uint64(s.Signal)
 	}
 	return CLD_KILLED, uint64(s.Signal)
+}
+
+// WaitStatus4 is the status word wait4 stores for z.
+func (z Zombie) WaitStatus4() uint32 {
+	switch {
+	case z.Stopped != 0:
+		return uint32(z.Stopped)<<8 | 0x7f
+	case z.Continued:
+		return 0xffff
+	}
+	return z.Status.WaitStatus4()
+}
+
+// ChildCode is the si_code and si_status waitid reports for z.
+func (z Zombie) ChildCode() (int32, uint64) {
+	switch {
+	case z.Stopped != 0:
+		return CLD_STOPPED, uint64(z.Stopped)
+	case z.Continued:
+		return CLD_CONTINUED, uint64(unix.SIGCONT)
+	}
+	return z.Status.ChildCode()
 }
 
 // WaitStatus4 is the status word wait4 stores: the code in bits 8-15, or

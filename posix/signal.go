@@ -135,8 +135,8 @@ func DefaultAction(sig int) Action {
 }
 
 // ignored reports whether act discards sig: SIG_IGN, or SIG_DFL whose
-// default is to ignore. Stop signals count as ignored: a unikernel has no
-// job control to resume the process.
+// default is to ignore or to continue (SIGCONT resumes the process when
+// sent, jobctl.go, whatever its disposition).
 func ignored(sig int, act SigAction) bool {
 	if act.Handler == SIG_IGN {
 		return true
@@ -145,7 +145,7 @@ func ignored(sig int, act SigAction) bool {
 		return false
 	}
 	switch DefaultAction(sig) {
-	case ActIgnore, ActContinue, ActStop:
+	case ActIgnore, ActContinue:
 		return true
 	}
 	return false

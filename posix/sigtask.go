@@ -126,7 +126,13 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 		t.Group.ExitGroup(ExitStatus{Signal: sig})
 		return 0
 	}
+	if sig == int(unix.SIGCONT) {
+		if parent, notice := t.Group.Continue(); parent != nil {
+			defer parent.Send(notice)
+		}
+	}
 	s.mu.Lock()
+	t.Group.jobSignalLocked(sig)
 	if (t.mask|t.realBlocked)&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
 		s.mu.Unlock()
 		return 0
@@ -168,7 +174,13 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 		g.ExitGroup(ExitStatus{Signal: sig})
 		return 0
 	}
+	if sig == int(unix.SIGCONT) {
+		if parent, notice := g.Continue(); parent != nil {
+			defer parent.Send(notice)
+		}
+	}
 	s.mu.Lock()
+	g.jobSignalLocked(sig)
 	defer s.q.Notify(waiter.EPOLLIN) // runs after the unlock below
 	defer s.mu.Unlock()
 	if ignored(sig, s.act[sig]) && !g.allBlockLocked(sig) {

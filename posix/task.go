@@ -41,6 +41,12 @@ type ThreadGroup struct {
 	vforkDone     chan struct{} // process.go: Vfork
 	vforkReleased bool
 
+	// Job control (jobctl.go).
+	stopped    bool
+	continued  chan struct{} // closed by SIGCONT
+	stopReport int           // the stop signal a WUNTRACED wait has not seen yet
+	contReport bool          // a continue a WCONTINUED wait has not seen yet
+
 	// Guarded by procs.mu (process.go).
 	procs      *Processes
 	parent     *ThreadGroup

@@ -25,9 +25,19 @@ func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
 	restart := errno == ERESTARTSYS || errno == ERESTARTNOINTR || errno == ERESTARTNOHAND || errno == ERESTART_RESTARTBLOCK
 	handled := false
 	for {
+		if !t.parkWhileStopped() {
+			t.leave(0) // killed while stopped
+			return rumpglue.Stop
+		}
 		info, act, ok := t.Task.Dequeue()
 		if !ok {
 			break
+		}
+		if act.Handler == posix.SIG_DFL && posix.DefaultAction(int(info.Signo)) == posix.ActStop {
+			if parent, notice := t.Task.Group.Stop(int(info.Signo)); parent != nil {
+				parent.Send(notice)
+			}
+			continue // and park at the top, with every other thread
 		}
 		if act.Handler == posix.SIG_DFL {
 			t.die(info)
@@ -58,6 +68,24 @@ func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
 		t.Task.RestoreTempMask()
 	}
 	return rumpglue.Continue
+}
+
+// parkWhileStopped keeps the thread out of guest code while its process
+// is stopped (job control), until SIGCONT; false when the process died
+// meanwhile.
+func (t *Thread) parkWhileStopped() bool {
+	g := t.Task.Group
+	for {
+		cont, stopped := g.Stopped()
+		if !stopped {
+			return true
+		}
+		select {
+		case <-cont:
+		case <-g.Dying():
+			return false
+		}
+	}
 }
 
 // die ends the process by a signal's default action, with a one-line

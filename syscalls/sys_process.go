@@ -22,9 +22,9 @@ func init() {
 	register(unix.SYS_VFORK, Entry{Name: "vfork", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 		return t.cloneProcess(unix.SYS_VFORK, unix.CLONE_VM|unix.CLONE_VFORK|uint64(unix.SIGCHLD), 0, 0, 0, 0)
 	}})
-	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "no stopped or continued children (no job control); rusage reads zero",
+	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "rusage reads zero",
 		fn: sysWait4, args: []argKind{aInt, aPtr, aHex, aPtr}})
-	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "as wait4; P_PIDFD answers EBADF (no pidfds)",
+	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "P_PIDFD answers EBADF (no pidfds); rusage reads zero",
 		fn: sysWaitid, args: []argKind{aInt, aInt, aPtr, aHex, aPtr}})
 	register(unix.SYS_GETPPID, Entry{Name: "getppid", Note: "0 for the machine's first process, as for PID 1 of a namespace",
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PPID()), 0 }})
@@ -231,7 +231,8 @@ func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
 	if opts&^(WNOHANG|WUNTRACED|WCONTINUED|__WNOTHREAD|__WALL|__WCLONE) != 0 {
 		return 0, unix.EINVAL
 	}
-	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0}
+	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0,
+		Exited: true, Stopped: opts&WUNTRACED != 0, Continued: opts&WCONTINUED != 0}
 	switch pid := a.Int(0); {
 	case pid == -1:
 	case pid == 0:
@@ -241,12 +242,12 @@ func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
 	default:
 		f.PID = pid
 	}
-	z, e := t.waitChild(f, opts|WEXITED)
+	z, e := t.waitChild(f, opts)
 	if e != 0 || z.PID == 0 {
 		return 0, e
 	}
 	if a[1] != 0 {
-		if e := t.putU32(a[1], z.Status.WaitStatus4()); e != 0 {
+		if e := t.putU32(a[1], z.WaitStatus4()); e != 0 {
 			return 0, e
 		}
 	}
@@ -269,7 +270,8 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 		opts&(WEXITED|WUNTRACED|WCONTINUED) == 0 {
 		return 0, unix.EINVAL
 	}
-	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0}
+	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0,
+		Exited: opts&WEXITED != 0, Stopped: opts&WUNTRACED != 0, Continued: opts&WCONTINUED != 0}
 	switch idtype {
 	case P_PID:
 		if id <= 0 {
@@ -287,11 +289,6 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 	case P_PIDFD:
 		return 0, unix.EBADF // pidfd_open never made one
 	}
-	if opts&WEXITED == 0 {
-		// Only stopped or continued children are asked for: there are none.
-		opts |= WNOHANG
-		f.PID = -1
-	}
 	z, e := t.waitChild(f, opts)
 	if e != 0 {
 		return 0, e
@@ -300,7 +297,7 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 		// Linux clears si_signo and si_pid when WNOHANG finds nothing.
 		var info posix.SigInfo
 		if z.PID != 0 {
-			code, status := z.Status.ChildCode()
+			code, status := z.ChildCode()
 			info = posix.SigInfo{Signo: int32(unix.SIGCHLD), Code: code, PID: int32(z.PID), UID: int32(z.UID), Value: status}
 		}
 		var b [posix.SigInfoSize]byte

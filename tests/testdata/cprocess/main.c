@@ -229,6 +229,48 @@ int main(int argc, char **argv) {
 	printf("got %s\n", strsignal(sig));
 	waitpid(p, &st, 0);
 
+	/* Job control: SIGSTOP stops a child (its parent hears of it through
+	 * waitpid WUNTRACED and SIGCHLD with CLD_STOPPED), SIGCONT continues
+	 * it (WCONTINUED, CLD_CONTINUED); a stopped child makes no progress. */
+	{
+		int pfd[2];
+		pipe(pfd);
+		p = fork();
+		if (p == 0) {
+			close(pfd[0]);
+			for (unsigned i = 0;; i++) {
+				write(pfd[1], "t", 1);
+				usleep(2000);
+			}
+		}
+		close(pfd[1]);
+		char c;
+		read(pfd[0], &c, 1); /* it runs */
+		kill(p, SIGSTOP);
+		waitpid(p, &st, WUNTRACED);
+		printf("stopped: %d by %s\n", WIFSTOPPED(st), strsignal(WSTOPSIG(st)));
+		siginfo_t si;
+		sigtimedwait(&set, &si, &(struct timespec){5, 0});
+		printf("SIGCHLD code for the stop: %s\n", si.si_code == CLD_STOPPED ? "CLD_STOPPED" : "other");
+		fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+		while (read(pfd[0], &c, 1) == 1) /* drain what it wrote before stopping */
+			;
+		usleep(50000);
+		printf("no progress while stopped: %d\n", read(pfd[0], &c, 1) < 0 && errno == EAGAIN);
+		printf("WNOHANG sees nothing more: %d\n", waitpid(p, &st, WNOHANG | WUNTRACED) == 0);
+		kill(p, SIGCONT);
+		waitpid(p, &st, WCONTINUED);
+		printf("continued: %d\n", WIFCONTINUED(st));
+		sigtimedwait(&set, &si, &(struct timespec){5, 0});
+		printf("SIGCHLD code for the continue: %s\n", si.si_code == CLD_CONTINUED ? "CLD_CONTINUED" : "other");
+		fcntl(pfd[0], F_SETFL, 0);
+		printf("progress again: %d\n", read(pfd[0], &c, 1) == 1);
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+		status("job-control child", st);
+		close(pfd[0]);
+	}
+
 	/* A #! script: the interpreter gets the script's path and arguments. */
 	char script[] = "/tmp/cprocess-script-XXXXXX";
 	int sfd = mkstemp(script);
