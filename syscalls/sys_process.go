@@ -15,7 +15,7 @@ import (
 // execve is sys_exec.go.
 
 func init() {
-	register(unix.SYS_FORK, Entry{Name: "fork", Support: Partial, Note: "pages are copied at fork, not copy-on-write",
+	register(unix.SYS_FORK, Entry{Name: "fork", Note: "private pages copy-on-write, shared mappings shared",
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 			return t.cloneProcess(unix.SYS_FORK, uint64(unix.SIGCHLD), 0, 0, 0, 0)
 		}})
