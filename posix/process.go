@@ -91,13 +91,6 @@ func (p *Processes) PIDs() []int {
 	return out
 }
 
-// Count is how many processes exist, zombies included.
-func (p *Processes) Count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.groups)
-}
-
 // Select returns the live processes pick accepts, for kill of a group or
 // of everything.
 func (p *Processes) Select(pick func(g *ThreadGroup) bool) []*ThreadGroup {
@@ -141,10 +134,6 @@ func (g *ThreadGroup) SID() int {
 	defer g.procs.mu.Unlock()
 	return g.sid
 }
-
-// ExitSignal is what the parent is sent when the process ends (SIGCHLD
-// for fork; clone's CSIGNAL bits).
-func (g *ThreadGroup) ExitSignal() int { return g.exitSignal }
 
 // SetSID is setsid(2): a process that leads no group starts a session and
 // a group named after itself.
