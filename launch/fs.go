@@ -3,6 +3,7 @@ package launch
 import (
 	"errors"
 	"fmt"
+	"github.com/rumpgo/rumpgo/boot"
 	"maps"
 	"os"
 	"path/filepath"
@@ -121,13 +122,10 @@ func setupFS(s fsSetup) error {
 		if exePath, err = filepath.Abs(cfg.Path); err != nil {
 			return err
 		}
-		bin, err := os.ReadFile(exePath)
+		n, err := placeExe(v, exePath, mkdirAll, writeFile)
 		if err != nil {
-			return err
-		}
-		if err := writeFile(exePath, bin, 0o755); err != nil {
 			if errors.Is(err, unix.ENOSPC) {
-				return fmt.Errorf("%w: the program (%d bytes) does not fit in its tmpfs of %d bytes (--tmpfs-size)", err, len(bin), size)
+				return fmt.Errorf("%w: the program (%d bytes) does not fit in its tmpfs of %d bytes (--tmpfs-size)", err, n, size)
 			}
 			return err
 		}
@@ -208,6 +206,58 @@ func tmpfsSize(cfg Config) int64 {
 // sizeOption is a tmpfs's size= mount option, as /proc/mounts shows it.
 func sizeOption(size int64) string {
 	return "size=" + strconv.FormatInt(size>>10, 10) + "k"
+}
+
+// placeExe puts the program at its own path in the guest's root. Its
+// pages are a private mapping of the host file that the tmpfs file
+// adopts: only what the guest reads of itself (build info, /proc/self/exe)
+// is ever read from the host, where a copy cost ~5 ms for a 2 MiB Go
+// binary on this project's machines. The mapping lives as long as the
+// process. A file system that cannot adopt pages gets a copy.
+func placeExe(v *vfs.VFS, path string, mkdirAll func(string, uint32) error, writeFile func(string, []byte, uint32) error) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := st.Size()
+	if size == 0 || !st.Mode().IsRegular() {
+		return size, writeFile(path, nil, 0o755)
+	}
+	length := (size + boot.PageSize - 1) &^ (boot.PageSize - 1)
+	data, err := unix.Mmap(int(f.Fd()), 0, int(length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		return size, err
+	}
+	if err := mkdirAll(filepath.Dir(path), 0o755); err != nil {
+		unix.Munmap(data)
+		return size, err
+	}
+	ctx := vfs.RootContext()
+	gf, e := v.Open(ctx, vfs.NewFSContext(v.Root()), vfs.Path{}, path, vfs.OpenHow{Flags: unix.O_WRONLY | unix.O_CREAT | unix.O_TRUNC, Mode: 0o755})
+	if e != 0 {
+		unix.Munmap(data)
+		return size, fmt.Errorf("creating %s in the guest: %v", path, e)
+	}
+	defer gf.Close()
+	vf, ok := gf.(*vfs.File)
+	if ok {
+		e = tmpfs.Adopt(vf.Impl(), data, size)
+	}
+	if !ok || e == unix.EINVAL {
+		err := writeFile(path, data[:size], 0o755)
+		unix.Munmap(data)
+		return size, err
+	}
+	if e != 0 {
+		unix.Munmap(data)
+		return size, fmt.Errorf("writing %s in the guest: %w", path, e)
+	}
+	return size, nil
 }
 
 func hostRelease() string {

@@ -352,3 +352,36 @@ func (f *regFile) Sync(off, length uint64) unix.Errno { return 0 }
 // Shared reports whether shared mappings are possible: pages need a place
 // in guest memory.
 func (f *regFile) Shared() bool { return f.n.fs.frames != nil }
+
+// Adopt makes data the contents of the empty regular file f, without
+// copying: each page of the file is a slice of data, which must be
+// page-aligned host memory at least len rounded up to a page long (an
+// mmap of a host file, say, so that only the pages the guest reads are
+// ever faulted in). Later writes change data in place. It is how a bare
+// program gets into its root without being copied (launch).
+func Adopt(f vfs.FileImpl, data []byte, length int64) unix.Errno {
+	rf, ok := f.(*regFile)
+	if !ok {
+		return unix.EINVAL
+	}
+	n := rf.n
+	pages := (length + PageSize - 1) / PageSize
+	if int64(len(data)) < pages*PageSize {
+		return unix.EINVAL
+	}
+	n.data.Lock()
+	defer n.data.Unlock()
+	if n.size != 0 || len(n.pages) != 0 {
+		return unix.EEXIST
+	}
+	if n.fs.used.Add(pages) > n.fs.limit {
+		n.fs.used.Add(-pages)
+		return unix.ENOSPC
+	}
+	n.pages = make(map[int64][]byte, pages)
+	for i := int64(0); i < pages; i++ {
+		n.pages[i] = data[i*PageSize : (i+1)*PageSize : (i+1)*PageSize]
+	}
+	n.size = length
+	return 0
+}
