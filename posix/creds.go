@@ -18,6 +18,8 @@ const (
 	CAP_SETUID          = 7
 	CAP_SETPCAP         = 8
 	CAP_LINUX_IMMUTABLE = 9
+	CAP_IPC_OWNER       = 15
+	CAP_SYS_ADMIN       = 21
 	CAP_SYS_NICE        = 23
 	CAP_SYS_RESOURCE    = 24
 	CAP_MKNOD           = 27

@@ -38,6 +38,9 @@ type Kernel struct {
 
 	futexes *posix.Futexes // keyed by futexKey (sys_thread.go)
 
+	shmOnce sync.Once
+	shm     *sysvShm // System V shared memory segments (sys_shm.go)
+
 	timersMu   sync.Mutex
 	procTimers map[*posix.ThreadGroup]*timers // sys_timer.go
 

@@ -7,14 +7,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shmem is the memory behind an anonymous MAP_SHARED mapping. Linux backs
+// Shmem is the memory behind an anonymous MAP_SHARED mapping. Linux backs
 // such a mapping with a file of its internal tmpfs ("/dev/zero
 // (deleted)" in /proc/PID/maps); here it is a File whose pages are guest
 // frames, so a forked child maps the same frames as its parent and each
 // sees the other's writes, as a pre-forking server's scoreboard or a
 // database's shared buffers need. Its frames go back when the last
 // address space stops mapping it.
-type shmem struct {
+type Shmem struct {
 	fr    Frames
 	pages uint64
 	ino   uint64
@@ -26,17 +26,29 @@ type shmem struct {
 
 var shmemIno atomic.Uint64
 
-func newShmem(fr Frames, length uint64) *shmem {
-	return &shmem{fr: fr, pages: length / PageSize, ino: shmemIno.Add(1), frames: map[uint64]uint64{}}
+// NewShmem makes a shared memory object of length bytes (a multiple of
+// the page size) whose frames come from fr: what an anonymous MAP_SHARED
+// mapping maps, and a SysV segment (syscalls). Its frames go when the last
+// MapRef is dropped.
+func NewShmem(fr Frames, length uint64) *Shmem {
+	return &Shmem{fr: fr, pages: length / PageSize, ino: shmemIno.Add(1), frames: map[uint64]uint64{}}
 }
 
-func (s *shmem) MapRef() {
+// Mappers is how many MapRefs hold the object: address spaces mapping it,
+// and whoever else keeps it (a SysV segment's registry).
+func (s *Shmem) Mappers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refs
+}
+
+func (s *Shmem) MapRef() {
 	s.mu.Lock()
 	s.refs++
 	s.mu.Unlock()
 }
 
-func (s *shmem) MapUnref() {
+func (s *Shmem) MapUnref() {
 	s.mu.Lock()
 	s.refs--
 	var free []uint64
@@ -55,7 +67,7 @@ func (s *shmem) MapUnref() {
 // ReadPage serves a private mapping of the object, which only mremap of a
 // shared one could make: a copy of the page, zero where nothing was
 // written.
-func (s *shmem) ReadPage(pgoff uint64, dst []byte) bool {
+func (s *Shmem) ReadPage(pgoff uint64, dst []byte) bool {
 	if pgoff >= s.pages {
 		return false
 	}
@@ -70,7 +82,7 @@ func (s *shmem) ReadPage(pgoff uint64, dst []byte) bool {
 	return true
 }
 
-func (s *shmem) SharedPage(fr Frames, pgoff uint64) (uint64, bool, error) {
+func (s *Shmem) SharedPage(fr Frames, pgoff uint64) (uint64, bool, error) {
 	if pgoff >= s.pages {
 		return 0, false, nil
 	}
@@ -87,9 +99,22 @@ func (s *shmem) SharedPage(fr Frames, pgoff uint64) (uint64, bool, error) {
 	return f, true, nil
 }
 
-func (s *shmem) Sync(off, n uint64) unix.Errno { return 0 }
+func (s *Shmem) Sync(off, n uint64) unix.Errno { return 0 }
 
-func (s *shmem) MapInfo() (dev, ino uint64, name string) { return 0, s.ino, "/dev/zero (deleted)" }
+func (s *Shmem) MapInfo() (dev, ino uint64, name string) { return 0, s.ino, "/dev/zero (deleted)" }
+
+// MappedFile returns the file mapped at addr, where its mapping starts and
+// that start's offset in the file.
+func (as *AddressSpace) MappedFile(addr uint64) (f File, start, off uint64, ok bool) {
+	as.mu.RLock()
+	defer as.mu.RUnlock()
+	i := as.find(addr)
+	if i < 0 || as.vmas[i].File == nil {
+		return nil, 0, 0, false
+	}
+	v := as.vmas[i]
+	return v.File, v.Start, v.Off, true
+}
 
 // SharedFutexKey is the key of a futex operation without
 // FUTEX_PRIVATE_FLAG at addr: in a shared mapping, the frame holding the

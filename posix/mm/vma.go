@@ -172,7 +172,7 @@ const supportedMapFlags = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | 
 func (as *AddressSpace) Mmap(addr, length uint64, prot, flags int) (uint64, unix.Errno) {
 	if flags&unix.MAP_SHARED != 0 && length > 0 && pageUp(length) != 0 {
 		// Shared anonymous memory is a file of its own (shmem.go).
-		return as.mmap(addr, length, prot, flags, newShmem(as.pager, pageUp(length)), 0, false)
+		return as.mmap(addr, length, prot, flags, NewShmem(as.pager, pageUp(length)), 0, false)
 	}
 	return as.mmap(addr, length, prot, flags, nil, 0, false)
 }

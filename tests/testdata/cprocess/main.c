@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -132,6 +133,39 @@ int main(int argc, char **argv) {
 	}
 	waitpid(p, &st, 0);
 	printf("parent's alarm still set: %d\n", alarm(0) > 90);
+
+	/* System V shared memory: a private segment a forked child writes,
+	 * then a keyed one, its errors, and removal. */
+	{
+		int id = shmget(IPC_PRIVATE, 10000, IPC_CREAT | 0600);
+		char *m = shmat(id, NULL, 0);
+		strcpy(m, "before");
+		p = fork();
+		if (p == 0) {
+			char *c = shmat(id, NULL, 0);
+			strcpy(c, "written by the child");
+			shmdt(c);
+			_exit(0);
+		}
+		waitpid(p, &st, 0);
+		struct shmid_ds ds;
+		shmctl(id, IPC_STAT, &ds);
+		printf("shm: parent reads \"%s\"; size %zu, attached %lu, mode %o\n", m, ds.shm_segsz,
+		       (unsigned long)ds.shm_nattch, ds.shm_perm.mode & 0777);
+		printf("shmdt of a non-segment address: %s\n", shmdt(m + 4096) < 0 ? strerror(errno) : "ok");
+		shmdt(m);
+		shmctl(id, IPC_RMID, NULL);
+		key_t key = 0x52500000 | (getpid() & 0xffff);
+		int k1 = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600);
+		int k2 = shmget(key, 4096, 0);
+		errno = 0;
+		printf("shm key: same id %d, IPC_EXCL again: %s, ", k1 == k2, shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0600) < 0 ? strerror(errno) : "ok");
+		errno = 0;
+		printf("bigger than it: %s, ", shmget(key, 8192, 0) < 0 ? strerror(errno) : "ok");
+		shmctl(k1, IPC_RMID, NULL);
+		errno = 0;
+		printf("after IPC_RMID: %s\n", shmget(key, 4096, 0) < 0 ? strerror(errno) : "ok");
+	}
 
 	/* execve of an ELF with argv and envp; close-on-exec closes fd 5. */
 	int fd = open("/proc/self/exe", O_RDONLY);
