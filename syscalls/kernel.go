@@ -40,6 +40,8 @@ type Kernel struct {
 
 	shmOnce sync.Once
 	shm     *sysvShm // System V shared memory segments (sys_shm.go)
+	semOnce sync.Once
+	sem     *sysvSem // System V semaphore sets (sys_sem.go)
 
 	timersMu   sync.Mutex
 	procTimers map[*posix.ThreadGroup]*timers // sys_timer.go

@@ -188,6 +188,7 @@ func (k *Kernel) processEnded(g *posix.ThreadGroup) {
 	k.timersMu.Lock()
 	delete(k.procTimers, g)
 	k.timersMu.Unlock()
+	k.semExit(g) // SEM_UNDO
 	if parent, info := g.Ended(uid); parent != nil {
 		parent.Send(info)
 	}

@@ -84,19 +84,25 @@ func (s *shmSegment) attached() int {
 	return n
 }
 
-// shmAllowed is ipcperms: the caller's access to the segment for the
-// read (4) and write (2) bits of want.
+// shmAllowed is ipcperms for a segment (want: 4 read, 2 write).
 func (t *Thread) shmAllowed(s *shmSegment, want uint32) bool {
+	return t.ipcAllowed(s.uid, s.gid, s.cuid, s.cgid, s.mode, want)
+}
+
+// ipcAllowed is Linux's ipcperms: the caller's access, for the read (4)
+// and write (2) bits of want, to an IPC object owned by uid/gid, created
+// by cuid/cgid, with permission bits mode.
+func (t *Thread) ipcAllowed(uid, gid, cuid, cgid, mode, want uint32) bool {
 	c := t.cred()
 	if c.Capable(posix.CAP_IPC_OWNER) {
 		return true
 	}
-	bits := s.mode & 7
+	bits := mode & 7
 	switch {
-	case c.EUID == s.uid || c.EUID == s.cuid:
-		bits = s.mode >> 6 & 7
-	case c.EGID == s.gid || c.EGID == s.cgid:
-		bits = s.mode >> 3 & 7
+	case c.EUID == uid || c.EUID == cuid:
+		bits = mode >> 6 & 7
+	case c.EGID == gid || c.EGID == cgid:
+		bits = mode >> 3 & 7
 	}
 	return want&^bits == 0
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -165,6 +166,52 @@ int main(int argc, char **argv) {
 		shmctl(k1, IPC_RMID, NULL);
 		errno = 0;
 		printf("after IPC_RMID: %s\n", shmget(key, 4096, 0) < 0 ? strerror(errno) : "ok");
+	}
+
+	/* System V semaphores: a child blocks in semop until its parent
+	 * posts, IPC_NOWAIT, SETVAL/GETALL, SEM_UNDO undone at exit, and a
+	 * waiter woken by IPC_RMID. */
+	{
+		int sid = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+		p = fork();
+		if (p == 0) {
+			struct sembuf down = {0, -1, 0};
+			int r = semop(sid, &down, 1);
+			printf("sem: the child got the semaphore: %d\n", r == 0);
+			_exit(0);
+		}
+		usleep(20000);
+		printf("sem: one waiting for an increase: %d\n", semctl(sid, 0, GETNCNT));
+		struct sembuf up = {0, 1, 0};
+		semop(sid, &up, 1);
+		waitpid(p, &st, 0);
+		struct sembuf try = {0, -1, IPC_NOWAIT};
+		errno = 0;
+		printf("sem: IPC_NOWAIT on zero: %s\n", semop(sid, &try, 1) < 0 ? strerror(errno) : "ok");
+		semctl(sid, 1, SETVAL, 5);
+		p = fork();
+		if (p == 0) {
+			struct sembuf take = {1, -3, SEM_UNDO};
+			semop(sid, &take, 1);
+			printf("sem: the child took 3, leaving %d\n", semctl(sid, 1, GETVAL));
+			_exit(0);
+		}
+		waitpid(p, &st, 0);
+		unsigned short all[2];
+		semctl(sid, 0, GETALL, all);
+		printf("sem: after the child's exit (SEM_UNDO): %u %u, last pid is the child's: %d\n", all[0], all[1],
+		       semctl(sid, 1, GETPID) == p);
+		p = fork();
+		if (p == 0) {
+			struct sembuf z = {1, 0, 0}; /* wait for zero: never, until removal */
+			errno = 0;
+			int r = semop(sid, &z, 1);
+			printf("sem: a waiter after IPC_RMID: %d %s\n", r, strerror(errno));
+			_exit(0);
+		}
+		usleep(20000);
+		semctl(sid, 0, IPC_RMID);
+		waitpid(p, &st, 0);
 	}
 
 	/* execve of an ELF with argv and envp; close-on-exec closes fd 5. */
