@@ -33,3 +33,12 @@ if ./rumpgo doctor >/dev/null && command -v curl >/dev/null; then
 else
 	echo "(needs native guest execution and curl)"
 fi
+
+echo "== processes: a Go program running its own binary as children through os/exec"
+if ./rumpgo doctor >/dev/null; then
+	(cd tests/testdata/goexec && CGO_ENABLED=0 go build -o "$out/goexec" .)
+	./rumpgo run "$out/goexec"
+	echo "(exit status $?)"
+else
+	echo "(needs native guest execution)"
+fi
