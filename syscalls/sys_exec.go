@@ -124,9 +124,9 @@ func (t *Thread) execFile(dirfd int, name string, flags int) (*vfs.File, vfs.Sta
 	if e != 0 {
 		return nil, vfs.Stat{}, e
 	}
-	lf := vfs.LookupFollow
+	lf, of := vfs.LookupFollow, unix.O_RDONLY|unix.O_CLOEXEC
 	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		lf = 0
+		lf, of = 0, of|unix.O_NOFOLLOW
 	}
 	ctx := t.vctx()
 	p, e := v.Lookup(ctx, fsc, dir, name, lf)
@@ -145,7 +145,7 @@ func (t *Thread) execFile(dirfd int, name string, flags int) (*vfs.File, vfs.Sta
 	if e := vfs.Permission(ctx.Cred, &st, vfs.MayExec); e != 0 {
 		return nil, st, e
 	}
-	f, e := v.Open(ctx, fsc, dir, name, vfs.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC | oNofollow(lf)})
+	f, e := v.Open(ctx, fsc, dir, name, vfs.OpenHow{Flags: of})
 	if e != 0 {
 		return nil, st, e
 	}
@@ -155,13 +155,6 @@ func (t *Thread) execFile(dirfd int, name string, flags int) (*vfs.File, vfs.Sta
 		return nil, st, unix.EACCES
 	}
 	return vf, st, 0
-}
-
-func oNofollow(lf int) int {
-	if lf&vfs.LookupFollow == 0 {
-		return unix.O_NOFOLLOW
-	}
-	return 0
 }
 
 // parseShebang reads a "#!interpreter [arg]" line as Linux does: one
