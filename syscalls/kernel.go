@@ -42,6 +42,8 @@ type Kernel struct {
 	shm     *sysvShm // System V shared memory segments (sys_shm.go)
 	semOnce sync.Once
 	sem     *sysvSem // System V semaphore sets (sys_sem.go)
+	msgOnce sync.Once
+	msg     *sysvMsg // System V message queues (sys_msg.go)
 
 	timersMu   sync.Mutex
 	procTimers map[*posix.ThreadGroup]*timers // sys_timer.go

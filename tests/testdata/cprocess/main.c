@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -211,6 +212,50 @@ int main(int argc, char **argv) {
 		}
 		usleep(20000);
 		semctl(sid, 0, IPC_RMID);
+		waitpid(p, &st, 0);
+	}
+
+	/* System V message queues: a child blocks in msgrcv until its parent
+	 * sends, selection by type, E2BIG/MSG_NOERROR, ENOMSG, IPC_STAT, and
+	 * a receiver woken by IPC_RMID. */
+	{
+		struct {
+			long mtype;
+			char mtext[64];
+		} msg;
+		int qid = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+		p = fork();
+		if (p == 0) {
+			ssize_t n = msgrcv(qid, &msg, sizeof msg.mtext, 2, 0);
+			printf("msg: the child got type %ld \"%.*s\"\n", msg.mtype, (int)n, msg.mtext);
+			_exit(0);
+		}
+		usleep(20000);
+		msg.mtype = 1;
+		strcpy(msg.mtext, "first");
+		msgsnd(qid, &msg, 5, 0);
+		msg.mtype = 2;
+		strcpy(msg.mtext, "second, for the child");
+		msgsnd(qid, &msg, strlen(msg.mtext), 0);
+		waitpid(p, &st, 0);
+		struct msqid_ds ds;
+		msgctl(qid, IPC_STAT, &ds);
+		printf("msg: %lu left, %lu bytes\n", (unsigned long)ds.msg_qnum, (unsigned long)ds.__msg_cbytes);
+		errno = 0;
+		printf("msg: too small a buffer: %s; ", msgrcv(qid, &msg, 2, 0, 0) < 0 ? strerror(errno) : "ok");
+		ssize_t n = msgrcv(qid, &msg, 2, 0, MSG_NOERROR);
+		printf("MSG_NOERROR: %zd bytes \"%.2s\"; ", n, msg.mtext);
+		errno = 0;
+		printf("empty with IPC_NOWAIT: %s\n", msgrcv(qid, &msg, 64, 0, IPC_NOWAIT) < 0 ? strerror(errno) : "ok");
+		p = fork();
+		if (p == 0) {
+			errno = 0;
+			ssize_t r = msgrcv(qid, &msg, 64, 0, 0);
+			printf("msg: a receiver after IPC_RMID: %zd %s\n", r, strerror(errno));
+			_exit(0);
+		}
+		usleep(20000);
+		msgctl(qid, IPC_RMID, NULL);
 		waitpid(p, &st, 0);
 	}
 
