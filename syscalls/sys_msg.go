@@ -47,15 +47,13 @@ type message struct {
 
 // msgQueue is one System V message queue.
 type msgQueue struct {
-	id, key              int32
-	msgs                 []message
-	bytes, qbytes        int
-	uid, gid, cuid, cgid uint32
-	mode                 uint32
-	stime, rtime, ctime  int64
-	lspid, lrpid         int32
-	removed              bool
-	changed              chan struct{} // closed and replaced on every change
+	ipcObj
+	msgs                []message
+	bytes, qbytes       int
+	stime, rtime, ctime int64
+	lspid, lrpid        int32
+	removed             bool
+	changed             chan struct{} // closed and replaced on every change
 }
 
 func (q *msgQueue) notify() {
@@ -77,8 +75,17 @@ func (k *Kernel) msgQueues() *sysvMsg {
 	return k.msg
 }
 
-func (t *Thread) msgAllowed(q *msgQueue, want uint32) bool {
-	return t.ipcAllowed(q.uid, q.gid, q.cuid, q.cgid, q.mode, want)
+// queue is the live queue id if the caller may use it for want (4
+// receive, 2 send), with mq.mu held.
+func (mq *sysvMsg) queue(t *Thread, id int32, want uint32) (*msgQueue, unix.Errno) {
+	q := mq.byID[id]
+	if q == nil || q.removed {
+		return nil, unix.EINVAL
+	}
+	if !t.ipcAllowed(&q.ipcObj, want) {
+		return nil, unix.EACCES
+	}
+	return q, 0
 }
 
 func sysMsgget(t *Thread, a Args) (uint64, unix.Errno) {
@@ -86,27 +93,14 @@ func sysMsgget(t *Thread, a Args) (uint64, unix.Errno) {
 	mq := t.K.msgQueues()
 	mq.mu.Lock()
 	defer mq.mu.Unlock()
-	if key != IPC_PRIVATE {
-		if q := mq.byKey[key]; q != nil {
-			switch {
-			case flags&IPC_CREAT != 0 && flags&IPC_EXCL != 0:
-				return 0, unix.EEXIST
-			case !t.msgAllowed(q, flags>>6&7):
-				return 0, unix.EACCES
-			}
-			return uint64(q.id), 0
-		}
-		if flags&IPC_CREAT == 0 {
-			return 0, unix.ENOENT
-		}
+	if id, done, e := ipcLookup(t, mq.byKey, key, flags, nil); done {
+		return id, e
 	}
 	if len(mq.byID) >= MSGMNI {
 		return 0, unix.ENOSPC
 	}
-	c := t.cred()
 	q := &msgQueue{
-		id: mq.nextID, key: key, qbytes: MSGMNB,
-		uid: c.EUID, gid: c.EGID, cuid: c.EUID, cgid: c.EGID, mode: flags & 0o777,
+		ipcObj: t.newIPCObj(mq.nextID, key, flags), qbytes: MSGMNB,
 		ctime: time.Now().Unix(), changed: make(chan struct{}),
 	}
 	mq.nextID++
@@ -150,12 +144,9 @@ func sysMsgsnd(t *Thread, a Args) (uint64, unix.Errno) {
 	mq := t.K.msgQueues()
 	mq.mu.Lock()
 	defer mq.mu.Unlock()
-	q := mq.byID[int32(a[0])]
-	if q == nil || q.removed {
-		return 0, unix.EINVAL
-	}
-	if !t.msgAllowed(q, 2) {
-		return 0, unix.EACCES
+	q, e := mq.queue(t, int32(a[0]), 2)
+	if e != 0 {
+		return 0, e
 	}
 	for q.bytes+len(m.text) > q.qbytes || len(q.msgs) >= q.qbytes || mq.bytes+len(m.text) > msgHostBytes {
 		if flags&unix.IPC_NOWAIT != 0 {
@@ -201,12 +192,9 @@ func sysMsgrcv(t *Thread, a Args) (uint64, unix.Errno) {
 	mq := t.K.msgQueues()
 	mq.mu.Lock()
 	defer mq.mu.Unlock()
-	q := mq.byID[int32(a[0])]
-	if q == nil || q.removed {
-		return 0, unix.EINVAL
-	}
-	if !t.msgAllowed(q, 4) {
-		return 0, unix.EACCES
+	q, e := mq.queue(t, int32(a[0]), 4)
+	if e != 0 {
+		return 0, e
 	}
 	for {
 		i := q.pick(msgtyp, flags&MSG_EXCEPT != 0)
@@ -255,21 +243,14 @@ func sysMsgctl(t *Thread, a Args) (uint64, unix.Errno) {
 	if q == nil || q.removed {
 		return 0, unix.EINVAL
 	}
-	c := t.cred()
-	owner := c.EUID == q.uid || c.EUID == q.cuid || c.Capable(posix.CAP_SYS_ADMIN)
 	le := binary.LittleEndian
 	switch cmd {
 	case IPC_STAT, MSG_STAT:
-		if !t.msgAllowed(q, 4) {
+		if !t.ipcAllowed(&q.ipcObj, 4) {
 			return 0, unix.EACCES
 		}
 		b := make([]byte, msqid64DsSize)
-		le.PutUint32(b[0:], uint32(q.key))
-		le.PutUint32(b[4:], q.uid)
-		le.PutUint32(b[8:], q.gid)
-		le.PutUint32(b[12:], q.cuid)
-		le.PutUint32(b[16:], q.cgid)
-		le.PutUint32(b[20:], q.mode)
+		q.putPerm(b, q.key, q.mode)
 		le.PutUint64(b[48:], uint64(q.stime))
 		le.PutUint64(b[56:], uint64(q.rtime))
 		le.PutUint64(b[64:], uint64(q.ctime))
@@ -286,7 +267,7 @@ func sysMsgctl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return 0, 0
 	case IPC_SET:
-		if !owner {
+		if !t.ipcOwner(&q.ipcObj) {
 			return 0, unix.EPERM
 		}
 		b := make([]byte, msqid64DsSize)
@@ -294,20 +275,19 @@ func sysMsgctl(t *Thread, a Args) (uint64, unix.Errno) {
 			return 0, e
 		}
 		qbytes := le.Uint64(b[88:])
-		if qbytes > MSGMNB && qbytes > uint64(q.qbytes) && !c.Capable(posix.CAP_SYS_RESOURCE) {
+		if qbytes > MSGMNB && qbytes > uint64(q.qbytes) && !t.capable(posix.CAP_SYS_RESOURCE) {
 			return 0, unix.EPERM
 		}
 		if qbytes > msgHostBytes {
 			return 0, unix.EINVAL
 		}
-		q.uid, q.gid = le.Uint32(b[4:]), le.Uint32(b[8:])
-		q.mode = q.mode&^0o777 | le.Uint32(b[20:])&0o777
+		q.setPerm(b)
 		q.qbytes = int(qbytes)
 		q.ctime = time.Now().Unix()
 		q.notify()
 		return 0, 0
 	case IPC_RMID:
-		if !owner {
+		if !t.ipcOwner(&q.ipcObj) {
 			return 0, unix.EPERM
 		}
 		q.removed = true

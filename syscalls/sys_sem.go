@@ -49,15 +49,13 @@ const (
 
 // semSet is one System V semaphore set.
 type semSet struct {
-	id, key              int32
-	vals                 []int
-	pids                 []int32
-	ncnt, zcnt           []int
-	uid, gid, cuid, cgid uint32
-	mode                 uint32
-	otime, ctime         int64
-	removed              bool
-	changed              chan struct{} // closed and replaced on every change
+	ipcObj
+	vals         []int
+	pids         []int32
+	ncnt, zcnt   []int
+	otime, ctime int64
+	removed      bool
+	changed      chan struct{} // closed and replaced on every change
 }
 
 func (s *semSet) notify() {
@@ -82,31 +80,13 @@ func (k *Kernel) semSets() *sysvSem {
 	return k.sem
 }
 
-// semAllowed is ipcperms for a set (want: 4 read, 2 alter).
-func (t *Thread) semAllowed(s *semSet, want uint32) bool {
-	return t.ipcAllowed(s.uid, s.gid, s.cuid, s.cgid, s.mode, want)
-}
-
 func sysSemget(t *Thread, a Args) (uint64, unix.Errno) {
 	key, nsems, flags := int32(a[0]), a.Int(1), uint32(a[2])
 	sem := t.K.semSets()
 	sem.mu.Lock()
 	defer sem.mu.Unlock()
-	if key != IPC_PRIVATE {
-		if s := sem.byKey[key]; s != nil {
-			switch {
-			case flags&IPC_CREAT != 0 && flags&IPC_EXCL != 0:
-				return 0, unix.EEXIST
-			case nsems > len(s.vals):
-				return 0, unix.EINVAL
-			case !t.semAllowed(s, flags>>6&7):
-				return 0, unix.EACCES
-			}
-			return uint64(s.id), 0
-		}
-		if flags&IPC_CREAT == 0 {
-			return 0, unix.ENOENT
-		}
+	if id, done, e := ipcLookup(t, sem.byKey, key, flags, func(s *semSet) bool { return nsems <= len(s.vals) }); done {
+		return id, e
 	}
 	if nsems <= 0 || nsems > SEMMSL {
 		return 0, unix.EINVAL
@@ -114,11 +94,9 @@ func sysSemget(t *Thread, a Args) (uint64, unix.Errno) {
 	if len(sem.byID) >= SEMMNI {
 		return 0, unix.ENOSPC
 	}
-	c := t.cred()
 	s := &semSet{
-		id: sem.nextID, key: key,
-		vals: make([]int, nsems), pids: make([]int32, nsems), ncnt: make([]int, nsems), zcnt: make([]int, nsems),
-		uid: c.EUID, gid: c.EGID, cuid: c.EUID, cgid: c.EGID, mode: flags & 0o777,
+		ipcObj: t.newIPCObj(sem.nextID, key, flags),
+		vals:   make([]int, nsems), pids: make([]int32, nsems), ncnt: make([]int, nsems), zcnt: make([]int, nsems),
 		ctime: time.Now().Unix(), changed: make(chan struct{}),
 	}
 	sem.nextID++
@@ -179,7 +157,7 @@ func (t *Thread) semop(id int32, sops, nsops, timeout uint64) (uint64, unix.Errn
 		if alter {
 			want = 2
 		}
-		if !t.semAllowed(s, want) {
+		if !t.ipcAllowed(&s.ipcObj, want) {
 			sem.mu.Unlock()
 			return 0, unix.EACCES
 		}
@@ -319,12 +297,10 @@ func sysSemctl(t *Thread, a Args) (uint64, unix.Errno) {
 	if s == nil || s.removed {
 		return 0, unix.EINVAL
 	}
-	c := t.cred()
-	owner := c.EUID == s.uid || c.EUID == s.cuid || c.Capable(posix.CAP_SYS_ADMIN)
 	n := len(s.vals)
 	valid := num >= 0 && num < n
 	read := func() unix.Errno {
-		if !t.semAllowed(s, 4) {
+		if !t.ipcAllowed(&s.ipcObj, 4) {
 			return unix.EACCES
 		}
 		return 0
@@ -356,7 +332,7 @@ func sysSemctl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return 0, t.mm().CopyOut(arg, b)
 	case SETVAL, SETALL:
-		if !t.semAllowed(s, 2) {
+		if !t.ipcAllowed(&s.ipcObj, 2) {
 			return 0, unix.EACCES
 		}
 		vals := []int{int(int32(arg))}
@@ -397,12 +373,7 @@ func sysSemctl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		b := make([]byte, semid64DsSize)
 		le := binary.LittleEndian
-		le.PutUint32(b[0:], uint32(s.key))
-		le.PutUint32(b[4:], s.uid)
-		le.PutUint32(b[8:], s.gid)
-		le.PutUint32(b[12:], s.cuid)
-		le.PutUint32(b[16:], s.cgid)
-		le.PutUint32(b[20:], s.mode)
+		s.putPerm(b, s.key, s.mode)
 		le.PutUint64(b[48:], uint64(s.otime))
 		le.PutUint64(b[64:], uint64(s.ctime))
 		le.PutUint64(b[80:], uint64(n))
@@ -414,20 +385,18 @@ func sysSemctl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return 0, 0
 	case IPC_SET:
-		if !owner {
+		if !t.ipcOwner(&s.ipcObj) {
 			return 0, unix.EPERM
 		}
 		b := make([]byte, semid64DsSize)
 		if e := t.mm().CopyIn(arg, b); e != 0 {
 			return 0, e
 		}
-		le := binary.LittleEndian
-		s.uid, s.gid = le.Uint32(b[4:]), le.Uint32(b[8:])
-		s.mode = s.mode&^0o777 | le.Uint32(b[20:])&0o777
+		s.setPerm(b)
 		s.ctime = time.Now().Unix()
 		return 0, 0
 	case IPC_RMID:
-		if !owner {
+		if !t.ipcOwner(&s.ipcObj) {
 			return 0, unix.EPERM
 		}
 		s.removed = true

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"golang.org/x/sys/unix"
 )
@@ -51,14 +50,12 @@ const (
 
 // shmSegment is one System V segment.
 type shmSegment struct {
-	id, key              int32
-	mem                  *mm.Shmem
-	size                 uint64
-	uid, gid, cuid, cgid uint32
-	mode                 uint32
-	cpid, lpid           int32
-	atime, dtime, ctime  int64
-	removed              bool
+	ipcObj
+	mem                 *mm.Shmem
+	size                uint64
+	cpid, lpid          int32
+	atime, dtime, ctime int64
+	removed             bool
 }
 
 // sysvShm is the machine's segments.
@@ -84,49 +81,13 @@ func (s *shmSegment) attached() int {
 	return n
 }
 
-// shmAllowed is ipcperms for a segment (want: 4 read, 2 write).
-func (t *Thread) shmAllowed(s *shmSegment, want uint32) bool {
-	return t.ipcAllowed(s.uid, s.gid, s.cuid, s.cgid, s.mode, want)
-}
-
-// ipcAllowed is Linux's ipcperms: the caller's access, for the read (4)
-// and write (2) bits of want, to an IPC object owned by uid/gid, created
-// by cuid/cgid, with permission bits mode.
-func (t *Thread) ipcAllowed(uid, gid, cuid, cgid, mode, want uint32) bool {
-	c := t.cred()
-	if c.Capable(posix.CAP_IPC_OWNER) {
-		return true
-	}
-	bits := mode & 7
-	switch {
-	case c.EUID == uid || c.EUID == cuid:
-		bits = mode >> 6 & 7
-	case c.EGID == gid || c.EGID == cgid:
-		bits = mode >> 3 & 7
-	}
-	return want&^bits == 0
-}
-
 func sysShmget(t *Thread, a Args) (uint64, unix.Errno) {
 	key, size, flags := int32(a[0]), a[1], uint32(a[2])
 	shm := t.K.shmSegments()
 	shm.mu.Lock()
 	defer shm.mu.Unlock()
-	if key != IPC_PRIVATE {
-		if s := shm.byKey[key]; s != nil {
-			switch {
-			case flags&IPC_CREAT != 0 && flags&IPC_EXCL != 0:
-				return 0, unix.EEXIST
-			case size > s.size:
-				return 0, unix.EINVAL
-			case !t.shmAllowed(s, flags>>6&7):
-				return 0, unix.EACCES
-			}
-			return uint64(s.id), 0
-		}
-		if flags&IPC_CREAT == 0 {
-			return 0, unix.ENOENT
-		}
+	if id, done, e := ipcLookup(t, shm.byKey, key, flags, func(s *shmSegment) bool { return size <= s.size }); done {
+		return id, e
 	}
 	// shmmax: what the machine could ever back.
 	if size < 1 || size > t.K.Info.MemBytes {
@@ -144,11 +105,9 @@ func sysShmget(t *Thread, a Args) (uint64, unix.Errno) {
 	if fs == nil || fs.Frames == nil {
 		return 0, unix.ENOMEM
 	}
-	c := t.cred()
 	s := &shmSegment{
-		id: shm.nextID, key: key, size: size,
-		mem: mm.NewShmem(fs.Frames, (size+mm.PageSize-1)&^(mm.PageSize-1)),
-		uid: c.EUID, gid: c.EGID, cuid: c.EUID, cgid: c.EGID, mode: flags & 0o777,
+		ipcObj: t.newIPCObj(shm.nextID, key, flags), size: size,
+		mem:  mm.NewShmem(fs.Frames, (size+mm.PageSize-1)&^(mm.PageSize-1)),
 		cpid: int32(t.Task.Group.PID), ctime: time.Now().Unix(),
 	}
 	s.mem.MapRef() // the registry's, until IPC_RMID
@@ -200,7 +159,7 @@ func sysShmat(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.EINVAL
 	}
 	shm.mu.Lock()
-	allowed := t.shmAllowed(s, want)
+	allowed := t.ipcAllowed(&s.ipcObj, want)
 	shm.mu.Unlock()
 	if !allowed {
 		return 0, unix.EACCES
@@ -259,11 +218,9 @@ func sysShmctl(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	shm.mu.Lock()
 	defer shm.mu.Unlock()
-	c := t.cred()
-	owner := c.EUID == s.uid || c.EUID == s.cuid || c.Capable(posix.CAP_SYS_ADMIN)
 	switch cmd {
 	case IPC_STAT, SHM_STAT:
-		if !t.shmAllowed(s, 4) {
+		if !t.ipcAllowed(&s.ipcObj, 4) {
 			return 0, unix.EACCES
 		}
 		b := make([]byte, shmid64DsSize)
@@ -276,12 +233,7 @@ func sysShmctl(t *Thread, a Args) (uint64, unix.Errno) {
 		if s.removed {
 			key = IPC_PRIVATE
 		}
-		le.PutUint32(b[0:], uint32(key))
-		le.PutUint32(b[4:], s.uid)
-		le.PutUint32(b[8:], s.gid)
-		le.PutUint32(b[12:], s.cuid)
-		le.PutUint32(b[16:], s.cgid)
-		le.PutUint32(b[20:], mode)
+		s.putPerm(b, key, mode)
 		le.PutUint64(b[48:], s.size)
 		le.PutUint64(b[56:], uint64(s.atime))
 		le.PutUint64(b[64:], uint64(s.dtime))
@@ -297,20 +249,18 @@ func sysShmctl(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return 0, 0
 	case IPC_SET:
-		if !owner {
+		if !t.ipcOwner(&s.ipcObj) {
 			return 0, unix.EPERM
 		}
 		b := make([]byte, shmid64DsSize)
 		if e := t.mm().CopyIn(a[2], b); e != 0 {
 			return 0, e
 		}
-		le := binary.LittleEndian
-		s.uid, s.gid = le.Uint32(b[4:]), le.Uint32(b[8:])
-		s.mode = s.mode&^0o777 | le.Uint32(b[20:])&0o777
+		s.setPerm(b)
 		s.ctime = time.Now().Unix()
 		return 0, 0
 	case IPC_RMID:
-		if !owner {
+		if !t.ipcOwner(&s.ipcObj) {
 			return 0, unix.EPERM
 		}
 		if !s.removed {
