@@ -95,3 +95,25 @@ func ipcLookup[T interface{ ipc() *ipcObj }](t *Thread, byKey map[int32]T, key i
 	}
 	return uint64(obj.ipc().id), true, 0
 }
+
+// ipcSetArg reads the *id64_ds of size bytes IPC_SET passes at addr, for
+// o's owner only.
+func (t *Thread) ipcSetArg(o *ipcObj, addr uint64, size int) ([]byte, unix.Errno) {
+	if !t.ipcOwner(o) {
+		return nil, unix.EPERM
+	}
+	b := make([]byte, size)
+	return b, t.mm().CopyIn(addr, b)
+}
+
+// ipcStatOut writes an IPC_STAT answer b to addr; the *_STAT form
+// (byIndex) answers o's id, IPC_STAT zero.
+func (t *Thread) ipcStatOut(o *ipcObj, addr uint64, b []byte, byIndex bool) (uint64, unix.Errno) {
+	if e := t.mm().CopyOut(addr, b); e != 0 {
+		return 0, e
+	}
+	if byIndex {
+		return uint64(o.id), 0
+	}
+	return 0, 0
+}

@@ -259,19 +259,10 @@ func sysMsgctl(t *Thread, a Args) (uint64, unix.Errno) {
 		le.PutUint64(b[88:], uint64(q.qbytes))
 		le.PutUint32(b[96:], uint32(q.lspid))
 		le.PutUint32(b[100:], uint32(q.lrpid))
-		if e := t.mm().CopyOut(a[2], b); e != 0 {
-			return 0, e
-		}
-		if cmd == MSG_STAT {
-			return uint64(q.id), 0
-		}
-		return 0, 0
+		return t.ipcStatOut(&q.ipcObj, a[2], b, cmd == MSG_STAT)
 	case IPC_SET:
-		if !t.ipcOwner(&q.ipcObj) {
-			return 0, unix.EPERM
-		}
-		b := make([]byte, msqid64DsSize)
-		if e := t.mm().CopyIn(a[2], b); e != 0 {
+		b, e := t.ipcSetArg(&q.ipcObj, a[2], msqid64DsSize)
+		if e != 0 {
 			return 0, e
 		}
 		qbytes := le.Uint64(b[88:])

@@ -377,19 +377,10 @@ func sysSemctl(t *Thread, a Args) (uint64, unix.Errno) {
 		le.PutUint64(b[48:], uint64(s.otime))
 		le.PutUint64(b[64:], uint64(s.ctime))
 		le.PutUint64(b[80:], uint64(n))
-		if e := t.mm().CopyOut(arg, b); e != 0 {
-			return 0, e
-		}
-		if cmd == SEM_STAT {
-			return uint64(s.id), 0
-		}
-		return 0, 0
+		return t.ipcStatOut(&s.ipcObj, arg, b, cmd == SEM_STAT)
 	case IPC_SET:
-		if !t.ipcOwner(&s.ipcObj) {
-			return 0, unix.EPERM
-		}
-		b := make([]byte, semid64DsSize)
-		if e := t.mm().CopyIn(arg, b); e != 0 {
+		b, e := t.ipcSetArg(&s.ipcObj, arg, semid64DsSize)
+		if e != 0 {
 			return 0, e
 		}
 		s.setPerm(b)

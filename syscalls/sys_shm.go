@@ -241,19 +241,10 @@ func sysShmctl(t *Thread, a Args) (uint64, unix.Errno) {
 		le.PutUint32(b[80:], uint32(s.cpid))
 		le.PutUint32(b[84:], uint32(s.lpid))
 		le.PutUint64(b[88:], uint64(s.attached()))
-		if e := t.mm().CopyOut(a[2], b); e != 0 {
-			return 0, e
-		}
-		if cmd == SHM_STAT {
-			return uint64(s.id), 0
-		}
-		return 0, 0
+		return t.ipcStatOut(&s.ipcObj, a[2], b, cmd == SHM_STAT)
 	case IPC_SET:
-		if !t.ipcOwner(&s.ipcObj) {
-			return 0, unix.EPERM
-		}
-		b := make([]byte, shmid64DsSize)
-		if e := t.mm().CopyIn(a[2], b); e != 0 {
+		b, e := t.ipcSetArg(&s.ipcObj, a[2], shmid64DsSize)
+		if e != 0 {
 			return 0, e
 		}
 		s.setPerm(b)
