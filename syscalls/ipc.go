@@ -117,3 +117,23 @@ func (t *Thread) ipcStatOut(o *ipcObj, addr uint64, b []byte, byIndex bool) (uin
 	}
 	return 0, 0
 }
+
+// ipcChanges is what callers blocked on a semaphore set or a message
+// queue wait for: a channel closed at every change of the object.
+type ipcChanges struct{ ch chan struct{} }
+
+// changes is the channel the next notify closes (the object's lock held).
+func (c *ipcChanges) changes() <-chan struct{} {
+	if c.ch == nil {
+		c.ch = make(chan struct{})
+	}
+	return c.ch
+}
+
+// notify wakes every caller waiting on changes (the object's lock held).
+func (c *ipcChanges) notify() {
+	if c.ch != nil {
+		close(c.ch)
+		c.ch = nil
+	}
+}

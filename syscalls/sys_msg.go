@@ -53,12 +53,7 @@ type msgQueue struct {
 	stime, rtime, ctime int64
 	lspid, lrpid        int32
 	removed             bool
-	changed             chan struct{} // closed and replaced on every change
-}
-
-func (q *msgQueue) notify() {
-	close(q.changed)
-	q.changed = make(chan struct{})
+	ipcChanges
 }
 
 // sysvMsg is the machine's queues.
@@ -101,7 +96,7 @@ func sysMsgget(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	q := &msgQueue{
 		ipcObj: t.newIPCObj(mq.nextID, key, flags), qbytes: MSGMNB,
-		ctime: time.Now().Unix(), changed: make(chan struct{}),
+		ctime: time.Now().Unix(),
 	}
 	mq.nextID++
 	mq.byID[q.id] = q
@@ -115,7 +110,7 @@ func sysMsgget(t *Thread, a Args) (uint64, unix.Errno) {
 // EINTR for a signal, EIDRM when it went meanwhile (mq.mu held on entry
 // and on return).
 func (t *Thread) msgWait(mq *sysvMsg, q *msgQueue) unix.Errno {
-	ch := q.changed
+	ch := q.changes()
 	mq.mu.Unlock()
 	e := t.block(ch, time.Time{})
 	mq.mu.Lock()

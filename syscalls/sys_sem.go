@@ -55,12 +55,7 @@ type semSet struct {
 	ncnt, zcnt   []int
 	otime, ctime int64
 	removed      bool
-	changed      chan struct{} // closed and replaced on every change
-}
-
-func (s *semSet) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	ipcChanges
 }
 
 // sysvSem is the machine's semaphore sets and each process's SEM_UNDO
@@ -97,7 +92,7 @@ func sysSemget(t *Thread, a Args) (uint64, unix.Errno) {
 	s := &semSet{
 		ipcObj: t.newIPCObj(sem.nextID, key, flags),
 		vals:   make([]int, nsems), pids: make([]int32, nsems), ncnt: make([]int, nsems), zcnt: make([]int, nsems),
-		ctime: time.Now().Unix(), changed: make(chan struct{}),
+		ctime: time.Now().Unix(),
 	}
 	sem.nextID++
 	sem.byID[s.id] = s
@@ -192,7 +187,7 @@ func (t *Thread) semop(id int32, sops, nsops, timeout uint64) (uint64, unix.Errn
 			counter = &s.zcnt[op.num]
 		}
 		*counter++
-		ch := s.changed
+		ch := s.changes()
 		sem.mu.Unlock()
 		e = t.block(ch, deadline)
 		sem.mu.Lock()
