@@ -23,12 +23,13 @@ func (g *ThreadGroup) Stop(sig int) (parent *ThreadGroup, info SigInfo) {
 	p := g.procs
 	p.mu.Lock()
 	g.mu.Lock()
-	if g.stopped || g.exiting {
+	if g.stopped.Load() || g.exiting {
 		g.mu.Unlock()
 		p.mu.Unlock()
 		return nil, SigInfo{}
 	}
-	g.stopped, g.stopReport, g.contReport = true, sig, false
+	g.stopped.Store(true)
+	g.stopReport, g.contReport = sig, false
 	g.continued = make(chan struct{})
 	tasks := make([]*Task, 0, len(g.tasks))
 	for _, t := range g.tasks {
@@ -54,12 +55,13 @@ func (g *ThreadGroup) cont() (parent *ThreadGroup, info SigInfo) {
 	p := g.procs
 	p.mu.Lock()
 	g.mu.Lock()
-	if !g.stopped {
+	if !g.stopped.Load() {
 		g.mu.Unlock()
 		p.mu.Unlock()
 		return nil, SigInfo{}
 	}
-	g.stopped, g.stopReport, g.contReport = false, 0, true
+	g.stopped.Store(false)
+	g.stopReport, g.contReport = 0, true
 	close(g.continued)
 	g.mu.Unlock()
 	parent = g.parent
@@ -88,10 +90,15 @@ func (g *ThreadGroup) jobNotice(parent *ThreadGroup, code int32, sig int) (*Thre
 
 // Stopped returns, while the process is stopped, a channel closed when it
 // continues.
+// It is on every syscall's way back to the guest: while the process runs,
+// it takes no lock.
 func (g *ThreadGroup) Stopped() (<-chan struct{}, bool) {
+	if !g.stopped.Load() {
+		return nil, false
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.continued, g.stopped
+	return g.continued, g.stopped.Load()
 }
 
 // jobSignal applies what sending sig does at once, before it is queued:

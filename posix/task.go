@@ -42,7 +42,8 @@ type ThreadGroup struct {
 	vforkReleased bool
 
 	// Job control (jobctl.go).
-	stopped    bool
+	stopped atomic.Bool // written under mu; read without it
+
 	continued  chan struct{} // closed by SIGCONT
 	stopReport int           // the stop signal a WUNTRACED wait has not seen yet
 	contReport bool          // a continue a WCONTINUED wait has not seen yet
@@ -185,10 +186,15 @@ func (g *ThreadGroup) ExitGroup(s ExitStatus) {
 }
 
 // Exiting reports whether the group has started to exit.
+// It is on every syscall's way back to the guest, so it takes no lock:
+// dying is closed exactly when exiting is set.
 func (g *ThreadGroup) Exiting() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.exiting
+	select {
+	case <-g.dying:
+		return true
+	default:
+		return false
+	}
 }
 
 // Dying is closed once the group exits; blocking calls select on it.
