@@ -71,6 +71,12 @@ func (as *AddressSpace) Release() {
 		as.sharers--
 		return
 	}
+	as.teardown()
+}
+
+// teardown unmaps everything, frees the frames, drops the mapped files
+// and retires the page table (as.mu held, or as not yet shared).
+func (as *AddressSpace) teardown() {
 	as.dropPages(0, StackTop+PageSize)
 	as.vmas = nil
 	as.committed = 0
@@ -124,9 +130,14 @@ func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 			as.pager.ProtectRange(pg.va, pg.va+PageSize, ro)
 			downgraded = true
 		}
-		err := p.MapPage(pg.va, pg.pa, max(ro, unix.PROT_READ))
-		if err == nil && ro == unix.PROT_NONE {
-			p.ProtectRange(pg.va, pg.va+PageSize, unix.PROT_NONE)
+		var err error
+		if ro == unix.PROT_NONE {
+			// A PROT_NONE page keeps its frame in a not-present entry.
+			if err = p.MapPage(pg.va, pg.pa, unix.PROT_READ); err == nil {
+				p.ProtectRange(pg.va, pg.va+PageSize, unix.PROT_NONE)
+			}
+		} else {
+			err = p.MapPage(pg.va, pg.pa, ro)
 		}
 		if err != nil {
 			// No frame for a page table: give back the references the
@@ -141,10 +152,7 @@ func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 			if downgraded {
 				as.pager.Shootdown()
 			}
-			c.dropPages(0, StackTop+PageSize)
-			c.vmas = nil
-			c.syncFileRefs()
-			p.Retire()
+			c.teardown()
 			return nil, unix.ENOMEM
 		}
 	}
