@@ -68,15 +68,7 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 	// From here on a failure removes the child, which never ran, without
 	// telling the parent.
 	abandon := func(e unix.Errno) (uint64, unix.Errno) {
-		if child.FDs != nil {
-			child.FDs.Release()
-		}
-		if child.MM != nil {
-			child.MM.Release()
-		}
-		if fs := t.K.FS(); fs != nil {
-			fs.forget(child)
-		}
+		t.K.releaseProcess(child)
 		child.Discard()
 		return 0, e
 	}
@@ -171,19 +163,11 @@ func (t *Thread) leave(code int) {
 // pipes see EOF), its memory goes back to the machine, a vfork parent
 // resumes, and the parent gets its exit signal.
 func (k *Kernel) processEnded(g *posix.ThreadGroup) {
-	if g.FDs != nil {
-		g.FDs.Release()
-	}
+	k.releaseProcess(g)
 	g.ReleaseVfork()
-	if g.MM != nil {
-		g.MM.Release()
-	}
 	var uid uint32
 	if a := posix.AttrsOf(g, func() *posix.ProcAttrs { return nil }); a != nil {
 		uid = a.Creds.Get().RUID
-	}
-	if fs := k.FS(); fs != nil {
-		fs.forget(g)
 	}
 	k.timersMu.Lock()
 	delete(k.procTimers, g)
@@ -191,6 +175,22 @@ func (k *Kernel) processEnded(g *posix.ThreadGroup) {
 	k.semExit(g) // SEM_UNDO
 	if parent, info := g.Ended(uid); parent != nil {
 		parent.Send(info)
+	}
+}
+
+// releaseProcess gives back what a process holds of the machine: its
+// descriptors (the last user of a table closes them), its address space
+// and its place in the file systems. A process that ends and one whose
+// fork failed half way both go through it.
+func (k *Kernel) releaseProcess(g *posix.ThreadGroup) {
+	if g.FDs != nil {
+		g.FDs.Release()
+	}
+	if g.MM != nil {
+		g.MM.Release()
+	}
+	if fs := k.FS(); fs != nil {
+		fs.forget(g)
 	}
 }
 
