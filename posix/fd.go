@@ -268,6 +268,21 @@ func (t *FDTable) Release() {
 	t.closeIf(func(fdEntry) bool { return true })
 }
 
+// Unshare is the table a process that shared t (CLONE_FILES) keeps to
+// itself from now on, as execve needs: t when no other process uses it,
+// else a copy, t losing this user.
+func (t *FDTable) Unshare() *FDTable {
+	t.mu.Lock()
+	shared := t.sharers > 0
+	t.mu.Unlock()
+	if !shared {
+		return t
+	}
+	n := t.Fork()
+	t.Release()
+	return n
+}
+
 // CloseOnExecAll closes the descriptors marked close-on-exec (execve).
 func (t *FDTable) CloseOnExecAll() {
 	t.closeIf(func(e fdEntry) bool { return e.cloexec })

@@ -130,3 +130,22 @@ func TestJobControl(t *testing.T) {
 	parent, _ = c.Stop(int(unix.SIGSTOP))
 	require.Nil(t, parent)
 }
+
+func TestFDTableAcrossProcesses(t *testing.T) {
+	fds := NewFDTable()
+	_, e := fds.Install(NewHostFile(2), 0, false, 1024)
+	require.Zero(t, e)
+	_, e = fds.Install(NewHostFile(2), 0, true, 1024) // close-on-exec
+	require.Zero(t, e)
+
+	child := fds.Fork()
+	require.Len(t, child.FDs(), 2, "fork copies the descriptors")
+	require.Same(t, child, child.Unshare(), "a table no one else uses stays")
+
+	fds.Share() // CLONE_FILES
+	mine := fds.Unshare()
+	require.NotSame(t, fds, mine, "execve copies a shared table")
+	mine.CloseOnExecAll()
+	require.Len(t, mine.FDs(), 1)
+	require.Len(t, fds.FDs(), 2, "the other process keeps its table")
+}

@@ -286,11 +286,8 @@ func (t *Thread) becomeImage(prog *Program, file *vfs.File, comm string, argv, e
 	g.MM = prog.MM
 	old.Release()
 	g.MarkExeced()
-	// A table shared with another process (CLONE_FILES) is unshared first.
-	fds := g.FDs.Fork()
-	g.FDs.Release()
-	g.FDs = fds
-	fds.CloseOnExecAll()
+	g.FDs = g.FDs.Unshare()
+	g.FDs.CloseOnExecAll()
 	g.Signals.ResetForExec()
 	t.Task.AltStack = posix.AltStack{Flags: posix.SS_DISABLE}
 	t.Task.ClearChildTID, t.Task.RobustList, t.Task.RobustLen = 0, 0, 0
