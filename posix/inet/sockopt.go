@@ -608,38 +608,70 @@ func (so *Socket) setIPv6Opt(name int, val []byte) unix.Errno {
 }
 
 // controlMessages encodes the ancillary data netstack returned, for the
-// options the guest turned on.
+// options the guest turned on, in the order Linux's ip_cmsg_recv and
+// ip6_datagram_recv_specific_ctl emit them. Addresses go through put4 and
+// put16: netstack leaves some empty (a ping packet's local address) and a
+// socket of either family may carry either length, so no length is assumed.
 func (so *Socket) controlMessages(cm tcpip.ReceivableControlMessages) []posix.Cmsg {
 	var out []posix.Cmsg
 	le := binary.LittleEndian
 	i32 := func(v int32) []byte { b := make([]byte, 4); le.PutUint32(b, uint32(v)); return b }
-	if cm.HasTOS {
-		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_TOS, Data: []byte{cm.TOS}})
+	if cm.HasIPPacketInfo {
+		b := make([]byte, 12) // struct in_pktinfo
+		le.PutUint32(b, uint32(cm.PacketInfo.NIC))
+		put4(b[4:8], cm.PacketInfo.LocalAddr)
+		put4(b[8:12], cm.PacketInfo.DestinationAddr)
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_PKTINFO, Data: b})
 	}
 	if cm.HasTTL {
 		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_TTL, Data: i32(int32(cm.TTL))})
 	}
-	if cm.HasIPPacketInfo {
-		b := make([]byte, 12) // struct in_pktinfo
-		le.PutUint32(b, uint32(cm.PacketInfo.NIC))
-		la := cm.PacketInfo.LocalAddr.As4()
-		copy(b[4:], la[:])
-		da := cm.PacketInfo.DestinationAddr.As4()
-		copy(b[8:], da[:])
-		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_PKTINFO, Data: b})
+	if cm.HasTOS {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_TOS, Data: []byte{cm.TOS}})
 	}
-	if cm.HasTClass {
-		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_TCLASS, Data: i32(int32(cm.TClass))})
+	if cm.HasIPv6PacketInfo {
+		b := make([]byte, 20) // struct in6_pktinfo
+		put16(b[:16], cm.IPv6PacketInfo.Addr)
+		le.PutUint32(b[16:], uint32(cm.IPv6PacketInfo.NIC))
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_PKTINFO, Data: b})
 	}
 	if cm.HasHopLimit {
 		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_HOPLIMIT, Data: i32(int32(cm.HopLimit))})
 	}
-	if cm.HasIPv6PacketInfo {
-		b := make([]byte, 20) // struct in6_pktinfo
-		a := cm.IPv6PacketInfo.Addr.As16()
-		copy(b, a[:])
-		le.PutUint32(b[16:], uint32(cm.IPv6PacketInfo.NIC))
-		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_PKTINFO, Data: b})
+	if cm.HasTClass {
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_TCLASS, Data: i32(int32(cm.TClass))})
 	}
 	return out
+}
+
+// put4 writes a as an in_addr into b (4 bytes): a v4 address as it is, a
+// v4-mapped v6 one as its v4 part; the empty address and any other v6
+// address as 0.0.0.0, never a panic over its length.
+func put4(b []byte, a tcpip.Address) {
+	clear(b[:4])
+	switch a.Len() {
+	case 4:
+		v := a.As4()
+		copy(b, v[:])
+	case 16:
+		if v := a.As16(); [12]byte(v[:12]) == [12]byte{10: 0xff, 11: 0xff} {
+			copy(b, v[12:])
+		}
+	}
+}
+
+// put16 writes a as an in6_addr into b (16 bytes): a v4 address becomes
+// v4-mapped, as Linux reports v4 traffic on a v6 socket; the empty
+// address is ::.
+func put16(b []byte, a tcpip.Address) {
+	clear(b[:16])
+	switch a.Len() {
+	case 16:
+		v := a.As16()
+		copy(b, v[:])
+	case 4:
+		v := a.As4()
+		b[10], b[11] = 0xff, 0xff
+		copy(b[12:], v[:])
+	}
 }

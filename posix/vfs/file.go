@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -89,13 +90,15 @@ func (f *File) Name(ctx *Context, root Path) string {
 		if e == 0 {
 			return s
 		}
-		if e == unix.ENOENT {
-			if f.name != "" {
-				return "/" + f.name + " (deleted)"
-			}
+		if IsDir(f.typ) || f.name == "" {
+			return f.v.DisplayName(ctx, root, f.path)
 		}
 	}
 	d, e := f.v.PathName(ctx, root, f.dir)
+	if e != 0 && f.dir.Valid() {
+		// A removed directory: the path it had.
+		d, e = strings.TrimSuffix(f.v.DisplayName(ctx, root, f.dir), " (deleted)"), 0
+	}
 	if e != 0 || (f.dir.Mnt != nil && f.dir.Mnt.parent == nil && f.dir.Mnt != root.Mnt) {
 		d = "" // a file system of its own (memfd): no path above it
 	}

@@ -228,6 +228,13 @@ type DirNamer interface {
 	DirName() (string, unix.Errno)
 }
 
+// RemovedNamer is a directory that remembers the name it had after it was
+// removed, for the " (deleted)" names /proc shows of a removed working
+// directory or open directory.
+type RemovedNamer interface {
+	RemovedName() string
+}
+
 // FIFOInode is a FIFO's inode: the pipe every opener of it shares.
 type FIFOInode interface {
 	FIFO() *posix.FIFO

@@ -179,7 +179,7 @@ func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (posix.F
 	}
 	f := &File{v: v, path: p, typ: typ}
 	if typ != S_IFDIR {
-		f.dir, f.name = fd.dir, fd.name
+		f.dir, f.name = fd.dir, fd.name // a directory is named by walking ".."
 	}
 	if flags&unix.O_PATH != 0 {
 		f.Init(unix.O_PATH | flags&unix.O_ACCMODE)
@@ -595,7 +595,7 @@ func (v *VFS) isAncestor(ctx *Context, a, p Path) bool {
 			return false
 		}
 		parent, e := p.Inode.Lookup(ctx, "..")
-		if e != 0 || parent.Ino() == p.Inode.Ino() {
+		if e != 0 || parent == nil || parent.Ino() == p.Inode.Ino() {
 			return false
 		}
 		p = Path{p.Mnt, parent}

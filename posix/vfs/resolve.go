@@ -149,6 +149,9 @@ func (v *VFS) dotdot(ctx *Context, dir, root Path, resolve ...int) (Path, unix.E
 		res = resolve[0]
 	}
 	for {
+		if !dir.Valid() {
+			return Path{}, unix.ENOENT
+		}
 		if root.Valid() && dir.Same(root) {
 			if res&RESOLVE_BENEATH != 0 {
 				return Path{}, unix.EXDEV
@@ -169,6 +172,9 @@ func (v *VFS) dotdot(ctx *Context, dir, root Path, resolve ...int) (Path, unix.E
 	p, e := dir.Inode.Lookup(ctx, "..")
 	if e != 0 {
 		return Path{}, e
+	}
+	if p == nil {
+		return Path{}, unix.ENOENT
 	}
 	return Path{dir.Mnt, p}, 0
 }
@@ -333,6 +339,12 @@ func (v *VFS) PathName(ctx *Context, root, p Path) (string, unix.Errno) {
 		if i > 4096 {
 			return "", unix.ENAMETOOLONG
 		}
+		if !p.Valid() {
+			// No file at all: a descriptor opened without a directory
+			// (a removed directory's missing parent), or above a root
+			// mount. Nothing to name, as for a removed file.
+			return "", unix.ENOENT
+		}
 		if p.Same(root) {
 			break
 		}
@@ -358,6 +370,9 @@ func (v *VFS) PathName(ctx *Context, root, p Path) (string, unix.Errno) {
 			}
 			return "", e
 		}
+		if parent == nil {
+			return "", unix.ENOENT
+		}
 		name, e := childName(ctx, parent, p.Inode)
 		if e != 0 {
 			return "", e
@@ -369,6 +384,50 @@ func (v *VFS) PathName(ctx *Context, root, p Path) (string, unix.Errno) {
 		return "/", 0
 	}
 	return "/" + strings.Join(reverse(names), "/"), 0
+}
+
+// DisplayName is p's name as /proc shows it (a working directory, a
+// mapping): its path, or for a removed directory the path it had with
+// " (deleted)", as Linux's d_path shows a dentry that is still in use.
+// A removed directory's parents are followed through ".." (they may be
+// removed too); where a name is not known any more it is left out.
+func (v *VFS) DisplayName(ctx *Context, root, p Path) string {
+	s, e := v.PathName(ctx, root, p)
+	if e == 0 {
+		return s
+	}
+	if ctx == nil {
+		ctx = RootContext()
+	}
+	var names []string
+	for i := 0; i < 4096 && p.Valid(); i++ {
+		if p.Same(root) || p.Inode.Ino() == p.Mnt.root.Ino() {
+			// The rest of the path is alive: name it the usual way.
+			if pre, e := v.PathName(ctx, root, p); e == 0 && pre != "/" {
+				names = append(names, strings.TrimPrefix(pre, "/"))
+			}
+			break
+		}
+		if n, ok := p.Inode.(RemovedNamer); ok {
+			if name := n.RemovedName(); name != "" {
+				names = append(names, name)
+			}
+		} else if st, e := p.Inode.Stat(ctx); e == 0 && st.Nlink > 0 {
+			pre, e := v.PathName(ctx, root, p)
+			if e == 0 {
+				if pre != "/" {
+					names = append(names, strings.TrimPrefix(pre, "/"))
+				}
+				break
+			}
+		}
+		parent, e := p.Inode.Lookup(ctx, "..")
+		if e != 0 || parent == nil || parent.Ino() == p.Inode.Ino() {
+			break
+		}
+		p = Path{p.Mnt, parent}
+	}
+	return "/" + strings.Join(reverse(names), "/") + " (deleted)"
 }
 
 func reverse(s []string) []string {

@@ -250,3 +250,42 @@ func TestLocks(t *testing.T) {
 	f1.Close()
 	require.Zero(t, f2.Flock(nil, unix.LOCK_EX|unix.LOCK_NB))
 }
+
+// TestDeletedDirectoryNames: a directory whose parent was removed, and a
+// file in it, still have a name ("... (deleted)") and a path walk through
+// them ends in ENOENT, never a nil dereference (issue 22: chdir through
+// /proc/self/fd/N of such a directory killed rumpgo in PathName).
+func TestDeletedDirectoryNames(t *testing.T) {
+	e := newEnv(t)
+	v, ctx, fsc := e.v, e.ctx, e.fsc
+	P := vfs.Path{}
+	require.Zero(t, v.Mkdir(ctx, fsc, P, "/tmp/d", 0o755, 0))
+	require.Zero(t, v.Mkdir(ctx, fsc, P, "/tmp/d/e", 0o755, 0))
+	e.write(t, "/tmp/d/e/f", "x")
+	dir, errno := v.Open(ctx, fsc, P, "/tmp/d/e", vfs.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY})
+	require.Zero(t, errno)
+	file, errno := v.Open(ctx, fsc, P, "/tmp/d/e/f", vfs.OpenHow{Flags: unix.O_RDONLY})
+	require.Zero(t, errno)
+	require.Zero(t, v.Unlink(ctx, fsc, P, "/tmp/d/e/f"))
+	require.Zero(t, v.Rmdir(ctx, fsc, P, "/tmp/d/e"))
+	require.Zero(t, v.Rmdir(ctx, fsc, P, "/tmp/d"))
+	for _, f := range []*vfs.File{dir.(*vfs.File), file.(*vfs.File)} {
+		require.Contains(t, []string{"/tmp/d/e (deleted)", "/tmp/d/e/f (deleted)"}, f.Name(ctx, fsc.Root()))
+		_, errno := v.PathName(ctx, fsc.Root(), f.Path())
+		require.Equal(t, unix.ENOENT, errno)
+	}
+	// The zero Path (no mount, no inode) has no name either.
+	_, errno = v.PathName(ctx, fsc.Root(), vfs.Path{})
+	require.Equal(t, unix.ENOENT, errno)
+	// A walk from the removed directory: ".." and new names.
+	d := dir.(*vfs.File).Path()
+	require.Zero(t, v.Chdir(ctx, fsc, d))
+	_, errno = v.Getcwd(ctx, fsc)
+	require.Equal(t, unix.ENOENT, errno)
+	require.Equal(t, "/tmp/d/e (deleted)", v.DisplayName(ctx, fsc.Root(), d), "/proc/self/cwd")
+	_, errno = v.Lookup(ctx, fsc, P, "..", vfs.LookupFollow)
+	require.Zero(t, errno, "Linux: .. of a removed directory is still its old parent")
+	require.Equal(t, unix.ENOENT, v.Mkdir(ctx, fsc, P, "z", 0o755, 0))
+	_, errno = v.Open(ctx, fsc, P, "x", vfs.OpenHow{Flags: unix.O_RDWR | unix.O_CREAT, Mode: 0o644})
+	require.Equal(t, unix.ENOENT, errno)
+}

@@ -130,11 +130,7 @@ func (fs *FS) describe(ctx *vfs.Context, p *Process, path vfs.Path, f posix.File
 		return vf.Name(ctx, root)
 	}
 	if f == nil {
-		s, e := fs.v.PathName(ctx, root, path)
-		if e != 0 {
-			return "/"
-		}
-		return s
+		return fs.v.DisplayName(ctx, root, path)
 	}
 	return FileName(f)
 }

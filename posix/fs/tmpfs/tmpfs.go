@@ -259,6 +259,14 @@ func (n *inode) DirName() (string, unix.Errno) {
 	return n.name, 0
 }
 
+// RemovedName implements vfs.RemovedNamer: the name the directory had,
+// removed or not.
+func (n *inode) RemovedName() string {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.name
+}
+
 // Lookup implements vfs.Inode.
 func (n *inode) Lookup(_ *vfs.Context, name string) (vfs.Inode, unix.Errno) {
 	n.fs.mu.Lock()

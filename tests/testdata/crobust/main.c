@@ -1,0 +1,647 @@
+/* crobust: one mode per defect of issue 22 — calls that once crashed or hung
+ * rumpgo. Each mode prints what Linux answers, so tests/robust_test.go can
+ * run it natively and under rumpgo and compare the output and exit status.
+ * Modes that could block forever on a wrong answer arm an alarm first: a
+ * hang then shows as "alarm" (exit 3) instead of a stuck test.
+ *
+ *	crobust MODE
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <stddef.h>
+#include <limits.h>
+#include <unistd.h>
+
+static void onalarm(int sig) {
+	(void)sig;
+	static const char msg[] = "alarm: a call blocked where Linux returns\n";
+	write(1, msg, sizeof msg - 1);
+	_exit(3);
+}
+
+/* guard arms a watchdog of secs seconds that ends the program. */
+static void guard(int secs) {
+	signal(SIGALRM, onalarm);
+	alarm(secs);
+}
+
+static const char *ename(int e) {
+	switch (e) {
+	case 0: return "ok";
+	case EAGAIN: return "EAGAIN";
+	case EPIPE: return "EPIPE";
+	case ENOENT: return "ENOENT";
+	case ECHILD: return "ECHILD";
+	case EINVAL: return "EINVAL";
+	case EPERM: return "EPERM";
+	case EFAULT: return "EFAULT";
+	case ENOSYS: return "ENOSYS";
+	case EINTR: return "EINTR";
+	case ESRCH: return "ESRCH";
+	case EOWNERDEAD: return "EOWNERDEAD";
+	case ENOTDIR: return "ENOTDIR";
+	case EACCES: return "EACCES";
+	case ENOPROTOOPT: return "ENOPROTOOPT";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case EBADF: return "EBADF";
+	}
+	static char buf[32];
+	snprintf(buf, sizeof buf, "errno%d", e);
+	return buf;
+}
+
+/* say prints a call's result: its value when it succeeded, else its errno. */
+static void say(const char *what, long r) {
+	if (r < 0)
+		printf("%s: %s\n", what, ename(errno));
+	else
+		printf("%s: %ld\n", what, r);
+	fflush(stdout);
+}
+
+/* icmp6-pktinfo: a ping to ::1 on an ICMPv6 datagram socket that asked
+ * for IPv4 and IPv6 packet info. Linux gives only the IPv6 messages for an
+ * IPv6 packet; rumpgo once built IP_PKTINFO from the 16-byte address and
+ * panicked. */
+static int icmp6_pktinfo(void) {
+	guard(5);
+	int s = socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	if (s < 0) {
+		say("socket", s);
+		return 1;
+	}
+	int one = 1;
+	say("IP_PKTINFO", setsockopt(s, SOL_IP, IP_PKTINFO, &one, sizeof one));
+	say("IPV6_RECVPKTINFO", setsockopt(s, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one));
+	say("IPV6_RECVHOPLIMIT", setsockopt(s, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one));
+	say("IP_RECVTTL", setsockopt(s, SOL_IP, IP_RECVTTL, &one, sizeof one));
+	struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct icmp6_hdr req = {.icmp6_type = ICMP6_ECHO_REQUEST};
+	req.icmp6_seq = htons(1);
+	say("sendto", sendto(s, &req, sizeof req, 0, (struct sockaddr *)&to, sizeof to));
+	char buf[256], cbuf[512];
+	struct iovec iov = {buf, sizeof buf};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	long n = recvmsg(s, &m, 0);
+	say("recvmsg", n);
+	if (n > 0)
+		printf("type %d\n", (unsigned char)buf[0]);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo *pi = (void *)CMSG_DATA(c);
+			printf("cmsg IPV6_PKTINFO loopback %d\n", IN6_IS_ADDR_LOOPBACK(&pi->ipi6_addr));
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
+			printf("cmsg IPV6_HOPLIMIT %d\n", *(int *)CMSG_DATA(c));
+		} else {
+			printf("cmsg level %d type %d\n", c->cmsg_level, c->cmsg_type);
+		}
+	}
+	close(s);
+	/* The same on an ICMP (v4) ping socket to 127.0.0.1: netstack leaves
+	 * the local address of a ping packet empty. */
+	s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	say("IP_PKTINFO v4", setsockopt(s, SOL_IP, IP_PKTINFO, &one, sizeof one));
+	struct sockaddr_in to4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	unsigned char echo[8] = {8}; /* ICMP_ECHO */
+	say("sendto v4", sendto(s, echo, sizeof echo, 0, (struct sockaddr *)&to4, sizeof to4));
+	m.msg_controllen = sizeof cbuf;
+	n = recvmsg(s, &m, 0);
+	say("recvmsg v4", n);
+	if (n > 0)
+		printf("type %d\n", (unsigned char)buf[0]);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo *pi = (void *)CMSG_DATA(c);
+			printf("cmsg IP_PKTINFO addr %#x\n", ntohl(pi->ipi_addr.s_addr));
+		} else
+			printf("cmsg level %d type %d\n", c->cmsg_level, c->cmsg_type);
+	}
+	return 0;
+}
+
+/* deleted-dir: descriptors of a directory whose parent was removed,
+ * reached through /proc/self/fd and the calls that need a parent. rumpgo
+ * once dereferenced a nil parent naming it. */
+static int deleted_dir(void) {
+	char base[] = "/tmp/crobust.XXXXXX";
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	char d[64], e[80], f[96], link[64], got[256];
+	snprintf(d, sizeof d, "%s/d", base);
+	snprintf(e, sizeof e, "%s/d/e", base);
+	snprintf(f, sizeof f, "%s/d/e/f", base);
+	mkdir(d, 0755);
+	mkdir(e, 0755);
+	int fd = open(e, O_RDONLY | O_DIRECTORY);
+	int ffd = open(f, O_RDWR | O_CREAT, 0644);
+	unlink(f);
+	say("rmdir e", rmdir(e));
+	say("rmdir d", rmdir(d));
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	long n = readlink(link, got, sizeof got - 1);
+	if (n >= 0) {
+		got[n] = 0;
+		printf("readlink dir: deleted %d\n", strstr(got, " (deleted)") != NULL);
+	} else
+		say("readlink dir", n);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", ffd);
+	n = readlink(link, got, sizeof got - 1);
+	if (n >= 0) {
+		got[n] = 0;
+		printf("readlink file: deleted %d\n", strstr(got, " (deleted)") != NULL);
+	} else
+		say("readlink file", n);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	struct stat st;
+	say("stat link", stat(link, &st));
+	say("openat ..", openat(fd, "..", O_RDONLY) >= 0 ? 0 : -1);
+	say("openat new", openat(fd, "x", O_RDWR | O_CREAT, 0644));
+	say("mkdirat", mkdirat(fd, "y", 0755));
+	say("chdir link", chdir(link));
+	say("fchdir", fchdir(fd));
+	say("getcwd", syscall(SYS_getcwd, got, sizeof got) < 0 ? -1 : 0);
+	n = readlink("/proc/self/cwd", got, sizeof got - 1);
+	if (n >= 0) {
+		got[n] = 0;
+		printf("readlink cwd: deleted %d\n", strstr(got, " (deleted)") != NULL);
+	} else
+		say("readlink cwd", n);
+	say("open .", open(".", O_RDONLY) >= 0 ? 0 : -1);
+	say("open ..", open("..", O_RDONLY) >= 0 ? 0 : -1);
+	say("mkdir z", mkdir("z", 0755));
+	say("rename", rename(base, "/tmp/crobust-never"));
+	chdir("/");
+	say("rmdir base", rmdir(base));
+	return 0;
+}
+
+/* splice-pipes: splice from one pipe into another that has room for
+ * only part of what is asked, then go on making calls. rumpgo once held a
+ * lock after such a splice and every later call hung. */
+static int splice_pipes(void) {
+	guard(5);
+	int a[2], b[2];
+	pipe(a);
+	pipe(b);
+	say("setpipe a", fcntl(a[1], F_SETPIPE_SZ, 65536));
+	say("setpipe b", fcntl(b[1], F_SETPIPE_SZ, 4096));
+	static char buf[65536];
+	memset(buf, 'x', sizeof buf);
+	say("write a", write(a[1], buf, 8192));
+	say("splice", splice(a[0], NULL, b[1], NULL, 8192, SPLICE_F_NONBLOCK));
+	say("splice again", splice(a[0], NULL, b[1], NULL, 8192, SPLICE_F_NONBLOCK));
+	say("read b", read(b[0], buf, sizeof buf));
+	say("splice rest", splice(a[0], NULL, b[1], NULL, 8192, 0));
+	say("read b", read(b[0], buf, sizeof buf));
+	say("getpid", getpid() > 0 ? 0 : -1);
+	/* Both ends blocking and half the room: splice moves what fits. */
+	say("write a", write(a[1], buf, 4096));
+	say("write b", write(b[1], buf, 100));
+	say("splice partial", splice(a[0], NULL, b[1], NULL, 4096, SPLICE_F_NONBLOCK));
+	say("read b", read(b[0], buf, sizeof buf));
+	say("close", close(a[0]) | close(a[1]) | close(b[0]) | close(b[1]));
+	return 0;
+}
+
+/* altstack-overflow: a SIGSEGV handler on a small alternate stack that
+ * recurses off its bottom. Linux cannot deliver the next SIGSEGV and kills
+ * the process with it; rumpgo once spun forever. */
+static volatile int depth;
+static int recurse(int n) {
+	volatile char pad[512];
+	pad[0] = (char)n;
+	depth++;
+	return recurse(n + 1) + pad[0];
+}
+static void onsegv(int sig) {
+	(void)sig;
+	recurse(0);
+}
+static int altstack_overflow(void) {
+	long page = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 17 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mprotect(m, page, PROT_NONE); /* the guard below the stack */
+	stack_t ss = {.ss_sp = m + page, .ss_size = 16 * page};
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = {.sa_handler = onsegv, .sa_flags = SA_ONSTACK};
+	sigaction(SIGSEGV, &sa, NULL);
+	printf("faulting\n");
+	fflush(stdout);
+	*(volatile int *)8 = 1;
+	printf("survived\n");
+	return 0;
+}
+
+/* pipe-close-reader: close a pipe's read end while another thread is
+ * blocked reading it. The read still holds the open file, so on Linux the
+ * write succeeds and the reader returns the byte; rumpgo once answered the
+ * writer EPIPE and left the reader blocked. */
+static int pfd[2];
+static void *reader(void *arg) {
+	(void)arg;
+	char c;
+	long n = read(pfd[0], &c, 1);
+	printf("reader: %ld\n", n);
+	fflush(stdout);
+	return NULL;
+}
+static int pipe_close_reader(void) {
+	guard(5);
+	signal(SIGPIPE, SIG_IGN);
+	pipe(pfd);
+	pthread_t t;
+	pthread_create(&t, NULL, reader, NULL);
+	usleep(200000);
+	say("close read end", close(pfd[0]));
+	say("write", write(pfd[1], "x", 1));
+	pthread_join(t, NULL);
+	say("write after", write(pfd[1], "x", 1));
+	return 0;
+}
+
+/* tgkill-signalfd: a signal sent with tgkill to a thread blocked reading
+ * a signalfd wakes it. */
+static pid_t sfd_tid;
+static volatile int sfd_ready;
+static void *sfdreader(void *arg) {
+	(void)arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	int fd = signalfd(-1, &set, 0);
+	sfd_tid = gettid();
+	sfd_ready = 1;
+	struct signalfd_siginfo si;
+	long n = read(fd, &si, sizeof si);
+	printf("signalfd read: %ld signo %u code %d\n", n, si.ssi_signo, si.ssi_code);
+	fflush(stdout);
+	return NULL;
+}
+static int tgkill_signalfd(void) {
+	guard(5);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, sfdreader, NULL);
+	while (!sfd_ready)
+		usleep(1000);
+	usleep(100000);
+	say("tgkill", syscall(SYS_tgkill, getpid(), sfd_tid, SIGUSR1));
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* unix-sndtimeo: SO_SNDTIMEO bounds a send to a full AF_UNIX datagram or
+ * seqpacket socket (EAGAIN after the timeout). */
+static int unix_sndtimeo(void) {
+	guard(10);
+	int types[] = {SOCK_DGRAM, SOCK_SEQPACKET};
+	const char *names[] = {"dgram", "seqpacket"};
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		socketpair(AF_UNIX, types[i], 0, sv);
+		struct timeval tv = {0, 100000};
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		static char buf[4096];
+		long r;
+		int sent = 0;
+		while ((r = send(sv[0], buf, sizeof buf, 0)) > 0)
+			sent++;
+		printf("%s: sent some %d, then %s\n", names[i], sent > 0, ename(errno));
+		/* sendto with an address on a connected pair: the same. */
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return 0;
+}
+
+/* unix-zero-dgram: a zero-length datagram from an unbound AF_UNIX socket
+ * is delivered as one (recv returns 0). */
+static int unix_zero_dgram(void) {
+	guard(5);
+	int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path + 1, sizeof sa.sun_path - 1, "crobust-%d", getpid());
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(sa.sun_path + 1);
+	say("bind", bind(r, (struct sockaddr *)&sa, len));
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	say("sendto empty", sendto(s, "", 0, 0, (struct sockaddr *)&sa, len));
+	say("sendto one", sendto(s, "a", 1, 0, (struct sockaddr *)&sa, len));
+	char buf[8];
+	struct sockaddr_un from;
+	socklen_t fl = sizeof from;
+	say("recvfrom", recvfrom(r, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl));
+	printf("from len %u\n", fl);
+	say("recv", recv(r, buf, sizeof buf, 0));
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+	say("pair send empty", send(sv[0], "", 0, 0));
+	say("pair recv", recv(sv[1], buf, sizeof buf, 0));
+	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+	say("seqpacket send empty", send(sv[0], "", 0, 0));
+	say("seqpacket send one", send(sv[0], "b", 1, 0));
+	say("seqpacket recv", recv(sv[1], buf, sizeof buf, 0));
+	say("seqpacket recv", recv(sv[1], buf, sizeof buf, 0));
+	return 0;
+}
+
+/* errqueue: reading an empty error queue never blocks (EAGAIN). */
+static int errqueue(void) {
+	guard(5);
+	char buf[64];
+	struct iovec iov = {buf, sizeof buf};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	int u = socket(AF_INET6, SOCK_DGRAM, 0);
+	say("udp recvmsg errqueue", recvmsg(u, &m, MSG_ERRQUEUE));
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	say("udp4 recvmsg errqueue", recvmsg(u4, &m, MSG_ERRQUEUE));
+	int t = socket(AF_INET6, SOCK_STREAM, 0);
+	say("tcp recv errqueue", recv(t, buf, sizeof buf, MSG_ERRQUEUE));
+	say("tcp recvfrom errqueue", recvfrom(t, buf, sizeof buf, MSG_ERRQUEUE, NULL, NULL));
+	/* A connected pair over ::1. */
+	int l = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t sl = sizeof sa;
+	bind(l, (struct sockaddr *)&sa, sl);
+	listen(l, 1);
+	getsockname(l, (struct sockaddr *)&sa, &sl);
+	say("connect", connect(t, (struct sockaddr *)&sa, sl));
+	say("connected recv errqueue", recv(t, buf, sizeof buf, MSG_ERRQUEUE));
+	return 0;
+}
+
+/* waitid-nochild: waitid for a stop with no child at all is ECHILD. */
+static int waitid_nochild(void) {
+	guard(5);
+	siginfo_t si;
+	say("waitid P_ALL WSTOPPED", waitid(P_ALL, 0, &si, WSTOPPED));
+	say("waitid P_ALL WCONTINUED", waitid(P_ALL, 0, &si, WCONTINUED));
+	say("waitid P_PID WSTOPPED", waitid(P_PID, 12345, &si, WSTOPPED));
+	say("waitid P_PGID WSTOPPED|WEXITED", waitid(P_PGID, 0, &si, WSTOPPED | WEXITED));
+	say("waitid WSTOPPED|WNOHANG", waitid(P_ALL, 0, &si, WSTOPPED | WNOHANG));
+	int st;
+	say("waitpid WUNTRACED", waitpid(-1, &st, WUNTRACED));
+	/* With a child that has exited, a WSTOPPED-only wait has nothing to
+	 * wait for once the child is gone: it must not hang on the zombie. */
+	pid_t c = fork();
+	if (c == 0)
+		_exit(0);
+	usleep(100000);
+	say("waitid zombie WSTOPPED|WNOHANG", waitid(P_ALL, 0, &si, WSTOPPED | WNOHANG));
+	say("waitid zombie WEXITED", waitid(P_ALL, 0, &si, WEXITED) == 0 ? si.si_status : -1);
+	say("waitid after WSTOPPED", waitid(P_ALL, 0, &si, WSTOPPED));
+	return 0;
+}
+
+/* wuntraced: waitpid(WUNTRACED) reports a child's stop. */
+static int wuntraced(void) {
+	guard(5);
+	pid_t c = fork();
+	if (c == 0) {
+		raise(SIGSTOP);
+		_exit(7);
+	}
+	int st = 0;
+	long r = waitpid(c, &st, WUNTRACED);
+	printf("waitpid WUNTRACED: %s stopped %d sig %d\n", r == c ? "child" : ename(errno), WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0);
+	kill(c, SIGCONT);
+	r = waitpid(c, &st, 0);
+	printf("waitpid: %s exited %d status %d\n", r == c ? "child" : ename(errno), WIFEXITED(st), WEXITSTATUS(st));
+	return 0;
+}
+
+/* rlimit-cpu: a process past RLIMIT_CPU's soft limit gets SIGXCPU
+ * (default action: killed). */
+static int rlimit_cpu(void) {
+	struct rlimit rl = {1, 3};
+	say("setrlimit", setrlimit(RLIMIT_CPU, &rl));
+	guard(10);
+	for (volatile unsigned long i = 0;; i++)
+		;
+	return 0;
+}
+
+/* robust: a robust mutex whose owner thread ended holding it: the next
+ * locker gets EOWNERDEAD, natively because the kernel walked the dead
+ * thread's robust list. The same across processes (a shared mutex). */
+static pthread_mutex_t *rm;
+static void *holder(void *arg) {
+	(void)arg;
+	printf("holder lock: %s\n", ename(pthread_mutex_lock(rm)));
+	fflush(stdout);
+	return NULL; /* ends holding it */
+}
+static int robust(void) {
+	guard(5);
+	rm = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+	pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+	pthread_mutex_init(rm, &at);
+	pthread_t t;
+	pthread_create(&t, NULL, holder, NULL);
+	pthread_join(t, NULL);
+	printf("lock: %s\n", ename(pthread_mutex_lock(rm)));
+	printf("consistent: %s\n", ename(pthread_mutex_consistent(rm)));
+	printf("unlock: %s\n", ename(pthread_mutex_unlock(rm)));
+	/* A child process dies holding it while the parent waits on it. */
+	pid_t c = fork();
+	if (c == 0) {
+		pthread_mutex_lock(rm);
+		usleep(200000);
+		_exit(0);
+	}
+	usleep(50000);
+	printf("lock after child: %s\n", ename(pthread_mutex_lock(rm)));
+	pthread_mutex_consistent(rm);
+	pthread_mutex_unlock(rm);
+	waitpid(c, NULL, 0);
+	return 0;
+}
+
+/* kill-perm: after setresuid to another user, a child cannot signal its
+ * root parent (EPERM). */
+static int kill_perm(void) {
+	guard(5);
+	pid_t c = fork();
+	if (c == 0) {
+		if (setresuid(1000, 1000, 1000) != 0) {
+			say("setresuid", -1);
+			_exit(1);
+		}
+		say("kill parent 0", kill(getppid(), 0));
+		say("kill parent SIGKILL", kill(getppid(), SIGKILL));
+		say("kill self 0", kill(getpid(), 0));
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	printf("child exited %d\n", WEXITSTATUS(st));
+	return 0;
+}
+
+/* mxcsr: a forked child inherits the parent's MXCSR (rounding mode). */
+static unsigned getmxcsr(void) {
+	unsigned v;
+	__asm__ volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+static int mxcsr(void) {
+	unsigned v = (getmxcsr() & ~0x6000u) | 0x6000u | 0x8040u; /* round to zero, FTZ, DAZ */
+	__asm__ volatile("ldmxcsr %0" ::"m"(v));
+	printf("parent mxcsr %#x\n", getmxcsr() & ~0x3fu);
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		printf("child mxcsr %#x\n", getmxcsr() & ~0x3fu);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	return 0;
+}
+
+/* passcred: SCM_CREDENTIALS carry the sender's pid, uid and gid. */
+static int passcred(void) {
+	guard(5);
+	int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+	for (int i = 0; i < 3; i++) {
+		int sv[2];
+		socketpair(AF_UNIX, types[i], 0, sv);
+		int one = 1;
+		setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+		send(sv[0], "x", 1, 0);
+		char buf[8], cbuf[256];
+		struct iovec iov = {buf, sizeof buf};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+		long n = recvmsg(sv[1], &m, 0);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		if (n == 1 && c && c->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred *u = (void *)CMSG_DATA(c);
+			printf("type %d: pid ok %d uid %u gid %u\n", types[i], u->pid == getpid(), u->uid, u->gid);
+		} else
+			printf("type %d: no credentials (n %ld)\n", types[i], n);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return 0;
+}
+
+/* readv-max: readv and writev with lengths at and past the limits. */
+static int readv_max(void) {
+	guard(5);
+	int p[2];
+	pipe(p);
+	write(p[1], "hello", 5);
+	char buf[16];
+	struct iovec iov[2] = {{buf, 3}, {buf + 3, SSIZE_MAX - 3}};
+	say("readv SSIZE_MAX", readv(p[0], iov, 2));
+	iov[1].iov_len = SSIZE_MAX;
+	say("readv overflow", readv(p[0], iov, 2));
+	struct iovec one = {buf, 0x7ffff000};
+	write(p[1], "ab", 2);
+	say("readv MAX_RW_COUNT", readv(p[0], &one, 1));
+	struct iovec w = {"xyz", 3};
+	struct iovec big[2] = {{"xyz", 3}, {NULL, SSIZE_MAX}};
+	say("writev overflow", writev(p[1], big, 2));
+	say("writev", writev(p[1], &w, 1));
+	say("read", read(p[0], buf, sizeof buf));
+	/* process_vm_readv of ourselves: a local copy. */
+	char src[8] = "abcdefg", dst[8] = {0};
+	struct iovec l = {dst, 8}, r = {src, 8};
+	say("process_vm_readv", syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 0));
+	printf("copied %s\n", dst);
+	struct iovec l2 = {src, 4}, r2 = {dst, 4};
+	memcpy(src, "WXYZ", 4);
+	say("process_vm_writev", syscall(SYS_process_vm_writev, getpid(), &l2, 1, &r2, 1, 0));
+	printf("written %.4s\n", dst);
+	say("process_vm_readv flags", syscall(SYS_process_vm_readv, getpid(), &l, 1, &r, 1, 1));
+	struct iovec bad = {(void *)8, 8};
+	say("process_vm_readv bad remote", syscall(SYS_process_vm_readv, getpid(), &l, 1, &bad, 1, 0));
+	say("process_vm_readv bad local", syscall(SYS_process_vm_readv, getpid(), &bad, 1, &r, 1, 0));
+	say("process_vm_readv no pid", syscall(SYS_process_vm_readv, 999999, &l, 1, &r, 1, 0));
+	say("process_vm_readv bad iov", syscall(SYS_process_vm_readv, getpid(), (void *)8, 1, &r, 1, 0));
+	return 0;
+}
+
+/* threads: many threads with the default 8 MiB stacks. */
+static void *idle(void *arg) {
+	pause();
+	return arg;
+}
+static int threads(void) {
+	guard(10);
+	int ok = 0;
+	for (int i = 0; i < 200; i++) {
+		pthread_t t;
+		int e = pthread_create(&t, NULL, idle, NULL);
+		if (e) {
+			printf("pthread_create %d: %s\n", i, ename(e));
+			break;
+		}
+		ok++;
+	}
+	printf("created %d\n", ok);
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	if (argc < 2) {
+		fprintf(stderr, "usage: crobust MODE\n");
+		return 2;
+	}
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} modes[] = {
+		{"icmp6-pktinfo", icmp6_pktinfo},
+		{"deleted-dir", deleted_dir},
+		{"splice-pipes", splice_pipes},
+		{"altstack-overflow", altstack_overflow},
+		{"pipe-close-reader", pipe_close_reader},
+		{"tgkill-signalfd", tgkill_signalfd},
+		{"unix-sndtimeo", unix_sndtimeo},
+		{"unix-zero-dgram", unix_zero_dgram},
+		{"errqueue", errqueue},
+		{"waitid-nochild", waitid_nochild},
+		{"wuntraced", wuntraced},
+		{"rlimit-cpu", rlimit_cpu},
+		{"robust", robust},
+		{"kill-perm", kill_perm},
+		{"mxcsr", mxcsr},
+		{"passcred", passcred},
+		{"readv-max", readv_max},
+		{"threads", threads},
+	};
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(argv[1], modes[i].name) == 0)
+			return modes[i].fn();
+	fprintf(stderr, "crobust: unknown mode %s\n", argv[1]);
+	return 2;
+}
