@@ -146,6 +146,27 @@ func (t *FDTable) Get(fd int) (*OpenFile, unix.Errno) {
 	return t.fds[fd].file, 0
 }
 
+// Hold returns the file at fd with a reference of the caller's own, as
+// Linux's fdget takes one for the length of a system call: closing fd
+// meanwhile (another thread's close or dup2) then leaves the file open —
+// a blocked read of a pipe keeps its read end, and the reader still gets
+// what is written — until the holder calls Put.
+func (t *FDTable) Hold(fd int) (*OpenFile, unix.Errno) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if fd < 0 || fd >= len(t.fds) || t.fds[fd].file == nil {
+		return nil, unix.EBADF
+	}
+	of := t.fds[fd].file
+	of.mu.Lock()
+	of.refs++ // the table's own reference is still there: refs was > 0
+	of.mu.Unlock()
+	return of, 0
+}
+
+// Put drops a reference Hold took, closing the file if it was the last.
+func (of *OpenFile) Put() { of.release() }
+
 // MaxFDs is the size of the table as select(2) sees it (Linux's
 // fdt->max_fds): a multiple of 64 covering every descriptor, at least 64.
 // select ignores descriptors at or above it.

@@ -256,10 +256,18 @@ func (g *ThreadGroup) WaitChild(f WaitFilter, keep bool) (z Zombie, found, any b
 		if !f.matches(c) {
 			continue
 		}
-		any = true
 		c.mu.Lock()
-		ready := f.Exited && c.zombie || f.Stopped && c.stopReport != 0 || f.Continued && c.contReport
+		zombie := c.zombie
+		ready := f.Exited && zombie || f.Stopped && c.stopReport != 0 || f.Continued && c.contReport
 		c.mu.Unlock()
+		if zombie && !f.Exited {
+			// An ended child will never stop or continue: a wait for
+			// those alone does not count it (Linux's wait_task_zombie
+			// leaves notask_error), so it answers ECHILD, not a wait
+			// that never ends.
+			continue
+		}
+		any = true
 		if ready && (best == nil || c.PID < best.PID) {
 			best = c
 		}

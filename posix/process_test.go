@@ -34,6 +34,12 @@ func TestProcessLifecycle(t *testing.T) {
 	require.Equal(t, SigInfo{Signo: int32(unix.SIGCHLD), Code: CLD_EXITED, PID: 2, UID: 1000, Value: 3}, info)
 	require.Equal(t, 1, grand.PPID(), "an orphan goes to the first process")
 
+	// A zombie never stops or continues: a wait for those alone has no
+	// child to wait for (ECHILD), where it once waited forever.
+	_, found, any = init.WaitChild(WaitFilter{PID: 2, Stopped: true, Continued: true}, false)
+	require.False(t, found)
+	require.False(t, any, "only a zombie: WSTOPPED|WCONTINUED is ECHILD")
+
 	z, found, _ := init.WaitChild(WaitFilter{PID: 2, Exited: true}, true)
 	require.True(t, found)
 	require.Equal(t, uint32(3<<8), z.WaitStatus4())

@@ -46,13 +46,40 @@ func (s *SignalFD) getMask() uint64 {
 
 // Read returns as many struct signalfd_siginfo as fit, EAGAIN when none of
 // its signals is pending.
-func (s *SignalFD) Read(b []byte) (int, unix.Errno) {
+func (s *SignalFD) Read(b []byte) (int, unix.Errno) { return s.readFor(s.task, b) }
+
+// As is the descriptor as task t reads it: Linux's signalfd_read takes
+// the signals of the reading task (its own queue and its process's), not
+// of the one that made the descriptor — a thread-directed signal (tgkill)
+// to a reader must wake it.
+func (s *SignalFD) As(t *Task) File {
+	if t == nil || t == s.task {
+		return s
+	}
+	return &signalFDReader{SignalFD: s, reader: t}
+}
+
+type signalFDReader struct {
+	*SignalFD
+	reader *Task
+}
+
+func (r *signalFDReader) Read(b []byte) (int, unix.Errno) { return r.readFor(r.reader, b) }
+func (r *signalFDReader) Readiness(mask uint32) uint32 { return r.readinessFor(r.reader, mask) }
+func (r *signalFDReader) EventRegister(e *waiter.Entry) {
+	r.reader.Group.Signals.q.EventRegister(e)
+}
+func (r *signalFDReader) EventUnregister(e *waiter.Entry) {
+	r.reader.Group.Signals.q.EventUnregister(e)
+}
+
+func (s *SignalFD) readFor(t *Task, b []byte) (int, unix.Errno) {
 	if len(b) < SignalfdSiginfoSize {
 		return 0, unix.EINVAL
 	}
 	n := 0
 	for ; n+SignalfdSiginfoSize <= len(b); n += SignalfdSiginfoSize {
-		info, ok := s.task.DequeueSet(s.getMask())
+		info, ok := t.DequeueSet(s.getMask())
 		if !ok {
 			break
 		}
@@ -93,8 +120,9 @@ func (s *SignalFD) Write(b []byte) (int, unix.Errno) { return 0, unix.EINVAL }
 func (s *SignalFD) Close() unix.Errno { return 0 }
 
 // Readiness implements waiter.Waitable.
-func (s *SignalFD) Readiness(mask uint32) uint32 {
-	t := s.task
+func (s *SignalFD) Readiness(mask uint32) uint32 { return s.readinessFor(s.task, mask) }
+
+func (s *SignalFD) readinessFor(t *Task, mask uint32) uint32 {
 	sh := t.Group.Signals
 	sh.mu.Lock()
 	pending := (t.pending.set | sh.shared.set) & s.getMask()

@@ -94,6 +94,10 @@ type UnixSocket struct {
 	closed    bool
 	connected bool
 	blockedOn *UnixSocket                   // an unconnected datagram send found it full
+	// blockedNeed is the room the last datagram send that found its
+	// receiver full needed: writability waits for that much, so a
+	// blocked send is not woken to find it still does not fit (a spin).
+	blockedNeed int
 	extra     map[*waiter.Entry]*UnixSocket // entries also registered on another's roomQ
 }
 
@@ -498,13 +502,13 @@ func (s *UnixSocket) Readiness(mask uint32) uint32 {
 	if !s.connected {
 		target = s.blockedOn
 	}
-	listening := s.listening
+	listening, need := s.listening, s.blockedNeed
 	s.mu.Unlock()
 	switch {
 	case listening:
 	case target == nil:
 		r |= waiter.EPOLLOUT | waiter.EPOLLWRNORM
-	case target.hasRoom():
+	case target.hasRoom(need):
 		r |= waiter.EPOLLOUT | waiter.EPOLLWRNORM
 	}
 	return r & (mask | waiter.EPOLLERR | waiter.EPOLLHUP)
@@ -512,7 +516,7 @@ func (s *UnixSocket) Readiness(mask uint32) uint32 {
 
 // hasRoom reports whether a message can be queued on s, or a connection
 // made to it; a closed socket has room (the send fails at once).
-func (s *UnixSocket) hasRoom() bool {
+func (s *UnixSocket) hasRoom(need int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.readShut {
@@ -524,7 +528,11 @@ func (s *UnixSocket) hasRoom() bool {
 	if s.typ == unix.SOCK_DGRAM && len(s.rq) >= unixMaxDgramQlen {
 		return false
 	}
-	// Room for at least an empty message, as send counts it.
+	// Room for at least an empty message, as send counts it, and for the
+	// datagram a blocked sender waits to queue (an empty queue takes any).
+	if need > unixMsgOverhead && len(s.rq) > 0 {
+		return s.queued()+need <= s.rcvbuf
+	}
 	return s.queued()+unixMsgOverhead < s.rcvbuf
 }
 
@@ -662,7 +670,15 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 	} else if room < len(p)+unixMsgOverhead && len(peer.rq) > 0 {
 		peer.mu.Unlock()
 		s.noteBlocked(peer)
+		s.mu.Lock()
+		s.blockedNeed = len(p) + unixMsgOverhead
+		s.mu.Unlock()
 		return 0, unix.EAGAIN
+	}
+	if s.typ != unix.SOCK_STREAM {
+		s.mu.Lock()
+		s.blockedNeed = 0
+		s.mu.Unlock()
 	}
 	msg.data = append([]byte(nil), p[:n]...)
 	peer.rq = append(peer.rq, msg)

@@ -121,9 +121,10 @@ type Thread struct {
 	gone bool // the task exited: release the CPU
 	left bool // the task has left its group (leave)
 
-	fault     *rumpglue.Fault // the fault being turned into a signal, for sigcontext
-	faultDesc string          // what it was, for a crash report
-	call      call            // the syscall being returned from
+	fault     *rumpglue.Fault   // the fault being turned into a signal, for sigcontext
+	faultDesc string            // what it was, for a crash report
+	call      call              // the syscall being returned from
+	held      []*posix.OpenFile // files the call in progress holds (file)
 }
 
 // NewThread binds task to the kernel.
@@ -148,6 +149,7 @@ func (t *Thread) dispatch(r *rumpglue.Regs) {
 	} else {
 		ret, errno = e.fn(t, a)
 	}
+	t.putHeld()
 	k := t.K
 	k.stats.calls.Add(1)
 	// Unknown calls, and calls the table deliberately answers ENOSYS

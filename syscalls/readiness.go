@@ -73,6 +73,9 @@ func ioTimeout(f posix.File, write bool) time.Duration {
 // a socket with SO_RCVTIMEO the wait ends in EAGAIN, and an interruption
 // is EINTR, as sock_intr_errno.
 func (t *Thread) readFile(f posix.File, buf []byte) (int, unix.Errno) {
+	if sfd, ok := fileOf(f).(*posix.SignalFD); ok {
+		f = sfd.As(t.Task) // the reader's signals, not its maker's
+	}
 	timeout := ioTimeout(f, false)
 	dl := deadline(timeout)
 	for {

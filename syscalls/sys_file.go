@@ -33,7 +33,25 @@ const ioChunk = 1 << 20
 
 func (t *Thread) fdLimit() uint64 { return t.Task.Group.Limits.Get(unix.RLIMIT_NOFILE).Cur }
 
-func (t *Thread) file(fd int) (*posix.OpenFile, unix.Errno) { return t.Task.Group.FDs.Get(fd) }
+// file returns the open file at fd, held until the system call returns
+// (dispatch puts it): a close of fd by another thread while this call
+// blocks on the file does not close it under the call, as on Linux.
+func (t *Thread) file(fd int) (*posix.OpenFile, unix.Errno) {
+	f, e := t.Task.Group.FDs.Hold(fd)
+	if e == 0 {
+		t.held = append(t.held, f)
+	}
+	return f, e
+}
+
+// putHeld drops the references file took during the call.
+func (t *Thread) putHeld() {
+	for i, f := range t.held {
+		f.Put()
+		t.held[i] = nil
+	}
+	t.held = t.held[:0]
+}
 
 func readable(f posix.File) bool { return f.Flags()&unix.O_ACCMODE != unix.O_WRONLY }
 func writable(f posix.File) bool { return f.Flags()&unix.O_ACCMODE != unix.O_RDONLY }
@@ -88,7 +106,25 @@ func sysWrite(t *Thread, a Args) (uint64, unix.Errno) {
 	if !writable(f) {
 		return 0, unix.EBADF
 	}
+	if a[2] == 0 {
+		if n, e, ok := t.emptyMessage(f); ok {
+			return n, e
+		}
+	}
 	return t.writeFrom(f, a[1], a[2])
+}
+
+// emptyMessage sends the zero-length message a write of nothing is on a
+// datagram or seqpacket socket (Linux's sock_write_iter hands it to
+// sendmsg, which queues it); ok is false for any other file, where a
+// write of nothing does nothing.
+func (t *Thread) emptyMessage(f *posix.OpenFile) (n uint64, e unix.Errno, ok bool) {
+	s, isSock := f.File.(posix.Socket)
+	if !isSock || s.Type() == unix.SOCK_STREAM {
+		return 0, 0, false
+	}
+	_, e = t.sendData(s, f, nil, nil, nil, 0)
+	return 0, e, true
 }
 
 // writeFrom writes n guest bytes at addr to f in bounded chunks.
@@ -200,6 +236,11 @@ func sysWritev(t *Thread, a Args) (uint64, unix.Errno) {
 	total := uint64(0)
 	for _, v := range iov {
 		total += v.len
+	}
+	if total == 0 {
+		if n, e, ok := t.emptyMessage(f); ok {
+			return n, e
+		}
 	}
 	buf := make([]byte, 0, min(total, ioChunk))
 	done := uint64(0)

@@ -150,8 +150,12 @@ func sysCloseRange(t *Thread, a Args) (uint64, unix.Errno) {
 // closeFD closes fd, dropping the process's POSIX locks on its file as
 // every close does.
 func (t *Thread) closeFD(fd int) unix.Errno {
-	if vf, _, e := t.vfile(fd); e == 0 && vf != nil {
-		vf.ReleasePOSIX(t.Task.Group.PID)
+	// Not t.file: a hold would put off the File's Close, and its error,
+	// past this call.
+	if of, e := t.Task.Group.FDs.Get(fd); e == 0 {
+		if vf, ok := of.File.(*vfs.File); ok {
+			vf.ReleasePOSIX(t.Task.Group.PID)
+		}
 	}
 	return t.Task.Group.FDs.Close(fd)
 }

@@ -632,6 +632,9 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 	if pin == nil && pout == nil {
 		return 0, unix.EINVAL
 	}
+	if pin != nil && pout != nil && pin.Pipe() == pout.Pipe() {
+		return 0, unix.EINVAL // splice_pipe_to_pipe: a pipe into itself
+	}
 	if (pin != nil && a[1] != 0) || (pout != nil && a[3] != 0) {
 		return 0, unix.ESPIPE
 	}
@@ -685,6 +688,8 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 			w, e = vf.Pwrite(t.vctx(), buf[:n], *outOff)
 			*outOff += int64(w)
 			t.putOff(a[3], outOff)
+		} else if pout != nil {
+			w, e = t.spliceIntoPipe(pout, buf[:n], nonblock || out.Flags()&unix.O_NONBLOCK != 0)
 		} else {
 			w, e = t.writeFile(out.File, buf[:n])
 		}
@@ -697,9 +702,41 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 	if s := socketOf(in); s != nil {
 		return t.spliceFromSocket(s, in, pout, a[4], nonblock)
 	}
-	n, e := t.copyData(out, in, inOff, nil, min(a[4], uint64(posix.PipeDefaultSize)))
+	// A file into a pipe: wait for room once, then move what fits (Linux
+	// fills the free pipe buffers and returns short), never wait for room
+	// for all of it.
+	nb := nonblock || out.Flags()&unix.O_NONBLOCK != 0
+	for pout.Readiness(waiter.WriteEvents)&(waiter.WriteEvents|waiter.EPOLLERR) == 0 {
+		if nb {
+			return 0, unix.EAGAIN
+		}
+		if e := t.waitFor(pout, waiter.WriteEvents, time.Time{}); e != 0 {
+			return 0, e
+		}
+	}
+	room := pout.Pipe().Size() - pout.Pipe().Buffered()
+	n, e := t.copyData(out, in, inOff, nil, min(a[4], uint64(max(room, 1))))
 	t.putOff(a[1], inOff)
 	return n, e
+}
+
+// spliceIntoPipe is splice's write into a pipe, as Linux's
+// splice_pipe_to_pipe: wait (unless non-blocking) until the pipe has some
+// room, then move what fits and return that short count — never wait for
+// room for all of it, which a pipe nobody reads yet never gets.
+func (t *Thread) spliceIntoPipe(pout *posix.PipeEnd, buf []byte, nonblock bool) (int, unix.Errno) {
+	for {
+		w, e := pout.Write(buf)
+		if w > 0 || e != unix.EAGAIN || nonblock {
+			if e == unix.EPIPE {
+				t.raiseSIGPIPE()
+			}
+			return w, e
+		}
+		if e := t.waitFor(pout, waiter.WriteEvents, time.Time{}); e != 0 {
+			return 0, e
+		}
+	}
 }
 
 func sysTee(t *Thread, a Args) (uint64, unix.Errno) {

@@ -142,9 +142,35 @@ func (t *Thread) putSigset(addr, set uint64) unix.Errno {
 
 func validSignal(sig int) bool { return sig >= 0 && sig <= posix.NSIG }
 
-// sender is the siginfo of a signal this thread sends with kill or tkill.
+// sender is the siginfo of a signal this thread sends with kill or tkill:
+// the sender's pid and real uid.
 func (t *Thread) sender(sig int, code int32) posix.SigInfo {
-	return posix.SigInfo{Signo: int32(sig), Code: code, PID: int32(t.Task.Group.PID), UID: int32(t.K.Info.UID)}
+	return posix.SigInfo{Signo: int32(sig), Code: code, PID: int32(t.Task.Group.PID), UID: int32(t.cred().RUID)}
+}
+
+// capKill is CAP_KILL: signal any process.
+const capKill = 5
+
+// maySignal is Linux's check_kill_permission: a process may signal itself,
+// a process whose real or saved uid is its real or effective uid, any
+// process with CAP_KILL, and SIGCONT any process of its session.
+func (t *Thread) maySignal(target *posix.ThreadGroup, sig int) bool {
+	g := t.Task.Group
+	if target == g {
+		return true
+	}
+	c := t.cred()
+	if c.Capable(capKill) {
+		return true
+	}
+	tc := posix.AttrsOf(target, func() *posix.ProcAttrs {
+		info := &t.K.Info
+		return posix.NewProcAttrs(info.UID, info.GID, []uint32{info.GID}, info.Comm)
+	}).Creds.Get()
+	if c.EUID == tc.SUID || c.EUID == tc.RUID || c.RUID == tc.SUID || c.RUID == tc.RUID {
+		return true
+	}
+	return sig == int(unix.SIGCONT) && target.SID() == g.SID()
 }
 
 func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
@@ -175,16 +201,29 @@ func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
 	if len(targets) == 0 {
 		return 0, unix.ESRCH
 	}
-	if sig == 0 {
-		return 0, 0
-	}
-	var first unix.Errno
+	// Linux's kill_pgrp and kill(-1) succeed when any target took it,
+	// else answer the last error (EPERM when none may be signalled).
+	var last unix.Errno
+	sent := false
 	for _, tg := range targets {
-		if e := tg.Send(t.sender(sig, posix.SI_USER)); e != 0 && first == 0 {
-			first = e
+		if !t.maySignal(tg, sig) {
+			last = unix.EPERM
+			continue
+		}
+		if sig == 0 {
+			sent = true
+			continue
+		}
+		if e := tg.Send(t.sender(sig, posix.SI_USER)); e != 0 {
+			last = e
+		} else {
+			sent = true
 		}
 	}
-	return 0, first
+	if sent && pid <= 0 {
+		return 0, 0
+	}
+	return 0, last
 }
 
 func sysTgkill(t *Thread, a Args) (uint64, unix.Errno) {
@@ -210,6 +249,9 @@ func (t *Thread) tkill(tid, sig int, info posix.SigInfo) (uint64, unix.Errno) {
 	target := t.K.Procs.Task(tid)
 	if target == nil {
 		return 0, unix.ESRCH
+	}
+	if !t.maySignal(target.Group, sig) {
+		return 0, unix.EPERM
 	}
 	if sig == 0 {
 		return 0, 0

@@ -319,9 +319,26 @@ func deadline(d time.Duration) time.Time {
 }
 
 // sockWait waits for events on s; a timeout is EAGAIN, an interruption
-// ERESTARTSYS without a timeout and EINTR with one.
-func (t *Thread) sockWait(s posix.Socket, mask uint32, timeout time.Duration) unix.Errno {
-	return timeoutErr(t.waitFor(s, mask, deadline(timeout)), timeout)
+// ERESTARTSYS without a timeout and EINTR with one. The timeout runs from
+// start, the beginning of the call: a call that wakes and finds it still
+// cannot go on (readiness that a send of its size does not satisfy) waits
+// out only what is left of SO_SNDTIMEO/SO_RCVTIMEO, never a fresh one.
+func (t *Thread) sockWait(s posix.Socket, mask uint32, timeout time.Duration, start time.Time) unix.Errno {
+	if timeout <= 0 {
+		return timeoutErr(t.waitFor(s, mask, time.Time{}), timeout)
+	}
+	dl := start.Add(timeout)
+	if !time.Now().Before(dl) {
+		return unix.EAGAIN
+	}
+	return timeoutErr(t.waitFor(s, mask, dl), timeout)
+}
+
+// errQueue reports a read of an inet socket's error queue: Linux's
+// ip_recv_error and ipv6_recv_error never wait, an empty queue is EAGAIN
+// whatever O_NONBLOCK says.
+func errQueue(s posix.Socket, flags int) bool {
+	return flags&unix.MSG_ERRQUEUE != 0 && (s.Domain() == unix.AF_INET || s.Domain() == unix.AF_INET6)
 }
 
 func nonblocking(f *posix.OpenFile, flags int) bool {
@@ -337,11 +354,12 @@ func sysAccept4(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	start := time.Now()
 	for {
 		ns, peer, e := s.Accept(flags)
 		if e == unix.EAGAIN && !nonblocking(f, 0) {
 			rcv, _ := s.Timeouts()
-			if e := t.sockWait(s, waiter.ReadEvents, rcv); e != 0 {
+			if e := t.sockWait(s, waiter.ReadEvents, rcv, start); e != 0 {
 				return 0, e
 			}
 			continue
@@ -371,13 +389,14 @@ func sysConnect(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	start := time.Now()
 	for {
 		e := s.Connect(sa)
 		switch {
 		case e == unix.EAGAIN && !nonblocking(f, 0):
 			// A unix listener's backlog is full: wait for room.
 			_, snd := s.Timeouts()
-			if e := t.sockWait(s, waiter.WriteEvents, snd); e != 0 {
+			if e := t.sockWait(s, waiter.WriteEvents, snd, start); e != 0 {
 				return 0, e
 			}
 			continue
@@ -385,7 +404,7 @@ func sysConnect(t *Thread, a Args) (uint64, unix.Errno) {
 			// EALREADY: a blocking connect restarted after a signal (SA_RESTART)
 			// finds its own connection under way; Linux waits for it then.
 			_, snd := s.Timeouts()
-			switch e := t.sockWait(s, waiter.WriteEvents, snd); e {
+			switch e := t.sockWait(s, waiter.WriteEvents, snd, start); e {
 			case 0:
 			case unix.EAGAIN:
 				return 0, unix.EINPROGRESS // Linux: the connect timed out but goes on
@@ -490,6 +509,7 @@ func (t *Thread) sendData(s posix.Socket, f *posix.OpenFile, buf, to []byte, ctl
 	done := 0
 	_, snd := s.Timeouts()
 	stream := s.Type() == unix.SOCK_STREAM
+	start := time.Now()
 	for {
 		n, e := s.SendMsg(buf[done:], to, ctl, flags)
 		if n > 0 || e == 0 {
@@ -507,7 +527,7 @@ func (t *Thread) sendData(s posix.Socket, f *posix.OpenFile, buf, to []byte, ctl
 				}
 				return 0, unix.EAGAIN
 			}
-			if e := t.sockWait(s, waiter.WriteEvents, snd); e != 0 {
+			if e := t.sockWait(s, waiter.WriteEvents, snd, start); e != 0 {
 				ctl.CloseRights()
 				if done > 0 {
 					return done, 0
@@ -533,6 +553,7 @@ func (t *Thread) recvData(s posix.Socket, f *posix.OpenFile, buf []byte, flags i
 	rcv, _ := s.Timeouts()
 	var res posix.RecvResult
 	waitAll := flags&unix.MSG_WAITALL != 0 && flags&unix.MSG_PEEK == 0 && s.Type() == unix.SOCK_STREAM
+	start := time.Now()
 	for {
 		r, e := s.RecvMsg(buf[res.N:], flags&^unix.MSG_WAITALL)
 		if e == 0 {
@@ -548,13 +569,13 @@ func (t *Thread) recvData(s posix.Socket, f *posix.OpenFile, buf []byte, flags i
 			}
 			continue
 		}
-		if e != unix.EAGAIN || nonblocking(f, flags) {
+		if e != unix.EAGAIN || nonblocking(f, flags) || errQueue(s, flags) {
 			if res.N > 0 {
 				return res, 0
 			}
 			return res, e
 		}
-		if e := t.sockWait(s, waiter.ReadEvents, rcv); e != 0 {
+		if e := t.sockWait(s, waiter.ReadEvents, rcv, start); e != 0 {
 			if res.N > 0 {
 				return res, 0
 			}

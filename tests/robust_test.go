@@ -27,6 +27,17 @@ var robustCases = []robustCase{
 	// Panics.
 	{mode: "icmp6-pktinfo", netns: true},
 	{mode: "deleted-dir"},
+	// Hangs.
+	{mode: "splice-pipes"},
+	{mode: "pipe-close-reader"},
+	{mode: "tgkill-signalfd"},
+	{mode: "unix-sndtimeo"},
+	{mode: "unix-zero-dgram"},
+	{mode: "errqueue", netns: true},
+	{mode: "waitid-nochild"},
+	// Wrong answers.
+	{mode: "wuntraced"},
+	{mode: "kill-perm"},
 }
 
 // TestRobust runs every crobust mode natively and under rumpgo.

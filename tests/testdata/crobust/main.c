@@ -222,6 +222,18 @@ static int splice_pipes(void) {
 	say("write b", write(b[1], buf, 100));
 	say("splice partial", splice(a[0], NULL, b[1], NULL, 4096, SPLICE_F_NONBLOCK));
 	say("read b", read(b[0], buf, sizeof buf));
+	say("splice into itself", splice(a[0], NULL, a[1], NULL, 10, SPLICE_F_NONBLOCK));
+	/* A file into a pipe with room for part of it. */
+	char tmpl[] = "/tmp/crobust-splice.XXXXXX";
+	int f = mkstemp(tmpl);
+	unlink(tmpl);
+	write(f, buf, 16384);
+	lseek(f, 0, SEEK_SET);
+	say("splice file", splice(f, NULL, b[1], NULL, 16384, 0));
+	say("splice file full", splice(f, NULL, b[1], NULL, 16384, SPLICE_F_NONBLOCK));
+	say("read b", read(b[0], buf, sizeof buf));
+	say("offset", lseek(f, 0, SEEK_CUR));
+	close(f);
 	say("close", close(a[0]) | close(a[1]) | close(b[0]) | close(b[1]));
 	return 0;
 }
@@ -263,10 +275,7 @@ static int pfd[2];
 static void *reader(void *arg) {
 	(void)arg;
 	char c;
-	long n = read(pfd[0], &c, 1);
-	printf("reader: %ld\n", n);
-	fflush(stdout);
-	return NULL;
+	return (void *)read(pfd[0], &c, 1);
 }
 static int pipe_close_reader(void) {
 	guard(5);
@@ -277,7 +286,9 @@ static int pipe_close_reader(void) {
 	usleep(200000);
 	say("close read end", close(pfd[0]));
 	say("write", write(pfd[1], "x", 1));
-	pthread_join(t, NULL);
+	void *n;
+	pthread_join(t, &n);
+	printf("reader: %ld\n", (long)n);
 	say("write after", write(pfd[1], "x", 1));
 	return 0;
 }
@@ -287,18 +298,20 @@ static int pipe_close_reader(void) {
 static pid_t sfd_tid;
 static volatile int sfd_ready;
 static void *sfdreader(void *arg) {
-	(void)arg;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	int fd = signalfd(-1, &set, 0);
+	/* arg: a descriptor the main thread made, or -1: make one here. */
+	int fd = (int)(long)arg;
+	if (fd < 0)
+		fd = signalfd(-1, &set, 0);
 	sfd_tid = gettid();
 	sfd_ready = 1;
 	struct signalfd_siginfo si;
 	long n = read(fd, &si, sizeof si);
-	printf("signalfd read: %ld signo %u code %d\n", n, si.ssi_signo, si.ssi_code);
-	fflush(stdout);
-	return NULL;
+	static char line[80];
+	snprintf(line, sizeof line, "signalfd read: %ld signo %u code %d\n", n, si.ssi_signo, si.ssi_code);
+	return line;
 }
 static int tgkill_signalfd(void) {
 	guard(5);
@@ -306,13 +319,19 @@ static int tgkill_signalfd(void) {
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_t t;
-	pthread_create(&t, NULL, sfdreader, NULL);
-	while (!sfd_ready)
-		usleep(1000);
-	usleep(100000);
-	say("tgkill", syscall(SYS_tgkill, getpid(), sfd_tid, SIGUSR1));
-	pthread_join(t, NULL);
+	for (int i = 0; i < 2; i++) {
+		long fd = i == 0 ? -1 : signalfd(-1, &set, 0);
+		sfd_ready = 0;
+		pthread_t t;
+		pthread_create(&t, NULL, sfdreader, (void *)fd);
+		while (!sfd_ready)
+			usleep(1000);
+		usleep(100000);
+		say(i == 0 ? "tgkill (reader's signalfd)" : "tgkill (main's signalfd)", syscall(SYS_tgkill, getpid(), sfd_tid, SIGUSR1));
+		void *line;
+		pthread_join(t, &line);
+		fputs(line, stdout);
+	}
 	return 0;
 }
 
@@ -362,6 +381,20 @@ static int unix_zero_dgram(void) {
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
 	say("pair send empty", send(sv[0], "", 0, 0));
 	say("pair recv", recv(sv[1], buf, sizeof buf, 0));
+	say("pair write empty", write(sv[0], "", 0));
+	say("pair read", read(sv[1], buf, sizeof buf));
+	struct iovec none = {buf, 0};
+	struct msghdr m0 = {.msg_iov = &none, .msg_iovlen = 1};
+	say("pair sendmsg empty", sendmsg(sv[0], &m0, 0));
+	m0.msg_iovlen = 0;
+	say("pair sendmsg no iov", sendmsg(sv[0], &m0, 0));
+	say("pair recv", recv(sv[1], buf, sizeof buf, 0));
+	say("pair recv", recv(sv[1], buf, sizeof buf, 0));
+	/* An unbound socket connected to the bound one. */
+	int c = socket(AF_UNIX, SOCK_DGRAM, 0);
+	say("connect", connect(c, (struct sockaddr *)&sa, len));
+	say("connected write empty", write(c, "", 0));
+	say("recv", recv(r, buf, sizeof buf, 0));
 	socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
 	say("seqpacket send empty", send(sv[0], "", 0, 0));
 	say("seqpacket send one", send(sv[0], "b", 1, 0));
@@ -413,6 +446,7 @@ static int waitid_nochild(void) {
 		_exit(0);
 	usleep(100000);
 	say("waitid zombie WSTOPPED|WNOHANG", waitid(P_ALL, 0, &si, WSTOPPED | WNOHANG));
+	say("waitid zombie WSTOPPED", waitid(P_ALL, 0, &si, WSTOPPED));
 	say("waitid zombie WEXITED", waitid(P_ALL, 0, &si, WEXITED) == 0 ? si.si_status : -1);
 	say("waitid after WSTOPPED", waitid(P_ALL, 0, &si, WSTOPPED));
 	return 0;
