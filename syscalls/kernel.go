@@ -216,6 +216,7 @@ func (t *Thread) SyscallAway(cpu rumpglue.CPU) (handled, finish bool) {
 func (t *Thread) Attach(cpu rumpglue.CPU) {
 	t.cpu = cpu
 	t.Task.SetKick(cpu.Kick)
+	t.cpuJoin()
 }
 
 // Interrupted implements rumpglue.Thread: a kick, usually a signal for

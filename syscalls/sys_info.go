@@ -92,6 +92,9 @@ func sysPrlimit64(t *Thread, a Args) (uint64, unix.Errno) {
 		if old, e = lim.Set(res, next, t.capable(posix.CAP_SYS_RESOURCE)); e != 0 {
 			return 0, e
 		}
+		if res == unix.RLIMIT_CPU {
+			t.watchCPULimit()
+		}
 	}
 	if a[3] != 0 {
 		var b [16]byte

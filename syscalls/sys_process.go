@@ -151,6 +151,8 @@ func (t *Thread) leave(code int) {
 		return
 	}
 	t.left, t.gone = true, true
+	t.exitRobustList()
+	t.cpuLeave()
 	t.recordForCore() // while its process dumps core, the registers go in (core_dump.go)
 	g := t.Task.Group
 	if t.Task.Exit(code & 0xff) {

@@ -24,6 +24,7 @@ func init() {
 	register(unix.SYS_GETPID, Entry{Name: "getpid", fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PID), 0 }})
 	register(unix.SYS_SET_TID_ADDRESS, Entry{Name: "set_tid_address", fn: sysSetTidAddress, args: []argKind{aPtr}})
 	register(unix.SYS_SET_ROBUST_LIST, Entry{Name: "set_robust_list", fn: sysSetRobustList, args: []argKind{aPtr, aUint}})
+	register(unix.SYS_GET_ROBUST_LIST, Entry{Name: "get_robust_list", fn: sysGetRobustList, args: []argKind{aInt, aPtr, aPtr}})
 	register(unix.SYS_RSEQ, Entry{Name: "rseq", Support: Error, Note: "ENOSYS: glibc copes; restartable sequences need preemption notification",
 		fn: enosys, args: []argKind{aPtr, aUint, aHex, aHex}})
 	register(unix.SYS_FUTEX, Entry{Name: "futex", Support: Partial, Note: "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; PI ops answer ENOSYS",
@@ -40,6 +41,12 @@ func enosys(t *Thread, a Args) (uint64, unix.Errno) { return 0, unix.ENOSYS }
 func (t *Thread) putU32(addr uint64, v uint32) unix.Errno {
 	var b [4]byte
 	binary.LittleEndian.PutUint32(b[:], v)
+	return t.mm().CopyOut(addr, b[:])
+}
+
+func (t *Thread) putU64(addr uint64, v uint64) unix.Errno {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
 	return t.mm().CopyOut(addr, b[:])
 }
 
@@ -177,8 +184,7 @@ func sysSetTidAddress(t *Thread, a Args) (uint64, unix.Errno) {
 }
 
 func sysSetRobustList(t *Thread, a Args) (uint64, unix.Errno) {
-	const robustListHeadSize = 24
-	if a[1] != robustListHeadSize {
+	if a[1] != robustListHeadLen {
 		return 0, unix.EINVAL
 	}
 	t.Task.RobustList, t.Task.RobustLen = a[0], a[1]
@@ -394,4 +400,92 @@ func sysArchPrctl(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, unix.ENODEV // no CPUID faulting
 	}
 	return 0, unix.EINVAL
+}
+
+// sysGetRobustList reads a thread's robust list head back: the caller's
+// (tid 0) or a thread of its own process.
+func sysGetRobustList(t *Thread, a Args) (uint64, unix.Errno) {
+	task := t.Task
+	if tid := a.Int(0); tid != 0 {
+		if task = t.K.Procs.Task(tid); task == nil {
+			return 0, unix.ESRCH
+		}
+		if task.Group != t.Task.Group && !t.maySignal(task.Group, 0) {
+			return 0, unix.EPERM
+		}
+	}
+	if e := t.putU64(a[2], robustListHeadLen); e != 0 {
+		return 0, e
+	}
+	return 0, t.putU64(a[1], task.RobustList)
+}
+
+// Robust futexes (linux/futex.h): the owner-died protocol of robust
+// pthread mutexes.
+const (
+	FUTEX_WAITERS     = 0x80000000
+	FUTEX_OWNER_DIED  = 0x40000000
+	FUTEX_TID_MASK    = 0x3fffffff
+	robustListLimit   = 2048 // ROBUST_LIST_LIMIT: a circular list ends here
+	robustListHeadLen = 24   // struct robust_list_head
+)
+
+// exitRobustList is Linux's exit_robust_list, run as a thread ends: every
+// lock on its robust list (set_robust_list) that it still owns gets
+// FUTEX_OWNER_DIED and one waiter is woken, so the next locker gets
+// EOWNERDEAD instead of waiting for a dead owner for ever. A bad list ends
+// the walk quietly, as on Linux.
+func (t *Thread) exitRobustList() {
+	head := t.Task.RobustList
+	if head == 0 || t.Task.RobustLen != robustListHeadLen {
+		return
+	}
+	t.Task.RobustList = 0
+	var b [robustListHeadLen]byte
+	if t.mm().CopyIn(head, b[:]) != 0 {
+		return
+	}
+	le := binary.LittleEndian
+	entry, offset, pending := le.Uint64(b[0:]), int64(le.Uint64(b[8:])), le.Uint64(b[16:])
+	pendingPI := pending&1 != 0
+	pending &^= 1
+	for i := 0; entry&^1 != head && i < robustListLimit; i++ {
+		pi := entry&1 != 0
+		entry &^= 1
+		var nb [8]byte
+		if t.mm().CopyIn(entry, nb[:]) != 0 {
+			return
+		}
+		next := le.Uint64(nb[:])
+		if entry != pending {
+			t.futexOwnerDied(entry+uint64(offset), pi)
+		}
+		entry = next
+	}
+	if pending != 0 {
+		t.futexOwnerDied(pending+uint64(offset), pendingPI)
+	}
+}
+
+// futexOwnerDied is Linux's handle_futex_death for the lock word at addr.
+func (t *Thread) futexOwnerDied(addr uint64, pi bool) {
+	if addr%4 != 0 {
+		return
+	}
+	word, e := t.mm().Word32(addr, mm.Write)
+	if e != 0 {
+		return
+	}
+	for {
+		old := atomic.LoadUint32(word)
+		if old&FUTEX_TID_MASK != uint32(t.Task.TID) {
+			return // someone else's (or no one's) lock
+		}
+		if atomic.CompareAndSwapUint32(word, old, old&FUTEX_WAITERS|FUTEX_OWNER_DIED) {
+			if !pi && old&FUTEX_WAITERS != 0 {
+				t.K.futexes.Wake(t.futexKey(0, addr), 1, posix.FUTEX_BITSET_MATCH_ANY)
+			}
+			return
+		}
+	}
 }

@@ -35,6 +35,10 @@ var robustCases = []robustCase{
 	{mode: "unix-zero-dgram"},
 	{mode: "errqueue", netns: true},
 	{mode: "waitid-nochild"},
+	{mode: "rlimit-cpu"},
+	{mode: "rlimit-cpu-handled"},
+	{mode: "robust"},
+	{mode: "altstack-overflow"},
 	// Wrong answers.
 	{mode: "wuntraced"},
 	{mode: "kill-perm"},

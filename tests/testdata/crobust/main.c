@@ -252,18 +252,59 @@ static void onsegv(int sig) {
 	(void)sig;
 	recurse(0);
 }
-static int altstack_overflow(void) {
+static void altstack_child(int nodefer, int mapped_below) {
 	long page = sysconf(_SC_PAGESIZE);
-	char *m = mmap(NULL, 17 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	mprotect(m, page, PROT_NONE); /* the guard below the stack */
-	stack_t ss = {.ss_sp = m + page, .ss_size = 16 * page};
+	char *m = mmap(NULL, 33 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!mapped_below)
+		mprotect(m, 17 * page, PROT_NONE); /* a guard right below the stack */
+	else
+		mprotect(m, page, PROT_NONE); /* 16 mapped pages below it, then the guard */
+	stack_t ss = {.ss_sp = m + 17 * page, .ss_size = 16 * page};
 	sigaltstack(&ss, NULL);
-	struct sigaction sa = {.sa_handler = onsegv, .sa_flags = SA_ONSTACK};
+	struct sigaction sa = {.sa_handler = onsegv, .sa_flags = SA_ONSTACK | (nodefer ? SA_NODEFER : 0)};
 	sigaction(SIGSEGV, &sa, NULL);
-	printf("faulting\n");
-	fflush(stdout);
 	*(volatile int *)8 = 1;
-	printf("survived\n");
+	_exit(0);
+}
+/* The walk off the bottom that gVisor's sigaltstack test makes: the
+ * upper half of a heap buffer is the alternate stack of a SIGUSR1 handler
+ * that recurses down through the lower half and on through whatever is
+ * mapped below, until a write faults. SIGSEGV is not handled: killed. */
+static void walk_off(int sig) {
+	volatile char buf[2048];
+	buf[0] = (char)sig;
+	walk_off(sig + buf[0] * 0);
+}
+static void altstack_heap_child(void) {
+	size_t sz = 2 * SIGSTKSZ;
+	char *mem = malloc(sz);
+	stack_t ss = {.ss_sp = mem + sz / 2, .ss_size = sz / 2};
+	sigaltstack(&ss, NULL);
+	struct sigaction sa = {.sa_handler = walk_off, .sa_flags = SA_ONSTACK};
+	sigaction(SIGUSR1, &sa, NULL);
+	raise(SIGUSR1);
+	_exit(0);
+}
+static int altstack_overflow(void) {
+	guard(20);
+	pid_t c = fork();
+	if (c == 0)
+		altstack_heap_child();
+	int st;
+	waitpid(c, &st, 0);
+	printf("heap altstack: signaled %d sig %d\n", WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	fflush(stdout);
+	/* SA_NODEFER and a guard right below would recurse forever on Linux
+	 * too (each fault below the stack starts again at its top): not run. */
+	for (int v = 0; v < 4; v += 2) {
+		pid_t c = fork();
+		if (c == 0)
+			altstack_child(v & 1, v >> 1);
+		int st;
+		waitpid(c, &st, 0);
+		printf("nodefer %d mapped below %d: signaled %d sig %d\n", v & 1, v >> 1, WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		fflush(stdout);
+	}
 	return 0;
 }
 
@@ -480,6 +521,26 @@ static int rlimit_cpu(void) {
 	return 0;
 }
 
+/* rlimit-cpu-handled: SIGXCPU caught at the soft limit, the soft limit
+ * moved a second on, then SIGKILL at the hard limit. */
+static void onxcpu(int sig) {
+	(void)sig;
+	struct rlimit rl;
+	getrlimit(RLIMIT_CPU, &rl);
+	char line[64];
+	int n = snprintf(line, sizeof line, "SIGXCPU, soft limit now %ld\n", (long)rl.rlim_cur);
+	write(1, line, n);
+}
+static int rlimit_cpu_handled(void) {
+	signal(SIGXCPU, onxcpu);
+	struct rlimit rl = {1, 2};
+	say("setrlimit", setrlimit(RLIMIT_CPU, &rl));
+	guard(10);
+	for (volatile unsigned long i = 0;; i++)
+		;
+	return 0;
+}
+
 /* robust: a robust mutex whose owner thread ended holding it: the next
  * locker gets EOWNERDEAD, natively because the kernel walked the dead
  * thread's robust list. The same across processes (a shared mutex). */
@@ -666,6 +727,7 @@ int main(int argc, char **argv) {
 		{"waitid-nochild", waitid_nochild},
 		{"wuntraced", wuntraced},
 		{"rlimit-cpu", rlimit_cpu},
+		{"rlimit-cpu-handled", rlimit_cpu_handled},
 		{"robust", robust},
 		{"kill-perm", kill_perm},
 		{"mxcsr", mxcsr},
