@@ -41,17 +41,21 @@ func init() {
 }
 
 // cloneFlagsUnsupported are clone flags a new process cannot have here:
-// namespaces, ptrace, pidfds, CLONE_PARENT, a shared io context, and
-// shared signal handlers without a shared thread group.
-const cloneFlagsUnsupported = unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWUSER |
-	unix.CLONE_NEWPID | unix.CLONE_NEWNET | unix.CLONE_NEWCGROUP | unix.CLONE_PTRACE | unix.CLONE_UNTRACED |
-	unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_IO | unix.CLONE_SIGHAND
+// pidfds, CLONE_PARENT, a shared io context, and shared signal handlers
+// without a shared thread group. New namespaces answer EPERM, as for a
+// process without CAP_SYS_ADMIN; CLONE_PTRACE and CLONE_UNTRACED mean
+// nothing to a process nobody traces, as on Linux.
+const cloneFlagsUnsupported = unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_IO | unix.CLONE_SIGHAND
 
 // cloneProcess starts a new process: a copy of the caller's address
 // space (fork), or the same one with the caller waiting until the child
 // execs or ends (CLONE_VM|CLONE_VFORK). flags' low byte is the signal the
 // parent gets when the child ends.
 func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
+	if flags&cloneNamespaces != 0 {
+		t.K.countUnsupported(nr)
+		return 0, unix.EPERM
+	}
 	if flags&cloneFlagsUnsupported != 0 {
 		t.K.countUnsupported(nr)
 		return 0, unix.ENOSYS

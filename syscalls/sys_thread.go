@@ -16,7 +16,7 @@ import (
 func init() {
 	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork, CLONE_FILES and CLONE_FS (root and cwd; the umask stays per process); namespaces, pidfds, CLONE_PARENT and CLONE_SIGHAND for a process answer ENOSYS",
 		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
-	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid, pidfds and cgroups answer EINVAL/ENOSYS",
+	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid answers EPERM, CLONE_INTO_CGROUP EBADF (no cgroups), pidfds ENOSYS",
 		fn: sysClone3, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
 	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
@@ -59,26 +59,58 @@ func sysClone(t *Thread, a Args) (uint64, unix.Errno) {
 // cloneArgsSize0 is CLONE_ARGS_SIZE_VER0, the first struct clone_args.
 const cloneArgsSize0 = 64
 
+// CLONE_ARGS_SIZE_VER1 (set_tid) and CLONE_ARGS_SIZE_VER2 (cgroup).
+const cloneArgsSize1, cloneArgsSize2 = 80, 88
+
+// CLONE_INTO_CGROUP is clone3's flag to start the child in a cgroup.
+const CLONE_INTO_CGROUP = 0x200000000
+
 // sysClone3 reads struct clone_args: flags, pidfd, child_tid, parent_tid,
 // exit_signal, stack, stack_size, tls, then (VER1+) set_tid and cgroup.
 func sysClone3(t *Thread, a Args) (uint64, unix.Errno) {
 	size := a[1]
-	if size < cloneArgsSize0 || size > 4096 {
+	if size < cloneArgsSize0 {
 		return 0, unix.EINVAL
+	}
+	if size > 4096 {
+		return 0, unix.E2BIG // larger than a page
 	}
 	b := make([]byte, size)
 	if e := t.mm().CopyIn(a[0], b); e != 0 {
 		return 0, e
 	}
 	le := binary.LittleEndian
-	for _, x := range b[cloneArgsSize0:] {
+	// struct clone_args grew set_tid, set_tid_size (80 bytes) and cgroup
+	// (88); bytes past what this kernel knows must be zero (E2BIG), as
+	// copy_struct_from_user checks.
+	for _, x := range b[min(size, cloneArgsSize2):] {
 		if x != 0 {
-			// set_tid and cgroup (and anything newer) need processes.
-			t.K.countUnsupported(unix.SYS_CLONE3)
-			return 0, unix.ENOSYS
+			return 0, unix.E2BIG
 		}
 	}
 	flags, exitSignal := le.Uint64(b[0:]), le.Uint64(b[32:])
+	var setTID, setTIDSize, cgroup uint64
+	if size >= cloneArgsSize1 {
+		setTID, setTIDSize = le.Uint64(b[64:]), le.Uint64(b[72:])
+	}
+	if size >= cloneArgsSize2 {
+		cgroup = le.Uint64(b[80:])
+	}
+	switch {
+	case setTIDSize > 32 /* MAX_PID_NS_LEVEL */ || (setTID == 0) != (setTIDSize == 0):
+		return 0, unix.EINVAL
+	case flags&CLONE_INTO_CGROUP != 0 && (cgroup > 1<<31-1 || size < cloneArgsSize2):
+		return 0, unix.EINVAL
+	case setTIDSize > 0:
+		// Choosing the pid needs CAP_SYS_ADMIN over the pid namespace,
+		// which a guest never holds here.
+		t.K.countUnsupported(unix.SYS_CLONE3)
+		return 0, unix.EPERM
+	case flags&CLONE_INTO_CGROUP != 0:
+		t.K.countUnsupported(unix.SYS_CLONE3)
+		return 0, unix.EBADF // there are no cgroup directories to name
+	}
+	flags &^= CLONE_INTO_CGROUP
 	stack, stackSize := le.Uint64(b[40:]), le.Uint64(b[48:])
 	if flags&0xff != 0 || exitSignal > posix.NSIG || (stack == 0) != (stackSize == 0) {
 		return 0, unix.EINVAL // CSIGNAL bits belong in exit_signal here
@@ -95,6 +127,9 @@ func sysClone3(t *Thread, a Args) (uint64, unix.Errno) {
 func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
 	if flags&unix.CLONE_THREAD == 0 {
 		return t.cloneProcess(nr, flags, newSP, parentTID, childTID, tls)
+	}
+	if flags&cloneNamespaces != 0 {
+		return 0, unix.EINVAL // copy_process: no new namespace for a thread
 	}
 	if flags&threadFlags != threadFlags {
 		t.K.countUnsupported(nr)

@@ -42,6 +42,7 @@ var robustCases = []robustCase{
 	// Wrong answers.
 	{mode: "wuntraced"},
 	{mode: "kill-perm"},
+	{mode: "clone3"},
 }
 
 // TestRobust runs every crobust mode natively and under rumpgo.
@@ -63,6 +64,27 @@ func TestRobust(t *testing.T) {
 			require.Equal(t, native.status, r.status, "stderr:\n%s", r.stderr)
 		})
 	}
+}
+
+// TestRobustUnprivileged: ptrace, new namespaces and a chosen pid answer
+// what Linux answers a process without the privilege (EPERM), where
+// rumpgo once answered ENOSYS and callers waited for a child that never
+// stopped or started. Natively root may do all of these, so only rumpgo
+// runs; the answers are the unprivileged Linux ones.
+func TestRobustUnprivileged(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "crobust")
+	r := run(t, os.Environ(), nil, rumpgo, "run", "--timeout", "30s", bin, "noperm")
+	requireNoMonitorFailure(t, r.stderr)
+	require.Equal(t, 0, r.status, "stderr:\n%s", r.stderr)
+	require.Equal(t, `ptrace TRACEME: EPERM
+unshare CLONE_NEWUSER: EPERM
+unshare CLONE_NEWNS: EPERM
+clone3 CLONE_NEWPID: EPERM
+clone3 set_tid: EPERM
+fork with CLONE_NEWNET: EPERM
+`, r.stdout)
 }
 
 // nativeNetns wraps argv to run in a new network namespace with lo up and

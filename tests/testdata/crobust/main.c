@@ -65,6 +65,7 @@ static const char *ename(int e) {
 	case ENOPROTOOPT: return "ENOPROTOOPT";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EBADF: return "EBADF";
+	case E2BIG: return "E2BIG";
 	}
 	static char buf[32];
 	snprintf(buf, sizeof buf, "errno%d", e);
@@ -685,6 +686,60 @@ static int readv_max(void) {
 	return 0;
 }
 
+/* clone3: a process started with clone3, and its argument checks. */
+struct clone_args_v2 {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+static int clone3_mode(void) {
+	guard(5);
+	static unsigned char big[4200];
+	struct clone_args_v2 *ca = (void *)big;
+	ca->exit_signal = SIGCHLD;
+	long r = syscall(SYS_clone3, ca, 64);
+	if (r == 0)
+		_exit(5);
+	int st = 0;
+	if (r > 0)
+		waitpid(r, &st, 0);
+	printf("clone3 fork: %s, child exited %d\n", r > 0 ? "ok" : ename(errno), WEXITSTATUS(st));
+	say("clone3 size 63", syscall(SYS_clone3, ca, 63));
+	say("clone3 size 4097", syscall(SYS_clone3, ca, 4097));
+	big[100] = 1;
+	say("clone3 unknown field set", syscall(SYS_clone3, ca, 128));
+	big[100] = 0;
+	ca->set_tid_size = 1;
+	say("clone3 set_tid_size without set_tid", syscall(SYS_clone3, ca, 88));
+	ca->set_tid_size = 0;
+	ca->exit_signal = 0x100;
+	say("clone3 bad exit_signal", syscall(SYS_clone3, ca, 88));
+	ca->exit_signal = SIGCHLD;
+	ca->flags = CLONE_THREAD | CLONE_NEWNS | CLONE_VM | CLONE_SIGHAND;
+	say("clone3 thread in a new namespace", syscall(SYS_clone3, ca, 88));
+	say("unshare 1", syscall(SYS_unshare, 1));
+	say("unshare 0", syscall(SYS_unshare, 0));
+	say("unshare CLONE_FILES", syscall(SYS_unshare, CLONE_FILES));
+	say("unshare CLONE_FS|CLONE_SYSVSEM", syscall(SYS_unshare, CLONE_FS | CLONE_SYSVSEM));
+	return 0;
+}
+
+/* noperm: calls rumpgo answers as Linux does a process without the
+ * privilege (run under rumpgo only: natively root may). */
+static int noperm(void) {
+	guard(5);
+	say("ptrace TRACEME", syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0));
+	say("unshare CLONE_NEWUSER", syscall(SYS_unshare, CLONE_NEWUSER));
+	say("unshare CLONE_NEWNS", syscall(SYS_unshare, CLONE_NEWNS));
+	struct clone_args_v2 ca = {.exit_signal = SIGCHLD, .flags = CLONE_NEWPID};
+	say("clone3 CLONE_NEWPID", syscall(SYS_clone3, &ca, sizeof ca));
+	pid_t tid = 12345;
+	ca.flags = 0;
+	ca.set_tid = (uint64_t)&tid;
+	ca.set_tid_size = 1;
+	say("clone3 set_tid", syscall(SYS_clone3, &ca, sizeof ca));
+	say("fork with CLONE_NEWNET", syscall(SYS_clone, CLONE_NEWNET | SIGCHLD, 0, 0, 0, 0));
+	return 0;
+}
+
 /* threads: many threads with the default 8 MiB stacks. */
 static void *idle(void *arg) {
 	pause();
@@ -734,6 +789,8 @@ int main(int argc, char **argv) {
 		{"passcred", passcred},
 		{"readv-max", readv_max},
 		{"threads", threads},
+		{"clone3", clone3_mode},
+		{"noperm", noperm},
 	};
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
 		if (strcmp(argv[1], modes[i].name) == 0)
