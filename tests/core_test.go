@@ -75,9 +75,7 @@ func TestCore(t *testing.T) {
 			require.Equal(t, 1, notes)
 			require.Greater(t, loads, 3)
 
-			if _, err := exec.LookPath("gdb"); err != nil {
-				t.Skipf("no gdb to open the core with (apt-get install gdb): %v", err)
-			}
+			need(t, "gdb", "gdb") // tests/debian-packages installs it
 			out, err := exec.Command("gdb", "-nx", "-batch", "-ex", "bt", "-ex", "info registers rip", bin, core).CombinedOutput()
 			require.NoError(t, err, "%s", out)
 			gdb := string(out)
@@ -117,9 +115,7 @@ func TestCore(t *testing.T) {
 		require.Len(t, tids, threads)
 		require.Equal(t, 1, tids[0])
 
-		if _, err := exec.LookPath("gdb"); err != nil {
-			t.Skipf("no gdb to open the core with (apt-get install gdb): %v", err)
-		}
+		need(t, "gdb", "gdb")
 		out, err := exec.Command("gdb", "-nx", "-batch", "-ex", "info threads", "-ex", "thread apply all bt", bin, core).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		gdb := string(out)

@@ -37,6 +37,7 @@ func TestNetNAT(t *testing.T) {
 	}
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
+	need(t, "ip", "iproute2")
 	if err := exec.Command("unshare", "-mn", "ip", "link", "set", "lo", "up").Run(); err != nil {
 		t.Skipf("needs unshare -mn and ip (root) for a private network: %v", err)
 	}

@@ -28,6 +28,7 @@ import (
 // up, or skips when this host cannot make one.
 func inNetns(t *testing.T, argv ...string) []string {
 	t.Helper()
+	need(t, "ip", "iproute2")
 	if err := exec.Command("unshare", "-n", "ip", "link", "set", "lo", "up").Run(); err != nil {
 		t.Skipf("needs unshare -n and ip (root) for a native run with IPv4 loopback: %v", err)
 	}
@@ -115,9 +116,7 @@ func TestNetForwardHTTP(t *testing.T) {
 		}
 	})
 	t.Run("curl", func(t *testing.T) {
-		if _, err := exec.LookPath("curl"); err != nil {
-			t.Skip("no curl")
-		}
+		need(t, "curl", "curl")
 		out, err := exec.Command("curl", "-sS", "--max-time", "30", url).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		require.Equal(t, "hello\n", string(out))
