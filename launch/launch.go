@@ -158,6 +158,9 @@ func Run(cfg Config) (*Result, error) {
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
 	k.Core = cfg.Core
+	if vd != nil {
+		k.Clock = vd.clock // the clock system calls answer from the vDSO page's sequence
+	}
 	k.Procs.Limit = cfg.PIDs
 	k.Loader = &loader{m: m, k: k, cfg: cfg, vd: vd}
 	group, _ := k.Procs.NewProcess(nil, 0)

@@ -34,7 +34,11 @@ type Kernel struct {
 	// Core, when set, receives an ELF core file when the guest dies of a
 	// core-dumping signal (--core, core_dump.go).
 	Core CoreFile
-	auxv []byte // the initial auxv, for the core file's NT_AUXV (SaveAuxv)
+	// Clock, when set, answers the clock system calls and the timers'
+	// clocks from the same source as the guest's vDSO page
+	// (libc/vdso.Clock), so the two paths agree; nil reads the host's.
+	Clock Clock
+	auxv  []byte // the initial auxv, for the core file's NT_AUXV (SaveAuxv)
 
 	futexes *posix.Futexes // keyed by futexKey (sys_thread.go)
 

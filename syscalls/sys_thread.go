@@ -266,7 +266,7 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 				if op&FUTEX_CLOCK_REALTIME != 0 {
 					clock = unix.CLOCK_REALTIME
 				}
-				deadline = absDeadline(clock, ts)
+				deadline = t.K.absDeadline(clock, ts)
 			}
 		}
 		w, e := t.K.futexes.Queue(t.futexKey(op, addr), word, val, bitset)

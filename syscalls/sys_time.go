@@ -31,6 +31,33 @@ func guestClock(id int) (int32, unix.Errno) {
 	return 0, unix.EINVAL
 }
 
+// Clock is the guest's time when the monitor also publishes it in memory
+// the guest reads without a system call (libc/vdso.Clock behind the vDSO).
+// Now returns clock id's time in nanoseconds from the same sequence the
+// page shows, so a system call is never ahead of a later page read nor
+// behind an earlier one (the page lags the host by up to its period, and
+// its derived clocks, BOOTTIME, MONOTONIC_RAW and TAI, come from offsets),
+// or false for a clock it does not keep (the CPU-time clocks), which the
+// host answers.
+type Clock interface {
+	Now(id int32) (ns int64, ok bool)
+}
+
+// now reads guest clock id (one guestClock accepted, but the thread's CPU
+// clock) in nanoseconds.
+func (k *Kernel) now(id int32) (int64, unix.Errno) {
+	if k.Clock != nil {
+		if ns, ok := k.Clock.Now(id); ok {
+			return ns, 0
+		}
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return 0, err.(unix.Errno)
+	}
+	return ts.Nano(), 0
+}
+
 func putTimespec(b []byte, sec, nsec int64) {
 	binary.LittleEndian.PutUint64(b[0:], uint64(sec))
 	binary.LittleEndian.PutUint64(b[8:], uint64(nsec))
@@ -48,11 +75,11 @@ func sysClockGettime(t *Thread, a Args) (uint64, unix.Errno) {
 		putTimespec(b[:], int64(d/time.Second), int64(d%time.Second))
 		return 0, t.mm().CopyOut(a[1], b[:])
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(id, &ts); err != nil {
-		return 0, err.(unix.Errno)
+	ns, e := t.K.now(id)
+	if e != 0 {
+		return 0, e
 	}
-	putTimespec(b[:], ts.Sec, ts.Nsec)
+	putTimespec(b[:], ns/1e9, ns%1e9)
 	return 0, t.mm().CopyOut(a[1], b[:])
 }
 
@@ -75,9 +102,12 @@ func sysClockGetres(t *Thread, a Args) (uint64, unix.Errno) {
 
 func sysGettimeofday(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[0] != 0 {
-		now := time.Now()
+		ns, e := t.K.now(unix.CLOCK_REALTIME)
+		if e != 0 {
+			return 0, e
+		}
 		var b [16]byte
-		putTimespec(b[:], now.Unix(), int64(now.Nanosecond()/1000))
+		putTimespec(b[:], ns/1e9, ns%1e9/1000)
 		if e := t.mm().CopyOut(a[0], b[:]); e != 0 {
 			return 0, e
 		}
@@ -89,7 +119,11 @@ func sysGettimeofday(t *Thread, a Args) (uint64, unix.Errno) {
 }
 
 func sysTime(t *Thread, a Args) (uint64, unix.Errno) {
-	now := time.Now().Unix()
+	ns, e := t.K.now(unix.CLOCK_REALTIME)
+	if e != 0 {
+		return 0, e
+	}
+	now := ns / 1e9
 	if a[0] != 0 {
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(now))
@@ -117,11 +151,14 @@ func (t *Thread) timespec(addr uint64) (time.Duration, unix.Errno) {
 	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
 }
 
-// absDeadline turns an absolute time on clock into a deadline for timers.
-func absDeadline(clock int32, abs time.Duration) time.Time {
-	var now unix.Timespec
-	_ = unix.ClockGettime(clock, &now)
-	return time.Now().Add(abs - time.Duration(now.Nano()))
+// absDeadline turns an absolute time on the guest's clock into a deadline
+// for timers. The guest's clock is read first: the host's monotonic time
+// the deadline counts from is then no earlier than the guest's reading, so
+// the guest's clock has reached abs when the deadline passes, never the
+// other way round (an early wake-up).
+func (k *Kernel) absDeadline(clock int32, abs time.Duration) time.Time {
+	now, _ := k.now(clock)
+	return time.Now().Add(abs - time.Duration(now))
 }
 
 // sleepUntil blocks until deadline or a signal, writing the time left to
@@ -163,7 +200,7 @@ func sysClockNanosleep(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, e
 	}
 	if a.Int(1)&unix.TIMER_ABSTIME != 0 {
-		return 0, t.sleepUntil(absDeadline(id, d), 0)
+		return 0, t.sleepUntil(t.K.absDeadline(id, d), 0)
 	}
 	return 0, t.sleepUntil(time.Now().Add(d), a[3])
 }

@@ -154,15 +154,10 @@ func (t *Thread) timers() *timers {
 	return ts
 }
 
-// wallClock is CLOCK_MONOTONIC as a duration.
-func wallClock() time.Duration {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return time.Duration(ts.Nano())
-}
-
 // clockFunc returns a reader for clock id as the calling thread sees it,
-// and how fast it can run against wall time.
+// and how fast it can run against wall time. The wall clocks are the
+// guest's (Kernel.now), what clock_gettime answers, so an absolute expiry
+// is reached on the same clock the guest reads, BOOTTIME and TAI too.
 func (t *Thread) clockFunc(id int32) (func() time.Duration, int) {
 	switch id {
 	case unix.CLOCK_PROCESS_CPUTIME_ID:
@@ -173,10 +168,12 @@ func (t *Thread) clockFunc(id int32) (func() time.Duration, int) {
 		}, max(t.K.Info.CPUs, 1)
 	case unix.CLOCK_THREAD_CPUTIME_ID:
 		return t.cpu.CPUTime, 1
-	case unix.CLOCK_REALTIME, unix.CLOCK_TAI:
-		return func() time.Duration { return time.Duration(time.Now().UnixNano()) }, 1
 	}
-	return wallClock, 1
+	k, id := t.K, baseClock(id)
+	return func() time.Duration {
+		ns, _ := k.now(id)
+		return time.Duration(ns)
+	}, 1
 }
 
 func (t *Thread) itimer(which int) *timer {

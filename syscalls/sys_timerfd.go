@@ -86,7 +86,7 @@ func sysTimerfdSettime(t *Thread, a Args) (uint64, unix.Errno) {
 	switch {
 	case value == 0:
 	case flags&TFD_TIMER_ABSTIME != 0:
-		at = absDeadline(baseClock(tf.Clock), value)
+		at = t.K.absDeadline(baseClock(tf.Clock), value)
 	default:
 		at = time.Now().Add(value)
 	}

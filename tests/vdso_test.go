@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -120,4 +121,39 @@ func TestVdsoGlibc(t *testing.T) {
 			require.False(t, strings.HasPrefix(line, call), "a system call the vDSO answers: %s", line)
 		}
 	}
+}
+
+// TestVdsoClocksAgree runs cclocks natively and under rumpgo: a million
+// reads of CLOCK_MONOTONIC, REALTIME, TAI, BOOTTIME, MONOTONIC_RAW and
+// MONOTONIC_COARSE on four threads, through the vDSO and through the
+// system call in turn, and a thread writing and stating a file, see no
+// step back on any clock (a read that starts after another ended, on any
+// thread, is no earlier; an mtime counts as a REALTIME reading). Every
+// eighth round goes through the system call, to keep the run near 15 s
+// here; RUMPGO_CLOCKS_ARGS="1000000 4 2" alternates every other round.
+func TestVdsoClocksAgree(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "cclocks")
+	args := strings.Fields(os.Getenv("RUMPGO_CLOCKS_ARGS"))
+	if len(args) == 0 {
+		args = []string{"1000000", "4", "8"}
+	}
+	require.Len(t, args, 3, "RUMPGO_CLOCKS_ARGS: READS THREADS EVERY")
+	reads, err := strconv.Atoi(args[0])
+	require.NoError(t, err)
+	threads, err := strconv.Atoi(args[1])
+	require.NoError(t, err)
+	want := fmt.Sprintf("%d reads on %d threads, every %s. round through the system call, the others through the vDSO\n", reads/threads*threads, threads, args[2])
+	for _, c := range []string{"MONOTONIC", "REALTIME", "TAI", "BOOTTIME", "MONOTONIC_RAW", "MONOTONIC_COARSE"} {
+		want += "CLOCK_" + c + " went back 0 times\n"
+	}
+	want += "file mtimes raised CLOCK_REALTIME's floor: 1\n"
+
+	native := run(t, os.Environ(), nil, append([]string{bin}, args...)...)
+	require.Zero(t, native.status, "stderr:\n%s", native.stderr)
+	require.Equal(t, want, native.stdout, "natively (was the host's clock set?); stderr:\n%s", native.stderr)
+	guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", bin}, args...)...)
+	require.Zero(t, guest.status, "stderr:\n%s", tail(guest.stderr))
+	require.Equal(t, want, guest.stdout, "under rumpgo; stderr:\n%s", tail(guest.stderr))
 }

@@ -74,18 +74,32 @@ const DefaultPeriod = time.Millisecond
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
-// Clock keeps a data page's clocks equal to the host's.
+// Clock is the guest's time: it keeps a data page's clocks equal to the
+// host's, and answers the system calls too (Now), so that every path a
+// guest reads a clock through gives one time.
+//
+// Every value a guest sees, from the page or from Now, is one publication
+// of a single sequence (publish, under mu), and in that sequence the clocks
+// Linux never sets back (MONOTONIC, MONOTONIC_RAW, BOOTTIME and their
+// coarse forms) never go back: a read that starts after another read ended,
+// on any thread, through either path, is not earlier. The page lags the
+// host by up to a period, but a thread's exit refreshes it before the thread
+// resumes (launch/vdso.go), so nothing the guest learnt through a system
+// call (a time, a file's mtime) is ahead of what the page then says.
 type Clock struct {
 	seq    *uint32
 	served *uint64
 	clocks *[MaxClock + 1][2]int64
 
-	mu sync.Mutex // serializes writers, so publications go forward in time
+	mu sync.Mutex // serializes publications, so they go forward in time
 	// offsets of the clocks derived from CLOCK_MONOTONIC or CLOCK_REALTIME,
-	// re-read from the host by the ticker.
+	// re-read from the host by the ticker (readOffsets).
 	offRaw, offBoot, offTAI int64
-	last                    [MaxClock + 1]int64 // published ns, to keep monotonic clocks monotonic
-	stopped                 bool                // the page may be gone: write no more
+	// bootErr bounds the error of offBoot: half the width of the readings
+	// it was measured between.
+	bootErr int64
+	last    [MaxClock + 1]int64 // the last publication, ns by clock id
+	stopped bool                // the page may be gone: write no more
 
 	stop chan struct{}
 	done chan struct{}
@@ -104,13 +118,13 @@ func NewClock(page []byte) *Clock {
 		clocks: (*[MaxClock + 1][2]int64)(unsafe.Add(p, offClocks)),
 	}
 	c.mu.Lock()
-	c.readOffsets()
+	c.readOffsets(true)
 	c.publish()
 	var mask uint64
 	for _, id := range served {
 		mask |= 1 << id
 	}
-	c.write(func() { atomic.StoreUint64(c.served, mask) })
+	c.locked(func() { atomic.StoreUint64(c.served, mask) })
 	c.mu.Unlock()
 	return c
 }
@@ -127,6 +141,24 @@ func (c *Clock) Refresh() {
 		c.publish()
 	}
 	c.mu.Unlock()
+}
+
+// Now publishes the host's clocks, as Refresh, and returns clock id's
+// value in that publication: what a clock_gettime system call answers, so
+// that it agrees with the page. ok is false for the clocks the page does
+// not serve (the CPU-time clocks), which the caller asks the host for.
+func (c *Clock) Now(id int32) (ns int64, ok bool) {
+	if id < 0 || id > MaxClock || atomic.LoadUint64(c.served)&(1<<id) == 0 {
+		return 0, false
+	}
+	c.mu.Lock()
+	c.advance()
+	if !c.stopped {
+		c.write(c.last)
+	}
+	ns = c.last[id]
+	c.mu.Unlock()
+	return ns, true
 }
 
 // Start refreshes the page every period (DefaultPeriod when zero), and the
@@ -148,7 +180,7 @@ func (c *Clock) Start(period time.Duration) {
 			}
 			c.mu.Lock()
 			if n%64 == 0 {
-				c.readOffsets()
+				c.readOffsets(false)
 			}
 			c.publish()
 			c.mu.Unlock()
@@ -183,15 +215,59 @@ func hostClock(id int) int64 {
 // (NTP's slew for MONOTONIC_RAW, suspend for BOOTTIME, leap seconds for
 // TAI), so the page derives them from the two fast clocks in between and
 // saves the system calls on every refresh.
-func (c *Clock) readOffsets() {
-	mono := nanotime()
-	c.offRaw = hostClock(unix.CLOCK_MONOTONIC_RAW) - mono
-	c.offBoot = hostClock(unix.CLOCK_BOOTTIME) - mono
-	c.offTAI = hostClock(unix.CLOCK_TAI) - time.Now().UnixNano()
+//
+// Each offset is measured between two readings of its base clock, the
+// closest pair of a few tries, so a preemption between the readings (a
+// busy host) does not skew it. CLOCK_TAI is CLOCK_REALTIME plus a whole
+// number of seconds in Linux (timekeeping's tai_offset), so that offset is
+// rounded and exact. BOOTTIME's offset moves only forward and only by more
+// than bootJump (the host was suspended): a new measurement a little below
+// the old one would set the guest's BOOTTIME back, and one a little above
+// is noise.
+func (c *Clock) readOffsets(first bool) {
+	c.offRaw, _ = offset(unix.CLOCK_MONOTONIC_RAW, nanotime)
+	boot, bootErr := offset(unix.CLOCK_BOOTTIME, nanotime)
+	if first || boot > c.offBoot+bootJump {
+		c.offBoot, c.bootErr = boot, bootErr
+	}
+	tai, _ := offset(unix.CLOCK_TAI, wallNanos)
+	c.offTAI = (tai + 5e8) / 1e9 * 1e9 // the offset is positive (37 s) or 0
+	if tai < 0 {
+		c.offTAI = (tai - 5e8) / 1e9 * 1e9
+	}
+}
+
+// bootJump is how far BOOTTIME must move against MONOTONIC before the page
+// follows: more than a measurement's error, less than any suspend.
+const bootJump = int64(time.Millisecond)
+
+func wallNanos() int64 { return time.Now().UnixNano() }
+
+// offset measures host clock id against base: id's reading minus the
+// middle of base's readings before and after it, from the narrowest of a
+// few tries, and half that width, which bounds the error.
+func offset(id int, base func() int64) (off, err int64) {
+	best := int64(1<<63 - 1)
+	for range 5 {
+		b0 := base()
+		x := hostClock(id)
+		b1 := base()
+		if w := b1 - b0; w >= 0 && w < best {
+			best, off = w, x-(b0+w/2)
+		}
+	}
+	return off, (best + 1) / 2
 }
 
 // publish writes every served clock. Called with c.mu held.
 func (c *Clock) publish() {
+	c.advance()
+	c.write(c.last)
+}
+
+// advance reads the host's clocks into the next publication, c.last.
+// Called with c.mu held.
+func (c *Clock) advance() {
 	real, mono := time.Now().UnixNano(), nanotime()
 	var v [MaxClock + 1]int64
 	v[unix.CLOCK_REALTIME], v[unix.CLOCK_REALTIME_COARSE] = real, real
@@ -199,14 +275,21 @@ func (c *Clock) publish() {
 	v[unix.CLOCK_MONOTONIC], v[unix.CLOCK_MONOTONIC_COARSE] = mono, mono
 	v[unix.CLOCK_MONOTONIC_RAW] = mono + c.offRaw
 	v[unix.CLOCK_BOOTTIME] = mono + c.offBoot
-	// A new offset may be a little behind the old one; the clocks that
-	// never go back on Linux do not go back here either. CLOCK_REALTIME
-	// and CLOCK_TAI follow the host, steps back included.
+	// MONOTONIC_RAW's offset drifts with NTP's slew and a new measurement
+	// may be a little behind the old one; the clocks that never go back on
+	// Linux do not go back here either (MONOTONIC is the host's and
+	// BOOTTIME's offset only grows: for them this changes nothing).
+	// CLOCK_REALTIME and CLOCK_TAI follow the host, steps back included.
 	for _, id := range []int{unix.CLOCK_MONOTONIC, unix.CLOCK_MONOTONIC_COARSE, unix.CLOCK_MONOTONIC_RAW, unix.CLOCK_BOOTTIME} {
 		v[id] = max(v[id], c.last[id])
 	}
 	c.last = v
-	c.write(func() {
+}
+
+// write stores publication v into the page, inside the seqlock's write
+// side: readers that overlap it see an odd or changed count and retry.
+func (c *Clock) write(v [MaxClock + 1]int64) {
+	c.locked(func() {
 		for _, id := range served {
 			atomic.StoreInt64(&c.clocks[id][0], v[id]/1e9)
 			atomic.StoreInt64(&c.clocks[id][1], v[id]%1e9)
@@ -214,9 +297,8 @@ func (c *Clock) publish() {
 	})
 }
 
-// write runs fn inside the seqlock's write side: readers that overlap it
-// see an odd or changed count and retry.
-func (c *Clock) write(fn func()) {
+// locked runs fn inside the seqlock's write side.
+func (c *Clock) locked(fn func()) {
 	s := atomic.LoadUint32(c.seq)
 	atomic.StoreUint32(c.seq, s+1)
 	fn()
