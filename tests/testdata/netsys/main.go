@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -294,20 +295,18 @@ func tcpRaw() {
 	fmt.Printf("peek: %q\n", buf[:n])
 	n, _, _ = unix.Recvfrom(a, buf, unix.MSG_WAITALL&0)
 	fmt.Printf("recv: %q\n", buf[:n])
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		unix.Write(c, []byte("12"))
-		time.Sleep(20 * time.Millisecond)
-		unix.Write(c, []byte("34"))
-	}()
-	n, _, err = retry3(func() (int, unix.Sockaddr, error) { return unix.Recvfrom(a, buf[:4], unix.MSG_WAITALL) })
-	fmt.Printf("MSG_WAITALL: %q %s\n", buf[:n], errName(err))
+	waitAll(a, c)
 	var ps [16]byte
 	_ = ps
 	pa, _ := unix.Getpeername(a)
 	fmt.Println("getpeername port matches:", pa.(*unix.SockaddrInet4).Port != 0)
 	fmt.Println("shutdown bad how:", errName(unix.Shutdown(a, 7)))
+	// The peer shuts down after two bytes: MSG_WAITALL returns those two,
+	// then end of file.
+	unix.Write(c, []byte("12"))
 	check("shutdown", unix.Shutdown(c, unix.SHUT_WR))
+	n, _, err = retry3(func() (int, unix.Sockaddr, error) { return unix.Recvfrom(a, buf[:4], unix.MSG_WAITALL) })
+	fmt.Printf("MSG_WAITALL, then the peer's SHUT_WR: %q %s\n", buf[:n], errName(err))
 	n, _, err = unix.Recvfrom(a, buf, 0)
 	fmt.Println("read after peer SHUT_WR:", n, errName(err))
 	unix.Close(c)
@@ -546,6 +545,67 @@ func procNet() {
 	fmt.Println("/proc/net/route lines:", len(strings.Split(strings.TrimSpace(read("route")), "\n")))
 	for _, fd := range []int{a, c, ln, ln6, u, us} {
 		unix.Close(fd)
+	}
+}
+
+// waitAll checks what Linux promises of MSG_WAITALL on a stream socket,
+// not what a scheduler happened to deliver: the call waits for every byte
+// it asked for, and returns fewer only when a signal or the peer's
+// shutdown (below, in tcpRaw) ends it — or a receive timeout, so
+// SO_RCVTIMEO is cleared first. Go's runtime sends no signal to a thread
+// blocked in a system call, so only the one sent here can end it early.
+func waitAll(a, c int) {
+	check("clear SO_RCVTIMEO", unix.SetsockoptTimeval(a, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{}))
+	buf := make([]byte, 4)
+	go func() {
+		for _, p := range []string{"1", "23", "4"} {
+			time.Sleep(20 * time.Millisecond)
+			unix.Write(c, []byte(p))
+		}
+	}()
+	n, _, err := retry3(func() (int, unix.Sockaddr, error) { return unix.Recvfrom(a, buf, unix.MSG_WAITALL) })
+	fmt.Printf("MSG_WAITALL, three writes and no signal: %q %s\n", buf[:n], errName(err))
+
+	// A signal (its handler SA_RESTART, as Go installs them) while the
+	// call waits: Linux returns the bytes it has, or, when none had come
+	// yet, restarts the call, which then gets all four. Either way no
+	// byte is lost and there is no EINTR.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	type result struct {
+		n   int
+		err error
+	}
+	tid, done := make(chan int), make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		tid <- unix.Gettid()
+		n, _, err := unix.Recvfrom(a, buf, unix.MSG_WAITALL)
+		done <- result{n, err}
+	}()
+	waiter := <-tid
+	unix.Write(c, []byte("12"))
+	time.Sleep(50 * time.Millisecond)
+	check("tgkill", unix.Tgkill(unix.Getpid(), waiter, unix.SIGUSR1))
+	<-usr1
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(time.Second): // restarted before the bytes came
+		unix.Write(c, []byte("34"))
+		r = <-done
+	}
+	got := string(buf[:max(r.n, 0)])
+	if r.err == nil && r.n > 0 && r.n < 4 {
+		unix.Write(c, []byte("1234"[r.n:]))
+		m, _, err := retry3(func() (int, unix.Sockaddr, error) { return unix.Recvfrom(a, buf[:4-r.n], unix.MSG_WAITALL) })
+		check("recv the rest", err)
+		got += string(buf[:m])
+	}
+	fmt.Println("MSG_WAITALL and a signal: short or whole, no byte lost, no EINTR:", r.err == nil && r.n > 0 && got == "1234")
+	if got != "1234" || r.err != nil {
+		fmt.Fprintf(os.Stderr, "MSG_WAITALL and a signal: first call %d %v, in all %q\n", r.n, r.err, got)
 	}
 }
 
