@@ -28,6 +28,7 @@ func TestTiny(t *testing.T) {
 		"QEMU microVM", // measured, did not finish, or skipped: qemu-system-x86 not installed
 		"| getpid round trip",
 		"| time.Now()",
+		"| time.Now() while another thread makes clock_gettime system calls",
 		"| futex ping-pong",
 		"| create and join a thread",
 		"| spawn a child process",

@@ -407,6 +407,11 @@ func (b *bench) syscalls() {
 	tn, errN := perCallNs(b.runs, timenow, arg)
 	tg, errG := perCallNs(b.runs, b.rumpgo, "run", timenow, arg)
 	b.add("timenow", fmt.Sprintf("time.Now() (per call, %s)", b.of(b.runs)), tn, tg, errN, errG, ns)
+	// Every clock system call (and every exit) publishes the time page,
+	// which the vDSO's readers then retry over: the price of one guest time.
+	cn, errN := perCallNs(b.runs, timenow, "-contend", arg)
+	cg, errG := perCallNs(b.runs, b.rumpgo, "run", timenow, "-contend", arg)
+	b.add("timenow-contend", fmt.Sprintf("time.Now() while another thread makes clock_gettime system calls (per call, %s)", b.of(b.runs)), cn, cg, errN, errG, ns)
 	// Each system call exits to the monitor: fewer of them.
 	arg = strconv.Itoa(max(b.timenowCalls/100, 2))
 	sn, errN := perCallNs(b.runs, timenow, "-syscall", arg)

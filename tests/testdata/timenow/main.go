@@ -11,12 +11,18 @@
 // neither path ever sees time go back from the other's last answer. Its
 // ns_per_call is the system call's: what every reading cost before rumpgo
 // had a vDSO.
+//
+// With -contend another thread makes clock_gettime system calls all the
+// while: under rumpgo each one publishes the time page (twice: the answer
+// and the refresh after the exit), so the vDSO's readers retry more; the
+// ns_per_call is time.Now's under that traffic.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
@@ -30,6 +36,7 @@ func nanotime() int64
 
 func main() {
 	raw := flag.Bool("syscall", false, "call clock_gettime(CLOCK_MONOTONIC) directly, bypassing the vDSO")
+	contend := flag.Bool("contend", false, "make clock_gettime system calls on another thread meanwhile")
 	flag.Parse()
 	n := 1_000_000
 	if flag.NArg() > 0 {
@@ -59,6 +66,18 @@ func main() {
 		return
 	}
 
+	if *contend {
+		started := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			var ts syscall.Timespec
+			close(started)
+			for {
+				syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, 1 /* CLOCK_MONOTONIC */, uintptr(unsafe.Pointer(&ts)), 0)
+			}
+		}()
+		<-started
+	}
 	first := time.Now()
 	prev, backwards := first, 0
 	for range n - 1 {
