@@ -22,6 +22,7 @@ const (
 	kvmSetRegs             = 0x4090AE82
 	kvmGetSregs            = 0x8138AE83
 	kvmSetSregs            = 0x4138AE84
+	kvmGetMSRs             = 0xC008AE88
 	kvmSetMSRs             = 0x4008AE89
 	kvmSetCPUID2           = 0x4008AE90
 	kvmSetXCRs             = 0x4188AEA7

@@ -52,6 +52,15 @@ const (
 	MailboxSpin    = 0x28 // monitor: how many rounds the guest waits (u32)
 	MailboxRegs    = 0x40 // guest: the registers at SYSCALL, as struct kvm_regs without RIP and RFLAGS
 	MailboxPolling = 1
+
+	// The guest kernel's per-vCPU words (kernel/entry_amd64.s), in the
+	// part of the mailbox the stub does not use.
+	MailboxInUser   = 0xc0 // kernel: 1 while the app runs on this vCPU
+	MailboxKernelSP = 0xc8 // kernel: its stack pointer in switchToUser
+	MailboxUserRegs = 0xd0 // kernel: where the entry saves the app's registers
+	MailboxKernelFS = 0xd8 // kernel: its FS base (the Go runtime's TLS)
+	MailboxVIF      = 0xe0 // monitor: the VIF page, through the physmap
+	MailboxScratch  = 0xe8
 )
 
 // Ports the stub exits through.
@@ -116,6 +125,30 @@ const (
 	MSR_KERNEL_GS_BASE = 0xc0000102
 )
 
+// Supervisor mode (docs/design/guest-kernel.md): on a PVM host that offers
+// it, the vCPU runs guest code at CPL 0 natively once a VIF page is
+// registered. In KPTI mode PVM takes the CPL from CR3 bit 12 (the user root
+// is the kernel root + 4 KiB) and pushes exception frames only on stacks in
+// the upper half, so the reserved area is mapped there too, at UpperBase
+// (PML4 slot 511; slot 256 is not usable by a guest on these hosts).
+const (
+	UpperBase = 0xffff_ff80_0000_0000
+	// PhysmapBase maps all of guest RAM for the guest kernel (slot 384),
+	// through which it writes user page tables and copies user memory.
+	PhysmapBase = 0xffff_c000_0000_0000
+
+	MSR_PVM_VIF       = 0x4b564d10 // VIF page GPA | PVM_F_* feature bits
+	MSR_PVM_SIGNATURE = 0x4b564d11 // reads "PVM\0"
+	MSR_PVM_FEATURES  = 0x4b564d12 // the feature bits the host offers
+
+	PVMSignature = 0x4d5650
+
+	// Feature bits of MSR_PVM_VIF: KPTI (bit 0), GS swapped on event and
+	// syscall entry (1, 2), return via IRET frame (3), CR2 in the VIF page
+	// (4), exit-less return to user (2|3|6).
+	PVMFeatures = 0x5f
+)
+
 // Machine is one KVM VM: its guest RAM, descriptor tables, stub and vCPUs.
 type Machine struct {
 	kvm   *KVM
@@ -124,9 +157,26 @@ type Machine struct {
 	cpuid []cpuidEntry
 	xcr0  uint64
 
+	// supervisor: new vCPUs start at CPL 0 with a VIF page (supervisor mode).
+	supervisor bool
+
 	mu    sync.Mutex
 	vcpus []*VCPU
 }
+
+// EnableSupervisor makes vCPUs created from now on run guest code at CPL 0,
+// natively, in PVM's supervisor mode. Call it before MapKernel and the first
+// NewVCPU. It fails on hosts whose KVM does not offer the mode.
+func (m *Machine) EnableSupervisor() error {
+	if err := SupervisorAvailable(); err != nil {
+		return err
+	}
+	m.supervisor = true
+	return nil
+}
+
+// Supervisor reports whether vCPUs run at CPL 0.
+func (m *Machine) Supervisor() bool { return m.supervisor }
 
 // NewMachine creates a VM with memSize bytes of RAM and installs the stub.
 func NewMachine(memSize uint64) (*Machine, error) {
@@ -214,7 +264,45 @@ func (m *Machine) MapKernel(pt *PageTable) error {
 			// The stub writes the mailboxes at CPL 3.
 			flags |= PTE_U
 		}
+		if m.supervisor {
+			// PVM's shadow MMU gives native supervisor code only pages with
+			// U set; what keeps the app out is the KPTI user root, which
+			// maps none of this.
+			flags |= PTE_U
+		}
 		if err := pt.Map(KernelBase+pa, pa, flags); err != nil {
+			return err
+		}
+		if m.supervisor && pa >= tssPA && pa < mailboxPA {
+			// TSS and IST stacks, where PVM pushes exception frames.
+			if err := pt.Map(UpperBase+pa, pa, PTE_P|PTE_W|PTE_U|PTE_A|PTE_D|PTE_NX); err != nil {
+				return err
+			}
+		}
+	}
+	if m.supervisor {
+		const huge = 2 << 20
+		for pa := uint64(0); pa < m.Mem.Size(); pa += huge {
+			if err := pt.MapHuge(PhysmapBase+pa, pa, PTE_P|PTE_W|PTE_U|PTE_A|PTE_D|PTE_NX); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// MapEventTables maps into a KPTI user root what PVM reads and writes
+// while it delivers an exception from user mode: GDT, IDT and TSS at
+// KernelBase and the IST stacks at UpperBase. PVM walks the user root for
+// them before it switches to the kernel root; U is clear, so the app
+// itself cannot touch them (PVM's walk is a supervisor access).
+func MapEventTables(pt *PageTable) error {
+	for pa := uint64(gdtPA); pa < mailboxPA; pa += PageSize {
+		va, flags := KernelBase+pa, uint64(PTE_P|PTE_W|PTE_A|PTE_D|PTE_NX)
+		if pa >= istPA {
+			va = UpperBase + pa
+		}
+		if err := pt.Map(va, pa, flags); err != nil {
 			return err
 		}
 	}
@@ -249,6 +337,7 @@ type VCPU struct {
 	Run *Run
 	run []byte
 	m   *Machine
+	vif uint64 // the VIF page in supervisor mode
 }
 
 // NewVCPU creates a vCPU in 64-bit ring 0 with paging rooted at cr3, the
@@ -290,8 +379,13 @@ func (v *VCPU) setup(cr3 uint64) error {
 	m := v.m
 	le := binary.LittleEndian
 	tss := m.Mem.Bytes(tssPA+uint64(v.ID)*tssSize, tssSize)
-	le.PutUint64(tss[0x24:], KernelBase+istTop(v.ID, 1))
-	le.PutUint64(tss[0x2c:], KernelBase+istTop(v.ID, 2))
+	stacks := uint64(KernelBase)
+	if m.supervisor {
+		stacks = UpperBase
+	}
+	le.PutUint64(tss[0x04:], stacks+istTop(v.ID, 1)) // RSP0
+	le.PutUint64(tss[0x24:], stacks+istTop(v.ID, 1))
+	le.PutUint64(tss[0x2c:], stacks+istTop(v.ID, 2))
 	le.PutUint16(tss[0x66:], 0x68) // no I/O bitmap
 
 	if err := v.setCPUID(); err != nil {
@@ -307,6 +401,10 @@ func (v *VCPU) setup(cr3 uint64) error {
 	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
 	s.CS = code
 	s.DS, s.ES, s.FS, s.GS, s.SS = data, data, data, data, data
+	if m.supervisor {
+		KernelSegments(&s)
+		s.FS, s.GS = s.DS, s.DS
+	}
 	s.GS.Base = KernelBase + v.mailboxPA()
 	s.TR = SegReg{Base: KernelBase + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
 	s.LDT = SegReg{Unusable: 1}
@@ -327,12 +425,24 @@ func (v *VCPU) setup(cr3 uint64) error {
 	if err := v.setXCR0(m.xcr0); err != nil {
 		return err
 	}
-	if err := v.SetMSRs(map[uint32]uint64{
+	msrs := map[uint32]uint64{
 		MSR_STAR:   selCode << 32,
 		MSR_LSTAR:  StubSyscall,
 		MSR_CSTAR:  StubSyscall,
 		MSR_SFMASK: 0x100, // TF: single-step must not follow into the stub
-	}); err != nil {
+	}
+	if m.supervisor {
+		// Registered from the host, the VIF page makes the vCPU native from
+		// its first instruction (the KPTI bit lets KVM_SET_MSRS take it).
+		vif, err := m.Mem.Alloc()
+		if err != nil {
+			return err
+		}
+		v.vif = vif
+		msrs[MSR_PVM_VIF] = vif | PVMFeatures
+		binary.LittleEndian.PutUint64(v.Mailbox()[MailboxVIF:], PhysmapBase+vif)
+	}
+	if err := v.SetMSRs(msrs); err != nil {
 		return err
 	}
 	v.Run.ValidRegs = KVM_SYNC_X86_REGS
@@ -391,6 +501,20 @@ func (v *VCPU) SetMSRs(msrs map[uint32]uint64) error {
 	return nil
 }
 
+// GetMSR reads one model-specific register.
+func (v *VCPU) GetMSR(index uint32) (uint64, error) {
+	var buf struct {
+		N, _ uint32
+		E    msrEntry
+	}
+	buf.N, buf.E.Index = 1, index
+	n, err := ioctl(v.fd, kvmGetMSRs, uintptr(unsafe.Pointer(&buf)))
+	if err != nil || n != 1 {
+		return 0, fmt.Errorf("KVM_GET_MSRS %#x: %v", index, err)
+	}
+	return buf.E.Data, nil
+}
+
 // GetSregs reads the special registers (an ioctl: not for hot paths).
 func (v *VCPU) GetSregs(s *Sregs) error {
 	_, err := ioctl(v.fd, kvmGetSregs, uintptr(unsafe.Pointer(s)))
@@ -414,6 +538,14 @@ func (v *VCPU) ReturnToUser() error {
 func UserSegments(s *Sregs) {
 	s.CS = SegReg{Limit: 0xffffffff, Selector: selUserCode, Type: 11, Present: 1, S: 1, L: 1, G: 1, DPL: 3}
 	data := SegReg{Limit: 0xffffffff, Selector: selUserData, Type: 3, Present: 1, S: 1, DB: 1, G: 1, DPL: 3}
+	s.SS, s.DS, s.ES = data, data, data
+}
+
+// KernelSegments sets CS, SS, DS and ES to the CPL 0 segments a vCPU in
+// supervisor mode runs with.
+func KernelSegments(s *Sregs) {
+	s.CS = SegReg{Limit: 0xffffffff, Selector: selCode, Type: 11, Present: 1, S: 1, L: 1, G: 1}
+	data := SegReg{Limit: 0xffffffff, Selector: selData, Type: 3, Present: 1, S: 1, DB: 1, G: 1}
 	s.SS, s.DS, s.ES = data, data, data
 }
 

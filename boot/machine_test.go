@@ -117,3 +117,12 @@ func TestPTEProtRoundTrip(t *testing.T) {
 	_, _, ok = PTEProt(0)
 	require.False(t, ok)
 }
+
+func TestSupervisorAvailable(t *testing.T) {
+	requireKVM(t)
+	err := SupervisorAvailable()
+	if err != nil {
+		require.ErrorIs(t, err, ErrNoSupervisor)
+		t.Logf("this host: %v", err)
+	}
+}

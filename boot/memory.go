@@ -26,6 +26,7 @@ var ErrNoFrames = errors.New("guest physical memory exhausted")
 type Memory struct {
 	mem  []byte
 	base uint64 // first frame the allocator hands out
+	end  uint64 // the allocator's limit: len(mem), or a view's pool end
 
 	mu    sync.Mutex
 	next  uint64   // bump pointer for never-used frames
@@ -45,7 +46,29 @@ func NewMemory(size, reserved uint64) (*Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map %d MiB of guest memory: %w", size>>20, err)
 	}
-	return &Memory{mem: mem, base: reserved, next: reserved}, nil
+	return &Memory{mem: mem, base: reserved, next: reserved, end: size}, nil
+}
+
+// MemoryView is guest RAM as the guest kernel sees it through its physmap:
+// mem is all of RAM, and Alloc hands out only the frames of [from, to), the
+// pool the monitor set aside for it (AllocRange). Close, Free and
+// Invalidate must not be used on a view: they are the host's.
+func MemoryView(mem []byte, from, to uint64) *Memory {
+	return &Memory{mem: mem, base: from, next: from, end: to}
+}
+
+// AllocRange returns the first of n contiguous zeroed frames, for a pool the
+// guest kernel manages itself.
+func (m *Memory) AllocRange(n uint64) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next+n*PageSize > m.end {
+		return 0, ErrNoFrames
+	}
+	f := m.next
+	m.next += n * PageSize
+	m.inUse += n
+	return f, nil
 }
 
 // Close unmaps guest RAM.
@@ -65,7 +88,7 @@ func (m *Memory) Bytes(pa, n uint64) []byte { return m.mem[pa : pa+n : pa+n] }
 func (m *Memory) Word(pa uint64) *uint64 { return (*uint64)(unsafe.Pointer(&m.mem[pa])) }
 
 // FrameCount is how many frames Alloc can hand out in total.
-func (m *Memory) FrameCount() uint64 { return (uint64(len(m.mem)) - m.base) / PageSize }
+func (m *Memory) FrameCount() uint64 { return (m.end - m.base) / PageSize }
 
 // InUse is how many frames are allocated now.
 func (m *Memory) InUse() uint64 {
@@ -84,12 +107,31 @@ func (m *Memory) Alloc() (uint64, error) {
 		m.inUse++
 		return f, nil
 	}
-	if m.next >= uint64(len(m.mem)) {
+	if m.next >= m.end {
 		return 0, ErrNoFrames
 	}
 	f := m.next
 	m.next += PageSize
 	m.inUse++
+	return f, nil
+}
+
+// AllocPair returns two zeroed, adjacent frames, the first 8 KiB aligned: a
+// page-table root and the user root PVM's KPTI mode expects at root+4 KiB
+// (CPL follows CR3 bit 12 there).
+func (m *Memory) AllocPair() (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.next%(2*PageSize) != 0 {
+		m.free = append(m.free, m.next)
+		m.next += PageSize
+	}
+	if m.next+2*PageSize > m.end {
+		return 0, ErrNoFrames
+	}
+	f := m.next
+	m.next += 2 * PageSize
+	m.inUse += 2
 	return f, nil
 }
 

@@ -33,13 +33,38 @@ type PageTable struct {
 	Root uint64 // guest-physical address of the PML4, for CR3
 }
 
-// NewPageTable allocates an empty PML4.
+// NewPageTable allocates an empty PML4, 8 KiB aligned with its KPTI user
+// root after it (Memory.AllocPair), so that any table can serve a vCPU in
+// supervisor mode.
 func NewPageTable(mem *Memory) (*PageTable, error) {
-	root, err := mem.Alloc()
+	root, err := mem.AllocPair()
 	if err != nil {
 		return nil, err
 	}
 	return &PageTable{mem: mem, Root: root}, nil
+}
+
+// PageTableAt is the page table whose PML4 is the frame at root.
+func PageTableAt(mem *Memory, root uint64) *PageTable { return &PageTable{mem: mem, Root: root} }
+
+// MapHuge maps the 2 MiB page at pa (2 MiB aligned) at va with leaf flags.
+func (pt *PageTable) MapHuge(va, pa, flags uint64) error {
+	table := pt.Root
+	for level := 3; level > 1; level-- {
+		e := pt.entry(table, index(va, level))
+		v := atomic.LoadUint64(e)
+		if v&PTE_P == 0 {
+			f, err := pt.mem.Alloc()
+			if err != nil {
+				return err
+			}
+			v = f | PTE_P | PTE_W | PTE_U | PTE_A
+			atomic.StoreUint64(e, v)
+		}
+		table = v & pteAddr
+	}
+	SetPTE(pt.entry(table, index(va, 1)), pa|flags|PTE_PS)
+	return nil
 }
 
 func (pt *PageTable) entry(table uint64, idx uint64) *uint64 { return pt.mem.Word(table + idx*8) }

@@ -72,6 +72,9 @@ type Config struct {
 	// Timeout, when positive, stops a guest still running that long after
 	// Run began (--timeout), as SIGKILL would; Result.TimedOut says so.
 	Timeout time.Duration
+	// Kernel is KernelHost (or "") for the monitor answering every system
+	// call, KernelGuest for the guest kernel (kernel.go).
+	Kernel string
 	// TmpfsSize bounds the file data of each tmpfs the run gets — the
 	// root (or an image's writable layer), /tmp and /dev/shm — in bytes
 	// (--tmpfs-size); 0 is half of Memory each, as Linux's default.
@@ -103,6 +106,14 @@ func Run(cfg Config) (*Result, error) {
 	if err := cfg.Net.Validate(); err != nil {
 		return nil, err
 	}
+	var gk *guestKernel // kernel.go
+	if cfg.Kernel == KernelGuest {
+		var err error
+		if cfg, gk, err = asGuestKernel(cfg); err != nil {
+			return nil, err
+		}
+		defer gk.app.Close()
+	}
 	exe, err := readExe(cfg) // image.go
 	if err != nil {
 		return nil, err
@@ -119,7 +130,7 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.PIDs <= 0 {
 		cfg.PIDs = DefaultPIDs
 	}
-	m, err := kvm.New(cfg.Memory, 0)
+	m, err := kvm.New(cfg.Memory, 0, gk != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +159,11 @@ func Run(cfg Config) (*Result, error) {
 	for i, fd := range cfg.Stdio {
 		if _, e := fds.Install(posix.NewHostFile(fd), i, false, 3); e != 0 {
 			return nil, fmt.Errorf("stdio %d: %v", i, e)
+		}
+	}
+	if gk != nil {
+		if err := gk.prepare(&cfg, m, fds); err != nil {
+			return nil, err
 		}
 	}
 	hostname := "rumpgo"

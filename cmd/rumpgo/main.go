@@ -23,6 +23,7 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/image"
+	"github.com/rumpgo/rumpgo/kernel"
 	"github.com/rumpgo/rumpgo/launch"
 )
 
@@ -64,6 +65,9 @@ func Main(args []string, stderr io.Writer) int {
 		return inspect(args[1:], os.Stdout, stderr)
 	case "doctor":
 		return doctor(os.Stdout)
+	case "guest-kernel":
+		// Not for users: rumpgo itself, booted at CPL 0 by run --kernel guest.
+		return kernel.Main(args[min(2, len(args)):], guestKernelEnv(), os.Stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return 0
@@ -83,6 +87,7 @@ func run(args []string, stderr io.Writer) int {
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	testRun := fl.Bool("test", false, "run a Go test binary for `go test -exec \"rumpgo run --test\"`: the working directory's module (or the directory) is mounted read-write at its own path (testmode.go)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
+	kernelPath := fl.String("kernel", launch.KernelHost, "what answers the guest's system calls: `host` (the monitor, a VM exit each) or guest (the guest kernel inside the VM, a prototype: static ELFs and a few calls; docs/design/guest-kernel.md)")
 	noSandbox := fl.Bool("no-sandbox", false, "do not confine the monitor (seccomp filter and Landlock, package sandbox): for debugging")
 	timeout := fl.Duration("timeout", 0, "stop the guest if it still runs after `DURATION` (e.g. 30s, 5m) and exit with status 124, as timeout(1)")
 	coreFile := fl.String("core", "", "write an ELF core `FILE` (for gdb PROGRAM FILE) if the guest dies of a core-dumping signal (core.go)")
@@ -118,6 +123,10 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rumpgo: --syscalls %s: want exit, poll or auto\n", *syscallPath)
 		return exitFailure
 	}
+	if *kernelPath != launch.KernelHost && *kernelPath != launch.KernelGuest {
+		fmt.Fprintf(stderr, "rumpgo: --kernel %s: want host or guest\n", *kernelPath)
+		return exitFailure
+	}
 	if err := nc.SetMode(*netMode); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
 		return exitFailure
@@ -140,6 +149,7 @@ func run(args []string, stderr io.Writer) int {
 		ForwardSignals: true,
 		SyscallPath:    strings.TrimPrefix(*syscallPath, "auto"),
 		Sandbox:        !*noSandbox,
+		Kernel:         *kernelPath,
 	}
 	if *timeout < 0 {
 		fmt.Fprintf(stderr, "rumpgo: --timeout %v: want a positive duration\n", *timeout)
@@ -230,7 +240,24 @@ func doctor(out io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintln(out, "native execution: yes")
+	if err := boot.SupervisorAvailable(); err != nil {
+		fmt.Fprintf(out, "native supervisor mode: no: %v\n", err)
+	} else {
+		fmt.Fprintf(out, "native supervisor mode: yes (PVM VIF page, KPTI root pairs, feature bits %#x)\n", boot.PVMFeatures)
+	}
 	return 0
+}
+
+// guestKernelEnv is the app's environment: the guest kernel's, without
+// what the monitor added for the kernel itself (launch/kernel.go).
+func guestKernelEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, kernel.Env+"=") && kv != launch.KernelGODEBUG {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // failure prints the one-line reason a program did not start and picks the

@@ -50,10 +50,17 @@ type Machine struct {
 
 // New creates a machine with memBytes of RAM, a first page table with the
 // kernel window mapped (Pager), and room for at most maxThreads vCPUs.
-func New(memBytes uint64, maxThreads int) (*Machine, error) {
+// With supervisor set, threads run at CPL 0 (boot.Machine.EnableSupervisor).
+func New(memBytes uint64, maxThreads int, supervisor bool) (*Machine, error) {
 	bm, err := boot.NewMachine(memBytes)
 	if err != nil {
 		return nil, err
+	}
+	if supervisor {
+		if err := bm.EnableSupervisor(); err != nil {
+			bm.Close()
+			return nil, err
+		}
 	}
 	pt, err := boot.NewPageTable(bm.Mem)
 	if err == nil {
@@ -71,6 +78,9 @@ func New(memBytes uint64, maxThreads int) (*Machine, error) {
 	m.pager = &Pager{m: m, pt: pt}
 	return m, nil
 }
+
+// Root is the first address space's page-table root (the guest kernel's).
+func (m *Machine) Root() uint64 { return m.pager.pt.Root }
 
 // Close releases the VM. Call after Stop. Guest memory stays mapped if a
 // thread is still inside a host call after a grace period (a read of a
@@ -193,7 +203,11 @@ func (m *Machine) Start(th rumpglue.Thread, space rumpglue.Space, regs rumpglue.
 	}
 	s.FS.Base = fsBase
 	s.CR3 = p.pt.Root
-	boot.UserSegments(&s)
+	if m.M.Supervisor() {
+		boot.KernelSegments(&s)
+	} else {
+		boot.UserSegments(&s)
+	}
 	if err := c.v.SetSregs(&s); err != nil {
 		m.putCPU(c)
 		return err
@@ -325,14 +339,15 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		if err == unix.EINTR || err == unix.EAGAIN {
 			// A kick: asynchronous signals are taken here, but only at a user
 			// instruction.
-			if c.Regs().RIP < boot.KernelBase {
+			if c.Regs().RIP < boot.KernelBase && !c.inUser() {
 				if th.Interrupted(c) == rumpglue.Stop {
 					return
 				}
 				v.MarkRegsDirty()
 			} else if !m.stopped.Load() {
 				// In the stub, maybe spinning on an exit-less call that
-				// returns without an exit: kick again once it is out.
+				// returns without an exit, or running the guest kernel's app
+				// (whose registers these are not): kick again soon.
 				time.AfterFunc(100*time.Microsecond, c.kick)
 			}
 			continue
@@ -345,6 +360,12 @@ func (c *cpu) loop(th rumpglue.Thread) {
 			return
 		}
 	}
+}
+
+// inUser reports whether the guest kernel runs its app on this vCPU
+// (boot.MailboxInUser): the registers KVM shows are then the app's.
+func (c *cpu) inUser() bool {
+	return c.m.M.Supervisor() && c.box.load(boot.MailboxInUser)&0xff != 0
 }
 
 // exit handles one VM exit.
@@ -371,15 +392,24 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 		if port := int(io.Port); port >= boot.PortException && port < boot.PortException+32 {
 			vec := port - boot.PortException
 			f := v.ExceptionFrame(vec)
+			if f.CS&3 == 3 && c.m.M.Supervisor() {
+				// The guest kernel's app faulted: the prototype kernel
+				// serves no exceptions yet (docs/design/guest-kernel.md).
+				th.Crash(c, fmt.Errorf("the guest kernel's app took exception %d at rip %#x (address %#x): the guest kernel does not serve faults yet", vec, f.RIP, f.CR2))
+				return rumpglue.Stop
+			}
 			r.RIP, r.RSP, r.RFLAGS, r.RAX = f.RIP, f.RSP, f.RFLAGS, f.RAX
 			v.MarkRegsDirty()
 			res := th.Fault(c, rumpglue.Fault{Vector: vec, ErrorCode: f.ErrorCode, Addr: f.CR2})
 			if res == rumpglue.Continue {
 				// The stub took the exception at CPL 0; KVM's emulator has
-				// no IRETQ, so the monitor puts the thread back in user mode.
-				if err := v.ReturnToUser(); err != nil {
-					th.Crash(c, err)
-					return rumpglue.Stop
+				// no IRETQ, so the monitor puts the thread back in user mode
+				// (in supervisor mode it stays at CPL 0).
+				if !c.m.M.Supervisor() {
+					if err := v.ReturnToUser(); err != nil {
+						th.Crash(c, err)
+						return rumpglue.Stop
+					}
 				}
 				c.applyFS()
 			}

@@ -1,0 +1,83 @@
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"github.com/stretchr/testify/require"
+)
+
+// The guest kernel (stage 2, docs/design/guest-kernel.md): the same
+// unmodified static programs natively and under `rumpgo run --kernel guest`.
+
+// requireSupervisor skips where the host's KVM has no native supervisor
+// mode (the guest kernel cannot run there; the monitor path is tested
+// everywhere).
+func requireSupervisor(t *testing.T) {
+	t.Helper()
+	requireKVM(t)
+	if err := boot.SupervisorAvailable(); err != nil {
+		t.Skipf("needs native guest supervisor mode; `rumpgo doctor` says: %v", err)
+	}
+}
+
+// noLibc builds a C program of testdata/<name>/<name>.c without libc.
+func noLibc(t *testing.T, name string) string {
+	t.Helper()
+	need(t, "gcc", "gcc")
+	dir := cBuild(t, name, func(dir string) *exec.Cmd {
+		return exec.Command("gcc", "-O2", "-static", "-nostdlib", "-fno-stack-protector", "-fno-pie", "-no-pie",
+			"-o", filepath.Join(dir, name), filepath.Join(moduleRoot, "tests", "testdata", name, name+".c"))
+	})
+	return filepath.Join(dir, name)
+}
+
+func TestGuestKernelDifferential(t *testing.T) {
+	requireSupervisor(t)
+	rumpgo := requireRumpgo(t)
+	asm, calls := asmProgram(t), noLibc(t, "kcalls")
+	for _, argv := range [][]string{
+		{asm}, {asm, "a", "b c"},
+		{calls}, {calls, "-", "7"},
+	} {
+		native := run(t, os.Environ(), nil, argv...)
+		guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", "--kernel", "guest"}, argv...)...)
+		require.Equal(t, native.stdout, guest.stdout, "%q; stderr:\n%s", argv, guest.stderr)
+		require.Equal(t, native.status, guest.status, "%q", argv)
+		require.Equal(t, native.stderr, guest.stderr, "%q", argv)
+	}
+}
+
+func TestGuestKernelGetpid(t *testing.T) {
+	requireSupervisor(t)
+	bin := noLibc(t, "kgetpid")
+	line := regexp.MustCompile(`^getpid 1000000 \d+\n$`)
+	for _, argv := range [][]string{{bin}, {requireRumpgo(t), "run", "--kernel", "guest", bin}} {
+		r := run(t, os.Environ(), nil, argv...)
+		require.Equal(t, 0, r.status, "%q: %s", argv, r.stderr)
+		require.Regexp(t, line, r.stdout, "%q", argv)
+	}
+}
+
+func TestGuestKernelRefuses(t *testing.T) {
+	requireSupervisor(t)
+	rumpgo, calls := requireRumpgo(t), noLibc(t, "kcalls")
+	// What the prototype does not serve is explicit: ENOSYS, reported.
+	r := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", calls, "enosys")
+	require.Equal(t, 0, r.status, r.stderr)
+	require.Contains(t, r.stdout, "sched_yield -38\n")
+	require.Contains(t, r.stderr, "unsupported syscalls answered ENOSYS: sched_yield×1")
+	// A fault of the app ends the run with one explained line, no hang.
+	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", calls, "fault")
+	require.NotEqual(t, 0, r.status)
+	require.Contains(t, r.stderr, "does not serve faults yet")
+	requireNoPanic(t, r.stderr)
+	// A dynamic ELF is refused before it runs.
+	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", "/bin/true")
+	require.Equal(t, 126, r.status)
+	require.Contains(t, r.stderr, "static ELFs only")
+}
