@@ -55,8 +55,8 @@ func TestGuestKernelDifferential(t *testing.T) {
 func TestGuestKernelGetpid(t *testing.T) {
 	requireSupervisor(t)
 	bin := noLibc(t, "kgetpid")
-	line := regexp.MustCompile(`^getpid 1000000 \d+\n$`)
-	for _, argv := range [][]string{{bin}, {requireRumpgo(t), "run", "--kernel", "guest", bin}} {
+	line := regexp.MustCompile(`^getpid_ns \d+\.\d\n$`)
+	for _, argv := range [][]string{{bin, "1000"}, {requireRumpgo(t), "run", "--kernel", "guest", bin, "1000"}} {
 		r := run(t, os.Environ(), nil, argv...)
 		require.Equal(t, 0, r.status, "%q: %s", argv, r.stderr)
 		require.Regexp(t, line, r.stdout, "%q", argv)

@@ -21,7 +21,10 @@
 //     last). "skipped: qemu-system-x86 not installed" without qemu.
 //   - [syscall] getpid and clock_gettime as system calls, time.Now through
 //     the vDSO: ns per call as the program itself reports it, so start-up
-//     is excluded; getpid also with --syscalls poll (no exits).
+//     is excluded; getpid also with --syscalls poll (no exits), and a
+//     no-libc getpid loop (tests/testdata/kgetpid) on the monitor path and
+//     under `--kernel guest` (the guest kernel, docs/design/guest-kernel.md;
+//     built with gcc, the rows say so where gcc or supervisor mode is missing).
 //   - [runtime] signal to itself, futex ping-pong, thread create+join: ns
 //     per operation as tests/testdata/rtbench reports it.
 //   - [touch] the first touch of each page of a fresh 1 GiB anonymous mmap:
@@ -393,6 +396,27 @@ func (b *bench) qemu() {
 	b.add("qemu-tcg", fmt.Sprintf(name, kernelName(kernel), "TCG", b.of(b.qemuRuns)), v, gst, err, errG, ms)
 }
 
+// guestKernelGetpid measures the same round trip with a no-libc program,
+// which the guest kernel prototype can run: natively, through the monitor,
+// and answered inside the VM by the guest kernel.
+func (b *bench) guestKernelGetpid(arg string) {
+	kgetpid := b.bin("kgetpid")
+	var errN, errM, errK error
+	src := filepath.Join(b.root, "tests", "testdata", "kgetpid", "kgetpid.c")
+	if out, err := exec.Command("gcc", "-O2", "-static", "-nostdlib", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", kgetpid, src).CombinedOutput(); err != nil {
+		errN = fmt.Errorf("building kgetpid with gcc: %v: %s", err, out)
+		errM, errK = errN, errN
+	}
+	var kn, km, kk []float64
+	if errN == nil {
+		kn, errN = getpidNs(b.runs, kgetpid, arg)
+		km, errM = getpidNs(b.runs, b.rumpgo, "run", kgetpid, arg)
+		kk, errK = getpidNs(b.runs, b.rumpgo, "run", "--kernel", "guest", kgetpid, arg)
+	}
+	b.add("getpid-c", fmt.Sprintf("getpid round trip, a no-libc C loop (per call, %s)", b.of(b.runs)), kn, km, errN, errM, ns)
+	b.add("getpid-guest-kernel", fmt.Sprintf("getpid, the same C loop under `--kernel guest`: answered in the VM by the guest kernel (per call, %s)", b.of(b.runs)), kn, kk, errN, errK, ns)
+}
+
 func (b *bench) syscalls() {
 	getpid, timenow := b.bin("getpid"), b.bin("timenow")
 	arg := strconv.Itoa(b.getpidCalls)
@@ -402,6 +426,7 @@ func (b *bench) syscalls() {
 	// The same calls through the mailbox a monitor thread polls: no exit.
 	gp, errP := getpidNs(b.runs, b.rumpgo, "run", "--syscalls", "poll", getpid, arg)
 	b.add("getpid-poll", fmt.Sprintf("getpid, `--syscalls poll`: exit-less while a host CPU is free to poll (per call, %s)", b.of(b.runs)), gn, gp, errN, errP, ns)
+	b.guestKernelGetpid(arg)
 
 	arg = strconv.Itoa(b.timenowCalls)
 	tn, errN := perCallNs(b.runs, timenow, arg)
