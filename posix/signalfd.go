@@ -65,7 +65,7 @@ type signalFDReader struct {
 }
 
 func (r *signalFDReader) Read(b []byte) (int, unix.Errno) { return r.readFor(r.reader, b) }
-func (r *signalFDReader) Readiness(mask uint32) uint32 { return r.readinessFor(r.reader, mask) }
+func (r *signalFDReader) Readiness(mask uint32) uint32    { return r.readinessFor(r.reader, mask) }
 func (r *signalFDReader) EventRegister(e *waiter.Entry) {
 	r.reader.Group.Signals.q.EventRegister(e)
 }

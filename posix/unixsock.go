@@ -93,12 +93,12 @@ type UnixSocket struct {
 	peerGone  bool // a connected peer closed
 	closed    bool
 	connected bool
-	blockedOn *UnixSocket                   // an unconnected datagram send found it full
+	blockedOn *UnixSocket // an unconnected datagram send found it full
 	// blockedNeed is the room the last datagram send that found its
 	// receiver full needed: writability waits for that much, so a
 	// blocked send is not woken to find it still does not fit (a spin).
 	blockedNeed int
-	extra     map[*waiter.Entry]*UnixSocket // entries also registered on another's roomQ
+	extra       map[*waiter.Entry]*UnixSocket // entries also registered on another's roomQ
 }
 
 var _ Socket = (*UnixSocket)(nil)
@@ -733,6 +733,7 @@ func (s *UnixSocket) RecvMsg(p []byte, flags int) (RecvResult, unix.Errno) {
 			r.Flags |= unix.MSG_TRUNC
 		}
 		r.From = m.from
+		sender := m.cred // m is cleared below when the message is taken
 		if peek {
 			// A peek sees the rights without taking them.
 			r.Control.Rights = nil
@@ -743,10 +744,7 @@ func (s *UnixSocket) RecvMsg(p []byte, flags int) (RecvResult, unix.Errno) {
 			s.rq = s.rq[1:]
 		}
 		if passcred {
-			c := m.cred
-			if peek {
-				c = s.peekCred()
-			}
+			c := sender
 			r.Control.Cred = &c
 		}
 		if !peek && len(s.rq) == 0 {
@@ -811,13 +809,6 @@ func (s *UnixSocket) RecvMsg(p []byte, flags int) (RecvResult, unix.Errno) {
 		s.roomQ.Notify(waiter.EPOLLOUT | waiter.EPOLLWRNORM)
 	}
 	return r, 0
-}
-
-func (s *UnixSocket) peekCred() Ucred {
-	if len(s.rq) > 0 {
-		return s.rq[0].cred
-	}
-	return Ucred{}
 }
 
 // GetSockOpt implements Socket.

@@ -99,3 +99,25 @@ func TestUnixNames(t *testing.T) {
 		})
 	}
 }
+
+// TestPassCredDatagram: SCM_CREDENTIALS of a datagram or seqpacket
+// message carry its sender's identity, taken or peeked (issue 22: they
+// read the emptied queue slot, pid 0).
+func TestPassCredDatagram(t *testing.T) {
+	ns := NewUnixNamespace()
+	want := Ucred{PID: 7, UID: 1000, GID: 1001}
+	for _, typ := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_SEQPACKET} {
+		a, b, e := ns.UnixPair(typ, 0, want)
+		require.Zero(t, e)
+		require.Zero(t, b.SetSockOpt(unix.SOL_SOCKET, unix.SO_PASSCRED, []byte{1, 0, 0, 0}))
+		_, e = a.SendMsg([]byte("x"), nil, nil, 0)
+		require.Zero(t, e)
+		buf := make([]byte, 4)
+		for _, flags := range []int{unix.MSG_PEEK, 0} {
+			r, e := b.RecvMsg(buf, flags)
+			require.Zero(t, e)
+			require.NotNil(t, r.Control.Cred, "type %d flags %#x", typ, flags)
+			require.Equal(t, want, *r.Control.Cred, "type %d flags %#x", typ, flags)
+		}
+	}
+}

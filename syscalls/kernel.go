@@ -129,10 +129,23 @@ type Thread struct {
 	faultDesc string            // what it was, for a crash report
 	call      call              // the syscall being returned from
 	held      []*posix.OpenFile // files the call in progress holds (file)
+	initFPU   []byte            // the XSAVE image a clone child starts with (childThread)
 }
 
 // NewThread binds task to the kernel.
 func (k *Kernel) NewThread(task *posix.Task) *Thread { return &Thread{K: k, Task: task} }
+
+// childThread is the Thread of a task t's clone made: it starts with t's
+// FPU, SSE and AVX state (MXCSR's rounding mode and flush-to-zero, x87
+// control word), as Linux's fork copies the parent's fpstate.
+func (t *Thread) childThread(task *posix.Task) *Thread {
+	c := t.K.NewThread(task)
+	buf := make([]byte, xsaveMax)
+	if n, err := t.cpu.ExtendedState(buf); err == nil && n > 0 {
+		c.initFPU = buf
+	}
+	return c
+}
 
 // Syscall implements rumpglue.Thread.
 func (t *Thread) Syscall(cpu rumpglue.CPU) rumpglue.Resume {
@@ -219,6 +232,10 @@ func (t *Thread) SyscallAway(cpu rumpglue.CPU) (handled, finish bool) {
 // Attach implements rumpglue.Thread.
 func (t *Thread) Attach(cpu rumpglue.CPU) {
 	t.cpu = cpu
+	if t.initFPU != nil {
+		cpu.SetExtendedState(t.initFPU)
+		t.initFPU = nil
+	}
 	t.Task.SetKick(cpu.Kick)
 	t.cpuJoin()
 }

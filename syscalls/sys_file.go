@@ -164,16 +164,34 @@ func (t *Thread) iovecs(addr uint64, n int) ([]iovec, unix.Errno) {
 		return nil, e
 	}
 	iov := make([]iovec, n)
-	total := uint64(0)
 	for i := range iov {
 		iov[i] = iovec{binary.LittleEndian.Uint64(raw[16*i:]), binary.LittleEndian.Uint64(raw[16*i+8:])}
-		total += iov[i].len
-		if int64(iov[i].len) < 0 || int64(total) < 0 {
+		if int64(iov[i].len) < 0 {
 			return nil, unix.EINVAL
 		}
 	}
+	// As Linux's __import_iovec: each buffer must lie below the top of
+	// user space (access_ok, EFAULT), then the total is cut to
+	// MAX_RW_COUNT, the most one call moves.
+	total := uint64(0)
+	for i := range iov {
+		v := &iov[i]
+		if v.len > taskSizeMax || v.base > taskSizeMax-v.len {
+			return nil, unix.EFAULT
+		}
+		v.len = min(v.len, maxRWCount-total)
+		total += v.len
+	}
 	return iov, 0
 }
+
+// taskSizeMax is x86-64's TASK_SIZE_MAX, the end of user space with
+// 4-level paging; maxRWCount is MAX_RW_COUNT (INT_MAX rounded down to a
+// page).
+const (
+	taskSizeMax = 1<<47 - 4096
+	maxRWCount  = 0x7ffff000
+)
 
 func sysReadv(t *Thread, a Args) (uint64, unix.Errno) {
 	f, e := t.file(a.Int(0))

@@ -132,7 +132,7 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 	if flags&unix.CLONE_VFORK != 0 {
 		vforked = child.Vfork()
 	}
-	if err := t.K.Machine.Start(t.K.NewThread(task), child.MM.Pager(), regs, fs); err != nil {
+	if err := t.K.Machine.Start(t.childThread(task), child.MM.Pager(), regs, fs); err != nil {
 		task.Exit(0)
 		if !errors.Is(err, rumpglue.ErrThreadLimit) {
 			t.K.report("rumpgo: cannot start process: %v", err)

@@ -164,7 +164,7 @@ func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint6
 	}
 	child.SetMask(t.Task.Mask())
 	child.Affinity.Store(t.Task.Affinity.Load()) // inherited, as on Linux
-	if err := t.K.Machine.Start(t.K.NewThread(child), g.MM.Pager(), regs, fs); err != nil {
+	if err := t.K.Machine.Start(t.childThread(child), g.MM.Pager(), regs, fs); err != nil {
 		child.Exit(0)
 		if errors.Is(err, rumpglue.ErrThreadLimit) {
 			return 0, unix.EAGAIN

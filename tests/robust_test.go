@@ -43,6 +43,10 @@ var robustCases = []robustCase{
 	{mode: "wuntraced"},
 	{mode: "kill-perm"},
 	{mode: "clone3"},
+	{mode: "mxcsr"},
+	{mode: "passcred"},
+	{mode: "readv-max"},
+	{mode: "threads"},
 }
 
 // TestRobust runs every crobust mode natively and under rumpgo.

@@ -212,3 +212,36 @@ func TestSpecialMapping(t *testing.T) {
 		require.NotContains(t, frames, f)
 	}
 }
+
+// TestReserveOnly: thread stacks (MAP_STACK) and MAP_NORESERVE mappings
+// are reserved, not committed — a program with many 8 MiB thread stacks
+// fits a small --memory as it fits Linux's heuristic overcommit (issue 22:
+// pthread_create failed past ~60 threads under --memory 512) — while
+// ordinary private mappings still count.
+func TestReserveOnly(t *testing.T) {
+	as, _ := newSpace(t, 16<<20)
+	rw := unix.PROT_READ | unix.PROT_WRITE
+	anon := unix.MAP_PRIVATE | unix.MAP_ANONYMOUS
+	var stacks []uint64
+	for i := 0; i < 8; i++ {
+		a, e := as.Mmap(0, 8<<20, rw, anon|unix.MAP_STACK)
+		require.Zero(t, e, "stack %d", i)
+		stacks = append(stacks, a)
+	}
+	_, e := as.Mmap(0, 8<<20, rw, anon|unix.MAP_NORESERVE)
+	require.Zero(t, e)
+	committed, _ := as.Committed()
+	require.Zero(t, committed)
+	// The guard page glibc makes, and back: still nothing charged.
+	require.Zero(t, as.Mprotect(stacks[0], 4096, unix.PROT_NONE))
+	require.Zero(t, as.Mprotect(stacks[0], 4096, rw))
+	committed, _ = as.Committed()
+	require.Zero(t, committed)
+	_, e = as.Mmap(0, 12<<20, rw, anon)
+	require.Zero(t, e)
+	_, e = as.Mmap(0, 8<<20, rw, anon)
+	require.Equal(t, unix.ENOMEM, e, "ordinary mappings past the limit")
+	require.Zero(t, as.Munmap(stacks[1], 8<<20))
+	committed, _ = as.Committed()
+	require.EqualValues(t, 12<<20, committed)
+}

@@ -67,7 +67,7 @@ func (as *AddressSpace) Mremap(old, oldSize, newSize uint64, flags int, newAddr 
 			return 0, unix.EINVAL
 		}
 	}
-	commits := v.accessible() && !v.sharedFile()
+	commits := v.charged()
 
 	// Shrink in place, or move while shrinking when fixed.
 	if newSize <= oldSize && !fixed && flags&MREMAP_DONTUNMAP == 0 {

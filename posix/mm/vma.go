@@ -33,6 +33,18 @@ func (v VMA) sharedFile() bool { return v.File != nil && v.Flags&unix.MAP_SHARED
 
 func (v VMA) accessible() bool { return v.Prot != unix.PROT_NONE }
 
+// reserveOnly reports a mapping that is reserved, not committed: what
+// MAP_NORESERVE asks for, and thread stacks (MAP_STACK), of which a
+// process with many threads touches a few pages each. Linux's heuristic
+// overcommit charges neither against RAM; a page of one that finds no
+// frame is SIGBUS, as Linux's out-of-memory fault.
+func (v VMA) reserveOnly() bool { return v.Flags&(unix.MAP_NORESERVE|unix.MAP_STACK) != 0 }
+
+// charged reports whether v's pages count against the commit limit.
+func (v VMA) charged() bool {
+	return v.accessible() && !v.Special() && !v.sharedFile() && !v.reserveOnly()
+}
+
 // Special reports whether v maps frames the machine owns ([vvar], [vdso]).
 func (v VMA) Special() bool { return v.frames != nil }
 
@@ -56,10 +68,21 @@ func (as *AddressSpace) VMAs() []VMA {
 func (as *AddressSpace) commitOf(start, end uint64) uint64 {
 	var n uint64
 	for _, v := range as.vmas {
-		if v.End <= start || v.Start >= end || !v.accessible() || v.Special() || v.sharedFile() {
+		if v.End <= start || v.Start >= end || !v.charged() {
 			continue // special mappings are the machine's memory, shared file pages the file's
 		}
 		n += min(v.End, end) - max(v.Start, start)
+	}
+	return n
+}
+
+// reservedBytes is how much of [start, end) reserve-only mappings hold.
+func (as *AddressSpace) reservedBytes(start, end uint64) uint64 {
+	var n uint64
+	for _, v := range as.vmas {
+		if v.End > start && v.Start < end && v.reserveOnly() && !v.sharedFile() {
+			n += min(v.End, end) - max(v.Start, start)
+		}
 	}
 	return n
 }
@@ -223,7 +246,7 @@ func (as *AddressSpace) mmap(addr, length uint64, prot, flags int, file File, of
 	}
 	end := start + length
 	newCommit := as.committed - as.commitOf(start, end)
-	if prot != unix.PROT_NONE && !(file != nil && flags&unix.MAP_SHARED != 0) {
+	if prot != unix.PROT_NONE && !(file != nil && flags&unix.MAP_SHARED != 0) && flags&(unix.MAP_NORESERVE|unix.MAP_STACK) == 0 {
 		newCommit += length
 	}
 	if newCommit > as.limit {
@@ -232,7 +255,7 @@ func (as *AddressSpace) mmap(addr, length uint64, prot, flags int, file File, of
 	as.dropPages(start, end)
 	as.carve(start, end)
 	as.committed = newCommit
-	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN),
+	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN | unix.MAP_NORESERVE | unix.MAP_STACK),
 		File: file, Off: off, noWrite: noWrite})
 	as.syncFileRefs()
 	if flags&unix.MAP_POPULATE != 0 && prot != unix.PROT_NONE {
@@ -309,7 +332,7 @@ func (as *AddressSpace) Mprotect(addr, length uint64, prot int) unix.Errno {
 	}
 	newCommit := as.committed - as.commitOf(start, end)
 	if prot != unix.PROT_NONE {
-		newCommit += end - start - as.sharedFileBytes(start, end)
+		newCommit += end - start - as.sharedFileBytes(start, end) - as.reservedBytes(start, end)
 	}
 	if newCommit > as.limit {
 		return unix.ENOMEM
