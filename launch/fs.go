@@ -169,20 +169,33 @@ func setupFS(s fsSetup) error {
 	kfs.SetExec(s.group, exeFile.(*vfs.File), argv, cfg.Env, nil)
 	procs := s.k.Procs
 	pfs := procfs.New(v, procfs.System{
-		Hostname: func() string { return s.host }, Release: hostRelease(), Version: "#1 SMP rumpgo",
+		Hostname: s.k.Hostname, SetHostname: s.k.SetHostname,
+		Domainname: s.k.Domainname, SetDomainname: s.k.SetDomainname,
+		Release: syscalls.Release, Version: syscalls.Version, CPUInfo: cpuinfo(cfg.CPUs),
 		CPUs: cfg.CPUs, MemBytes: cfg.Memory, Boot: s.start,
 		MemUsed: func() uint64 { c, _ := s.group.MM.Committed(); return c },
 		Process: func(pid int) *procfs.Process {
 			g := procs.Group(pid)
-			if g == nil || g.Exiting() && g.NumTasks() == 0 {
-				return nil // zombies have no /proc entry here
+			if g == nil {
+				return nil
+			}
+			if g.Exiting() && g.NumTasks() == 0 {
+				// A zombie: its files and memory are gone, its stat stays.
+				return &procfs.Process{Group: g, Zombie: true, Start: s.start,
+					Attrs: func() *posix.ProcAttrs { return posix.AttrsOf(g, attrs) }}
 			}
 			exe, argv, env, start := kfs.Exec(g)
 			return &procfs.Process{Group: g, FS: kfs.Context(g), Exe: exe, Argv: argv, Env: env, Start: start,
 				Attrs: func() *posix.ProcAttrs { return posix.AttrsOf(g, attrs) }}
 		},
 		PIDs: procs.PIDs,
-		Net:  s.k, // /proc/net from the guest's network
+		ThreadGroupOf: func(tid int) int {
+			if t := procs.Task(tid); t != nil {
+				return t.Group.PID
+			}
+			return 0
+		},
+		Net: s.k, // /proc/net from the guest's network
 	})
 	if _, e := v.MountPath("/proc", pfs, "proc", vfs.MS_NOSUID|vfs.MS_NODEV|vfs.MS_NOEXEC, ""); e != 0 {
 		return fmt.Errorf("mounting /proc: %v", e)
@@ -260,12 +273,43 @@ func placeExe(v *vfs.VFS, path string, mkdirAll func(string, uint32) error, writ
 	return size, nil
 }
 
-func hostRelease() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return "6.1.0"
+// cpuinfo is /proc/cpuinfo: the host's description of its first
+// processor, once per guest CPU, with the hypervisor flag a virtual
+// machine's CPUID sets (leaf 1, ECX bit 31). It reads the host's file
+// now, before the monitor sandboxes itself; without one, procfs makes
+// its own minimal text.
+func cpuinfo(cpus int) func() []byte {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return nil
 	}
-	return unix.ByteSliceToString(u.Release[:])
+	return func() []byte {
+		first, _, _ := strings.Cut(string(b), "\n\n")
+		var out strings.Builder
+		for i := 0; i < max(cpus, 1); i++ {
+			for _, line := range strings.Split(first, "\n") {
+				k, v, _ := strings.Cut(line, ":")
+				switch strings.TrimSpace(k) {
+				case "processor", "core id", "apicid", "initial apicid":
+					v = " " + strconv.Itoa(i)
+				case "siblings", "cpu cores":
+					v = " " + strconv.Itoa(max(cpus, 1))
+				case "physical id":
+					v = " 0"
+				case "flags":
+					if !strings.Contains(v+" ", " hypervisor ") {
+						v += " hypervisor"
+					}
+				}
+				if strings.Contains(line, ":") {
+					line = k + ":" + v
+				}
+				out.WriteString(line + "\n")
+			}
+			out.WriteString("\n")
+		}
+		return []byte(out.String())
+	}
 }
 
 // etcDefaults are the /etc files a program expects; an image may carry

@@ -117,6 +117,8 @@ type ProcAttrs struct {
 	noNewPrivs bool
 	comm       [TASK_COMM_LEN]byte // the name threads start with
 	threads    map[int]*ThreadAttrs
+	oomAdj     int // /proc/PID/oom_score_adj
+	oomAdjMin  int // the least a process without CAP_SYS_RESOURCE may set
 }
 
 // NewProcAttrs makes the attributes of a process started as uid:gid with
@@ -271,6 +273,7 @@ func (p *ProcAttrs) Fork(tid int) *ProcAttrs {
 		umask: p.umask, nice: p.nice, sched: p.sched,
 		dumpable: p.dumpable, noNewPrivs: p.noNewPrivs,
 		comm: comm, threads: map[int]*ThreadAttrs{},
+		oomAdj: p.oomAdj, oomAdjMin: p.oomAdjMin,
 	}
 }
 
@@ -287,4 +290,38 @@ func (p *ProcAttrs) Exec(name string) {
 // SetAttrs gives a new process its attributes, before any task runs.
 func SetAttrs(g *ThreadGroup, a *ProcAttrs) {
 	g.attrsOnce.Do(func() { g.attrs = a })
+}
+
+// OOM_SCORE_ADJ_MIN and OOM_SCORE_ADJ_MAX bound oom_score_adj
+// (uapi/linux/oom.h).
+const (
+	OOM_SCORE_ADJ_MIN = -1000
+	OOM_SCORE_ADJ_MAX = 1000
+)
+
+// OOMScoreAdj is /proc/PID/oom_score_adj. There is no OOM killer to
+// consult it: the value is kept for the programs that set and read it.
+func (p *ProcAttrs) OOMScoreAdj() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.oomAdj
+}
+
+// SetOOMScoreAdj is a write of oom_score_adj, as __set_oom_adj checks it:
+// EINVAL out of range, EACCES below the process's minimum without
+// CAP_SYS_RESOURCE (privileged), whose writes set the minimum.
+func (p *ProcAttrs) SetOOMScoreAdj(v int, privileged bool) unix.Errno {
+	if v < OOM_SCORE_ADJ_MIN || v > OOM_SCORE_ADJ_MAX {
+		return unix.EINVAL
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v < p.oomAdjMin && !privileged {
+		return unix.EACCES
+	}
+	p.oomAdj = v
+	if privileged {
+		p.oomAdjMin = v
+	}
+	return 0
 }

@@ -241,6 +241,9 @@ type Zombie struct {
 	Status    ExitStatus
 	Stopped   int
 	Continued bool
+	// CPU is an ended child's processor time and its children's, for
+	// wait4's rusage.
+	CPU CPUTimes
 }
 
 // WaitChild looks for a child matching f with a change f asks for (it
@@ -280,8 +283,12 @@ func (g *ThreadGroup) WaitChild(f WaitFilter, keep bool) (z Zombie, found, any b
 	switch {
 	case f.Exited && best.zombie:
 		z.Status = best.status
+		z.CPU = best.endedCPU.Add(best.childCPU)
 		best.mu.Unlock()
 		if !keep {
+			g.mu.Lock()
+			g.childCPU = g.childCPU.Add(z.CPU)
+			g.mu.Unlock()
 			p.reapLocked(best)
 		}
 		return z, true, true

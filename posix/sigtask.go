@@ -278,8 +278,37 @@ func (t *Task) dequeue(allowed uint64, acting bool) (SigInfo, SigAction, bool) {
 			continue
 		}
 		if act.Flags&SA_RESETHAND != 0 && act.Handler != SIG_DFL {
-			s.act[sig] = SigAction{}
+			// Only the handler goes back to SIG_DFL: the flags and mask
+			// stay, as sigaction shows inside the handler on Linux.
+			s.act[sig].Handler = SIG_DFL
 		}
 		return info, act, true
 	}
+}
+
+// SignalState is what /proc/PID/status shows of a task's signals: its
+// own pending set, the process's shared one, its mask, and the real-time
+// signals queued in the process.
+func (t *Task) SignalState() (pending, shared, blocked uint64, queued int) {
+	s := t.Group.Signals
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.pending.set, s.shared.set, t.mask, s.queued
+}
+
+// Dispositions are the signals the process ignores (SIG_IGN) and catches
+// (a handler), as bit sets.
+func (s *SignalHandlers) Dispositions() (ignored, caught uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sig := 1; sig <= NSIG; sig++ {
+		switch s.act[sig].Handler {
+		case SIG_DFL:
+		case SIG_IGN:
+			ignored |= Bit(sig)
+		default:
+			caught |= Bit(sig)
+		}
+	}
+	return ignored, caught
 }

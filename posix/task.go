@@ -38,6 +38,9 @@ type ThreadGroup struct {
 	status  ExitStatus
 	dying   chan struct{} // closed when the group starts to exit
 
+	endedCPU CPUTimes // of the tasks that ended (cputime.go); guarded by mu
+	childCPU CPUTimes // of the children reaped, and theirs; guarded by mu
+
 	vforkDone     chan struct{} // process.go: Vfork
 	vforkReleased bool
 
@@ -111,6 +114,11 @@ type Task struct {
 
 	interrupt chan struct{} // a signal became deliverable (buffered 1)
 	doomed    atomic.Bool   // another thread execs: end (KillOthers)
+	sleep     atomic.Uint32 // 'S' or 'D' while it sleeps in a call (SetSleeping)
+
+	// cpu reads how much processor time the task has used (SetCPUClock);
+	// others read it, for /proc and getrusage.
+	cpu atomic.Pointer[CPUClock]
 
 	// Guarded by Group.Signals.mu.
 	mask        uint64
@@ -148,11 +156,14 @@ func (g *ThreadGroup) NewTask() (*Task, bool) {
 // process, as on Linux).
 func (t *Task) Exit(code int) (last bool) {
 	g := t.Group
+	used := t.CPUTime() // while its CPU still runs it
+	t.cpu.Store(nil)
 	g.procs.mu.Lock()
 	delete(g.procs.tasks, t.TID)
 	g.procs.mu.Unlock()
 	g.mu.Lock()
 	delete(g.tasks, t.TID)
+	g.endedCPU = g.endedCPU.Add(used)
 	last = len(g.tasks) == 0
 	g.mu.Unlock()
 	if last {
@@ -231,6 +242,32 @@ func (t *Task) Interrupt() <-chan struct{} {
 	default:
 	}
 	return t.interrupt
+}
+
+// Task states as /proc/PID/stat shows them (fs/proc/array.c).
+const (
+	TaskRunning  = 'R'
+	TaskSleeping = 'S' // interruptible: a signal ends the wait
+	TaskDiskWait = 'D' // uninterruptible (Linux's killable waits, vfork)
+	TaskStopped  = 'T'
+	TaskZombie   = 'Z'
+)
+
+// SetSleeping marks the task as waiting in a call in state (TaskSleeping
+// or TaskDiskWait), or running again with 0; harnesses poll /proc for
+// "the child sleeps" before they signal it.
+func (t *Task) SetSleeping(state byte) { t.sleep.Store(uint32(state)) }
+
+// State is the task's state letter for /proc: stopped by job control,
+// sleeping in a call, or running (in guest code or a call's work).
+func (t *Task) State() byte {
+	if _, stopped := t.Group.Stopped(); stopped {
+		return TaskStopped
+	}
+	if s := t.sleep.Load(); s != 0 {
+		return byte(s)
+	}
+	return TaskRunning
 }
 
 // Task returns the live task tid, or nil.

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"time"
 
+	"github.com/rumpgo/rumpgo/posix"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,6 +39,8 @@ func (t *Thread) block(ready <-chan struct{}, deadline time.Time) unix.Errno {
 		defer tm.Stop()
 		timeout = tm.C
 	}
+	t.Task.SetSleeping(posix.TaskSleeping)
+	defer t.Task.SetSleeping(0)
 	select {
 	case <-ready:
 		return 0

@@ -52,6 +52,9 @@ type Kernel struct {
 	timersMu   sync.Mutex
 	procTimers map[*posix.ThreadGroup]*timers // sys_timer.go
 
+	utsOnce sync.Once
+	utsName *utsName // sys_uts.go
+
 	fs      *FS      // file systems (fs.go)
 	net     *Network // sockets (sys_socket.go)
 	netOnce sync.Once
@@ -210,7 +213,6 @@ var needsCPU = [maxSyscall]bool{
 	unix.SYS_EXECVE: true, unix.SYS_EXECVEAT: true,
 	unix.SYS_EXIT: true, unix.SYS_EXIT_GROUP: true,
 	unix.SYS_RT_SIGSUSPEND: true, unix.SYS_PAUSE: true,
-	unix.SYS_GETRUSAGE: true, // RUSAGE_THREAD reads the calling host thread
 }
 
 // SyscallAway implements rumpglue.AwayThread.
@@ -238,6 +240,7 @@ func (t *Thread) Attach(cpu rumpglue.CPU) {
 	}
 	t.Task.SetKick(cpu.Kick)
 	t.cpuJoin()
+	t.Task.SetCPUClock(newTaskClock(cpu))
 }
 
 // Interrupted implements rumpglue.Thread: a kick, usually a signal for

@@ -21,20 +21,25 @@ func init() {
 	}, args: []argKind{aResource, aPtr}})
 	register(unix.SYS_SYSINFO, Entry{Name: "sysinfo", fn: sysSysinfo, args: []argKind{aPtr}})
 	register(unix.SYS_GETRUSAGE, Entry{Name: "getrusage", Support: Partial,
-		Note: "CPU times and maxrss are the monitor's host process (or vCPU thread) figures, which include emulation work; other fields are 0",
+		Note: "CPU times are the guest's tasks' (their vCPU threads' host times, emulation work included) and its reaped children's; maxrss is the monitor's; other fields are 0",
 		fn:   sysGetrusage, args: []argKind{aInt, aPtr}})
-	register(unix.SYS_TIMES, Entry{Name: "times", Note: "CPU times as getrusage; ticks count from the machine's boot",
+	register(unix.SYS_TIMES, Entry{Name: "times", Note: "CPU times as getrusage, the reaped children's included; ticks count from the machine's boot",
 		fn: sysTimes, args: []argKind{aPtr}})
 }
 
 // Release is the kernel release the guest sees: Debian 12's, whose ABI the
 // emulation follows.
+// Every place that names the kernel (uname, /proc/sys/kernel/osrelease,
+// /proc/version) says this one release.
 const Release = "6.1.0-rumpgo"
+
+// Version is uname -v, and /proc/sys/kernel/version.
+const Version = "#1 SMP PREEMPT_DYNAMIC rumpgo"
 
 func sysUname(t *Thread, a Args) (uint64, unix.Errno) {
 	const field = 65
 	var u [6 * field]byte
-	for i, s := range []string{"Linux", t.K.Info.Hostname, Release, "#1 SMP PREEMPT_DYNAMIC rumpgo", "x86_64", "(none)"} {
+	for i, s := range []string{"Linux", t.K.Hostname(), Release, Version, "x86_64", t.K.Domainname()} {
 		copy(u[i*field:(i+1)*field-1], s)
 	}
 	return 0, t.mm().CopyOut(a[0], u[:])
@@ -130,7 +135,11 @@ func sysSysinfo(t *Thread, a Args) (uint64, unix.Errno) {
 	le.PutUint64(b[0:], sec)
 	// The guest can map its commit limit: that is its RAM, and what it has
 	// not committed is free. There is no swap.
+	// totalram is the machine's RAM, as /proc/meminfo's MemTotal.
 	committed, limit := t.mm().Committed()
+	if t.K.Info.MemBytes != 0 {
+		limit = t.K.Info.MemBytes
+	}
 	le.PutUint64(b[32:], limit)
 	le.PutUint64(b[40:], limit-min(committed, limit))
 	le.PutUint16(b[80:], uint16(min(t.Task.Group.NumTasks(), 0xffff)))
@@ -145,59 +154,44 @@ const (
 	RUSAGE_THREAD   = 1
 )
 
-// hostUsage measures the guest's CPU time: the guest's instructions run on
-// vCPU threads of this host process, so the process's (or, for
-// RUSAGE_THREAD, the calling vCPU thread's) host user and system times are
-// the guest's, with the emulation's own work counted in. ok is false for
-// RUSAGE_CHILDREN: a guest has no children yet.
-func hostUsage(who int) (ru unix.Rusage, ok bool) {
-	switch who {
-	case RUSAGE_SELF:
-		unix.Getrusage(unix.RUSAGE_SELF, &ru)
-	case RUSAGE_THREAD:
-		unix.Getrusage(unix.RUSAGE_THREAD, &ru)
-		var self unix.Rusage
-		unix.Getrusage(unix.RUSAGE_SELF, &self)
-		ru.Maxrss = self.Maxrss // Linux reports the process's maxrss for threads too
-	default:
-		return ru, false
-	}
-	return ru, true
-}
-
 func sysGetrusage(t *Thread, a Args) (uint64, unix.Errno) {
 	who := a.Int(0)
-	if who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD {
+	g := t.Task.Group
+	var c posix.CPUTimes
+	switch who {
+	case RUSAGE_SELF:
+		c = g.CPUTime()
+	case RUSAGE_CHILDREN:
+		c = g.ChildrenCPUTime()
+	case RUSAGE_THREAD:
+		c = t.Task.CPUTime()
+	default:
 		return 0, unix.EINVAL
 	}
-	ru, ok := hostUsage(who)
-	// struct rusage: ru_utime, ru_stime (timevals), then 14 longs from
-	// ru_maxrss (KiB) to ru_nivcsw; 144 bytes.
-	var b [144]byte
-	if ok {
-		le := binary.LittleEndian
-		le.PutUint64(b[0:], uint64(ru.Utime.Sec))
-		le.PutUint64(b[8:], uint64(ru.Utime.Usec))
-		le.PutUint64(b[16:], uint64(ru.Stime.Sec))
-		le.PutUint64(b[24:], uint64(ru.Stime.Usec))
-		le.PutUint64(b[32:], uint64(ru.Maxrss))
+	// ru_maxrss is the host process's, in KiB: an upper bound of the
+	// guest's resident set.
+	var maxrss int64
+	if who != RUSAGE_CHILDREN {
+		var ru unix.Rusage
+		unix.Getrusage(unix.RUSAGE_SELF, &ru)
+		maxrss = ru.Maxrss
 	}
-	return 0, t.mm().CopyOut(a[1], b[:])
+	return 0, t.mm().CopyOut(a[1], putRusage(c, maxrss))
 }
 
 // USER_HZ is the unit of clock_t: clock ticks per second (AT_CLKTCK).
 const USER_HZ = 100
 
-func ticks(sec, usec int64) uint64 { return uint64(sec*USER_HZ + usec/(1e6/USER_HZ)) }
-
 func sysTimes(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[0] != 0 {
-		ru, _ := hostUsage(RUSAGE_SELF)
+		self, children := t.Task.Group.CPUTime(), t.Task.Group.ChildrenCPUTime()
 		// struct tms: utime, stime, cutime, cstime in clock ticks.
 		var b [32]byte
 		le := binary.LittleEndian
-		le.PutUint64(b[0:], ticks(ru.Utime.Sec, ru.Utime.Usec))
-		le.PutUint64(b[8:], ticks(ru.Stime.Sec, ru.Stime.Usec))
+		le.PutUint64(b[0:], clockTicks(self.User))
+		le.PutUint64(b[8:], clockTicks(self.System))
+		le.PutUint64(b[16:], clockTicks(children.User))
+		le.PutUint64(b[24:], clockTicks(children.System))
 		if e := t.mm().CopyOut(a[0], b[:]); e != 0 {
 			return 0, e
 		}

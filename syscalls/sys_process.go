@@ -3,6 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
@@ -140,11 +141,14 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 		return abandon(unix.EAGAIN)
 	}
 	if vforked != nil {
-		// Like Linux's vfork wait, only a fatal signal ends it early.
+		// Like Linux's vfork wait (killable, so /proc shows D), only a
+		// fatal signal ends it early.
+		t.Task.SetSleeping(posix.TaskDiskWait)
 		select {
 		case <-vforked:
 		case <-g.Dying():
 		}
+		t.Task.SetSleeping(0)
 	}
 	return uint64(pid), 0
 }
@@ -241,6 +245,8 @@ func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
 	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0,
 		Exited: true, Stopped: opts&WUNTRACED != 0, Continued: opts&WCONTINUED != 0}
 	switch pid := a.Int(0); {
+	case pid == math.MinInt32:
+		return 0, unix.ESRCH // -pid is no process group (kernel_wait4)
 	case pid == -1:
 	case pid == 0:
 		f.PGID = t.Task.Group.PGID()
@@ -259,7 +265,7 @@ func sysWait4(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 	}
 	if a[3] != 0 {
-		if e := t.mm().CopyOut(a[3], make([]byte, rusageSize)); e != 0 {
+		if e := t.mm().CopyOut(a[3], putRusage(z.CPU, 0)); e != 0 {
 			return 0, e
 		}
 	}
@@ -314,7 +320,7 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 	}
 	if a[4] != 0 {
-		if e := t.mm().CopyOut(a[4], make([]byte, rusageSize)); e != 0 {
+		if e := t.mm().CopyOut(a[4], putRusage(z.CPU, 0)); e != 0 {
 			return 0, e
 		}
 	}

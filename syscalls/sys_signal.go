@@ -18,7 +18,7 @@ func init() {
 	register(unix.SYS_RT_SIGQUEUEINFO, Entry{Name: "rt_sigqueueinfo", fn: sysRtSigqueueinfo, args: []argKind{aInt, aSignal, aPtr}})
 	register(unix.SYS_RT_TGSIGQUEUEINFO, Entry{Name: "rt_tgsigqueueinfo", fn: sysRtTgsigqueueinfo, args: []argKind{aInt, aInt, aSignal, aPtr}})
 	register(unix.SYS_SIGALTSTACK, Entry{Name: "sigaltstack", fn: sysSigaltstack, args: []argKind{aPtr, aPtr}})
-	register(unix.SYS_KILL, Entry{Name: "kill", Support: Partial, Note: "the guest is its machine's only process: pid 0, -1, -1 and its own pid or tids reach it; others ESRCH",
+	register(unix.SYS_KILL, Entry{Name: "kill", Note: "every process of the guest's machine, zombies included, with Linux's permission check",
 		fn: sysKill, args: []argKind{aInt, aSignal}})
 	register(unix.SYS_TGKILL, Entry{Name: "tgkill", fn: sysTgkill, args: []argKind{aInt, aInt, aSignal}})
 	register(unix.SYS_TKILL, Entry{Name: "tkill", fn: sysTkill, args: []argKind{aInt, aSignal}})
@@ -182,8 +182,9 @@ func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
 	var targets []*posix.ThreadGroup
 	switch {
 	case pid > 0:
-		// A thread's id names its process too, as on Linux.
-		if tg, e := t.process(pid); e == 0 {
+		// A thread's id names its process too, as on Linux; a zombie is
+		// still there to be signalled, to no effect.
+		if tg := t.K.Procs.Group(pid); tg != nil {
 			targets = append(targets, tg)
 		} else if task := t.K.Procs.Task(pid); task != nil {
 			targets = append(targets, task.Group)
@@ -210,8 +211,8 @@ func sysKill(t *Thread, a Args) (uint64, unix.Errno) {
 			last = unix.EPERM
 			continue
 		}
-		if sig == 0 {
-			sent = true
+		if sig == 0 || tg.Exiting() && tg.NumTasks() == 0 {
+			sent = true // a zombie takes a signal, to no effect
 			continue
 		}
 		if e := tg.Send(t.sender(sig, posix.SI_USER)); e != 0 {
@@ -260,14 +261,17 @@ func (t *Thread) tkill(tid, sig int, info posix.SigInfo) (uint64, unix.Errno) {
 }
 
 // queuedInfo reads the siginfo of rt_sigqueueinfo: a process may not
-// pretend to be the kernel or kill(2) when signalling another, but it is
-// alone here, so only the signal number is checked as Linux does.
-func (t *Thread) queuedInfo(sig int, addr uint64) (posix.SigInfo, unix.Errno) {
+// pretend to be the kernel or kill(2) when signalling another (EPERM for
+// si_code >= 0 or SI_TKILL, as Linux checks).
+func (t *Thread) queuedInfo(sig int, addr uint64, target *posix.ThreadGroup) (posix.SigInfo, unix.Errno) {
 	var b [posix.SigInfoSize]byte
 	if e := t.mm().CopyIn(addr, b[:]); e != 0 {
 		return posix.SigInfo{}, e
 	}
 	info := posix.DecodeSigInfo(b[:])
+	if target != t.Task.Group && (info.Code >= 0 || info.Code == posix.SI_TKILL) {
+		return posix.SigInfo{}, unix.EPERM
+	}
 	info.Signo = int32(sig)
 	return info, 0
 }
@@ -277,15 +281,25 @@ func sysRtSigqueueinfo(t *Thread, a Args) (uint64, unix.Errno) {
 	if !validSignal(sig) {
 		return 0, unix.EINVAL
 	}
-	info, e := t.queuedInfo(sig, a[2])
+	var g *posix.ThreadGroup
+	if pid > 0 {
+		if g = t.K.Procs.Group(pid); g == nil {
+			if task := t.K.Procs.Task(pid); task != nil {
+				g = task.Group
+			}
+		}
+	}
+	if g == nil {
+		return 0, unix.ESRCH
+	}
+	info, e := t.queuedInfo(sig, a[2], g)
 	if e != 0 {
 		return 0, e
 	}
-	g := t.Task.Group
-	if pid != g.PID && g.Task(pid) == nil {
-		return 0, unix.ESRCH
+	if !t.maySignal(g, sig) {
+		return 0, unix.EPERM
 	}
-	if sig == 0 {
+	if sig == 0 || g.Exiting() && g.NumTasks() == 0 {
 		return 0, 0
 	}
 	return 0, g.Send(info)
@@ -296,12 +310,13 @@ func sysRtTgsigqueueinfo(t *Thread, a Args) (uint64, unix.Errno) {
 	if tgid <= 0 || tid <= 0 || !validSignal(sig) {
 		return 0, unix.EINVAL
 	}
-	info, e := t.queuedInfo(sig, a[3])
+	task := t.K.Procs.Task(tid)
+	if task == nil || task.Group.PID != tgid {
+		return 0, unix.ESRCH
+	}
+	info, e := t.queuedInfo(sig, a[3], task.Group)
 	if e != 0 {
 		return 0, e
-	}
-	if tgid != t.Task.Group.PID {
-		return 0, unix.ESRCH
 	}
 	return t.tkill(tid, sig, info)
 }

@@ -69,9 +69,13 @@ func sysClockGettime(t *Thread, a Args) (uint64, unix.Errno) {
 		return 0, e
 	}
 	var b [16]byte
-	if id == unix.CLOCK_THREAD_CPUTIME_ID {
-		// The handler may run on a monitor thread, not the vCPU's.
-		d := t.cpu.CPUTime()
+	if id == unix.CLOCK_THREAD_CPUTIME_ID || id == unix.CLOCK_PROCESS_CPUTIME_ID {
+		// The task's, or its process's, CPU: the handler may run on a
+		// monitor thread, not the vCPU's.
+		d := t.Task.CPUTotal()
+		if id == unix.CLOCK_PROCESS_CPUTIME_ID {
+			d = t.Task.Group.CPUTotal()
+		}
 		putTimespec(b[:], int64(d/time.Second), int64(d%time.Second))
 		return 0, t.mm().CopyOut(a[1], b[:])
 	}

@@ -95,6 +95,9 @@ func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 	c := New(p, as.limit)
 	c.cow = as.cow
 	c.vmas = append([]VMA(nil), as.vmas...)
+	for i := range c.vmas {
+		c.vmas[i].Locked = false // a child inherits no memory locks
+	}
 	c.brkStart, c.brk, c.committed = as.brkStart, as.brk, as.committed
 	if as.pinned != nil {
 		c.pinned = make(map[uint64]struct{}, len(as.pinned))

@@ -73,6 +73,9 @@ type AddressSpace struct {
 	// instead of the guest dying on a fault it cannot handle.
 	committed, limit uint64
 
+	// lockFuture locks mappings as they are made (mlockall MCL_FUTURE).
+	lockFuture bool
+
 	// pinned are the frames of special mappings: never freed here.
 	pinned map[uint64]struct{}
 

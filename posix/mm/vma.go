@@ -25,6 +25,9 @@ type VMA struct {
 	File    File
 	Off     uint64
 	noWrite bool
+
+	// Locked marks mlocked pages (lock.go).
+	Locked bool
 }
 
 // sharedFile reports a shared file mapping: its pages are the file's
@@ -131,7 +134,7 @@ func (as *AddressSpace) insert(v VMA) {
 func (as *AddressSpace) merge(i int) {
 	same := func(a, b VMA) bool {
 		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name &&
-			!a.Special() && !b.Special() && a.File == b.File && a.noWrite == b.noWrite &&
+			!a.Special() && !b.Special() && a.File == b.File && a.noWrite == b.noWrite && a.Locked == b.Locked &&
 			(a.File == nil || a.Off+(a.End-a.Start) == b.Off)
 	}
 	if i+1 < len(as.vmas) && same(as.vmas[i], as.vmas[i+1]) {
@@ -256,7 +259,7 @@ func (as *AddressSpace) mmap(addr, length uint64, prot, flags int, file File, of
 	as.carve(start, end)
 	as.committed = newCommit
 	as.insert(VMA{Start: start, End: end, Prot: prot, Flags: flags & (unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_GROWSDOWN | unix.MAP_NORESERVE | unix.MAP_STACK),
-		File: file, Off: off, noWrite: noWrite})
+		File: file, Off: off, noWrite: noWrite, Locked: as.lockFuture || flags&unix.MAP_LOCKED != 0})
 	as.syncFileRefs()
 	if flags&unix.MAP_POPULATE != 0 && prot != unix.PROT_NONE {
 		for va := start; va < end; va += faultAround * PageSize {

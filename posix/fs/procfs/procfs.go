@@ -4,8 +4,10 @@
 // /proc/self and /proc/thread-self, PID directories (exe, cwd, root, fd/,
 // fdinfo/, maps, stat, status, statm, cmdline, environ, comm, mounts,
 // mountinfo, limits, task/), system files (cpuinfo, meminfo, stat,
-// uptime, loadavg, mounts, filesystems) and a few sysctls under sys/.
-// Everything is read-only.
+// uptime, loadavg, mounts, filesystems) and the sysctls programs read
+// under sys/. A few files take writes: oom_score_adj and the sysctls a
+// root guest may set (a guest's own values: the host's are never
+// touched).
 package procfs
 
 import (
@@ -25,8 +27,11 @@ const PROC_SUPER_MAGIC = 0x9fa0
 // Process is what /proc/PID shows of a process.
 type Process struct {
 	Group *posix.ThreadGroup
-	FS    *vfs.FSContext
-	Attrs func() *posix.ProcAttrs
+	// Zombie says the process ended and waits for its parent: its
+	// stat and status remain, its memory and files are gone.
+	Zombie bool
+	FS     *vfs.FSContext
+	Attrs  func() *posix.ProcAttrs
 	// Exe is the program's open file (O_PATH) for /proc/PID/exe.
 	Exe       *vfs.File
 	Argv, Env []string
@@ -36,17 +41,26 @@ type Process struct {
 // System is what the system-wide files show.
 type System struct {
 	Hostname func() string
-	Release  string // uname -r
-	Version  string // uname -v
-	CPUs     int
-	MemBytes uint64
-	Boot     time.Time
+	// SetHostname, when set, makes /proc/sys/kernel/hostname writable:
+	// sethostname(2)'s checks and effect.
+	SetHostname func(ctx *vfs.Context, name []byte) unix.Errno
+	// Domainname and SetDomainname are the NIS domain name's, when set.
+	Domainname    func() string
+	SetDomainname func(ctx *vfs.Context, name []byte) unix.Errno
+	Release       string // uname -r
+	Version       string // uname -v
+	CPUs          int
+	MemBytes      uint64
+	Boot          time.Time
 	// MemUsed is the guest memory in use, for meminfo.
 	MemUsed func() uint64
 	// CPUInfo, when set, is /proc/cpuinfo's text.
 	CPUInfo func() []byte
 	// Process returns the process with pid, or nil.
 	Process func(pid int) *Process
+	// ThreadGroupOf returns the PID of the process thread tid belongs
+	// to, or 0: /proc/TID works for every thread, unlisted.
+	ThreadGroupOf func(tid int) int
 	// PIDs lists the live processes.
 	PIDs func() []int
 	// Net, when set, makes /proc/net (net.go).
@@ -55,9 +69,10 @@ type System struct {
 
 // FS is a procfs instance.
 type FS struct {
-	v    *vfs.VFS
-	sys  System
-	root *node
+	v       *vfs.VFS
+	sys     System
+	root    *node
+	sysctls *sysctls
 }
 
 // New makes /proc for the namespace v.
@@ -65,6 +80,8 @@ func New(v *vfs.VFS, sys System) *FS {
 	fs := &FS{v: v, sys: sys}
 	fs.root = &node{fs: fs, path: "", mode: vfs.S_IFDIR | 0o555, children: fs.rootChildren}
 	fs.root.parent = fs.root
+	fs.root.hidden = func(ctx *vfs.Context, name string) *node { return fs.hiddenTask(ctx, fs.root, name) }
+	fs.sysctls = newSysctls(sys)
 	return fs
 }
 
@@ -94,6 +111,10 @@ type node struct {
 
 	children func(ctx *vfs.Context, n *node) []*node
 	gen      func(ctx *vfs.Context) ([]byte, unix.Errno)
+	write    func(ctx *vfs.Context, b []byte) unix.Errno                  // nil: read-only
+	sysctl   bool                                                         // under /proc/sys: its mode binds root too
+	hidden   func(ctx *vfs.Context, name string) *node                    // entries Lookup finds but ReadDir does not list
+	open     func(ctx *vfs.Context, flags int) (vfs.FileImpl, unix.Errno) // a file not made at open (pagemap)
 	link     func(ctx *vfs.Context) (string, unix.Errno)
 	follow   func(ctx *vfs.Context) (vfs.Path, posix.File, unix.Errno)
 	name     string
@@ -112,6 +133,15 @@ func (n *node) dir(name string, children func(*vfs.Context, *node) []*node) *nod
 func (n *node) file(name string, gen func(*vfs.Context) ([]byte, unix.Errno)) *node {
 	c := n.child(name, vfs.S_IFREG|0o444)
 	c.gen = gen
+	return c
+}
+
+// writable is a file that takes writes (mode 0644, or 0200|perm of a
+// sysctl): each write(2) is one call of write, as proc files take them.
+func (n *node) writable(name string, gen func(*vfs.Context) ([]byte, unix.Errno), write func(*vfs.Context, []byte) unix.Errno) *node {
+	c := n.file(name, gen)
+	c.mode = vfs.S_IFREG | 0o644
+	c.write = write
 	return c
 }
 
@@ -200,6 +230,11 @@ func (n *node) Lookup(ctx *vfs.Context, name string) (vfs.Inode, unix.Errno) {
 			return c.inode(), 0
 		}
 	}
+	if n.hidden != nil {
+		if c := n.hidden(ctx, name); c != nil {
+			return c.inode(), 0
+		}
+	}
 	return nil, unix.ENOENT
 }
 
@@ -250,16 +285,31 @@ func (n *node) Open(ctx *vfs.Context, flags int) (vfs.FileImpl, unix.Errno) {
 	if n.children != nil {
 		return dirImpl{}, 0
 	}
+	if n.open != nil {
+		return n.open(ctx, flags)
+	}
 	if n.gen == nil {
 		return nil, unix.ENXIO
 	}
-	// Writable opens succeed and writes fail (EINVAL), as for /proc
-	// files without a write method.
-	b, e := n.gen(ctx)
-	if e != 0 {
-		return nil, e
+	writing := flags&unix.O_ACCMODE != unix.O_RDONLY
+	if writing && n.sysctl && n.write == nil {
+		// sysctl's own check: a read-only sysctl is read-only for root
+		// too (proc_sys_permission).
+		return nil, unix.EACCES
 	}
-	return &snapshot{b: b}, 0
+	// Other writable opens of read-only files succeed and their writes
+	// fail (EINVAL), as for /proc files without a write method.
+	var b []byte
+	if flags&unix.O_ACCMODE != unix.O_WRONLY {
+		var e unix.Errno
+		if b, e = n.gen(ctx); e != 0 {
+			return nil, e
+		}
+	}
+	// Writes are checked against the opener's credentials (f_cred), as
+	// sysctl's are: a write(2) carries no context of its own here.
+	opener := vfs.Context{Cred: ctx.Cred, PID: ctx.PID, TID: ctx.TID}
+	return &snapshot{b: b, write: n.write, opener: &opener}, 0
 }
 
 type dirImpl struct{}
@@ -268,8 +318,13 @@ func (dirImpl) ReadAt(*vfs.Context, []byte, int64) (int, unix.Errno)  { return 0
 func (dirImpl) WriteAt(*vfs.Context, []byte, int64) (int, unix.Errno) { return 0, unix.EISDIR }
 func (dirImpl) Release()                                              {}
 
-// snapshot is an open /proc file: the bytes made at open.
-type snapshot struct{ b []byte }
+// snapshot is an open /proc file: the bytes made at open, and the
+// file's write method.
+type snapshot struct {
+	b      []byte
+	write  func(*vfs.Context, []byte) unix.Errno
+	opener *vfs.Context
+}
 
 func (s *snapshot) ReadAt(_ *vfs.Context, p []byte, off int64) (int, unix.Errno) {
 	if off >= int64(len(s.b)) {
@@ -277,9 +332,17 @@ func (s *snapshot) ReadAt(_ *vfs.Context, p []byte, off int64) (int, unix.Errno)
 	}
 	return copy(p, s.b[off:]), 0
 }
-func (s *snapshot) WriteAt(*vfs.Context, []byte, int64) (int, unix.Errno) { return 0, unix.EINVAL }
-func (s *snapshot) Release()                                              {}
-func (s *snapshot) Size() int64                                           { return int64(len(s.b)) }
+func (s *snapshot) WriteAt(_ *vfs.Context, p []byte, _ int64) (int, unix.Errno) {
+	if s.write == nil {
+		return 0, unix.EINVAL
+	}
+	if e := s.write(s.opener, p); e != 0 {
+		return 0, e
+	}
+	return len(p), 0
+}
+func (s *snapshot) Release()    {}
+func (s *snapshot) Size() int64 { return int64(len(s.b)) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
@@ -314,4 +377,21 @@ func (fs *FS) rootChildren(ctx *vfs.Context, n *node) []*node {
 	}
 	_ = self
 	return out
+}
+
+// hiddenTask is /proc/TID for a thread that leads no process: readdir of
+// /proc lists processes only, but every thread's directory is there.
+func (fs *FS) hiddenTask(_ *vfs.Context, n *node, name string) *node {
+	tid, err := strconv.Atoi(name)
+	if err != nil || tid <= 0 || itoa(tid) != name || fs.sys.ThreadGroupOf == nil {
+		return nil
+	}
+	pid := fs.sys.ThreadGroupOf(tid)
+	if pid == 0 || pid == tid {
+		return nil
+	}
+	d := n.dir(name, nil)
+	d.pid = pid
+	d.children = func(ctx *vfs.Context, dn *node) []*node { return fs.pidChildren(dn, pid, tid) }
+	return d
 }

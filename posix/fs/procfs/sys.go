@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
@@ -103,48 +102,45 @@ func text(s string) func(*vfs.Context) ([]byte, unix.Errno) {
 	return func(*vfs.Context) ([]byte, unix.Errno) { return []byte(s + "\n"), 0 }
 }
 
-// sysDir is /proc/sys: the sysctls programs read, read-only.
+// sysDir is /proc/sys: the sysctls programs read (sysctl.go), and the
+// ones made from the machine.
 func (fs *FS) sysDir(_ *vfs.Context, n *node) []*node {
+	ro := func(c *node) *node { c.sysctl = true; return c }
+	kernel := func(ctx *vfs.Context, k *node) []*node {
+		host := k.file("hostname", func(*vfs.Context) ([]byte, unix.Errno) { return []byte(fs.sys.Hostname() + "\n"), 0 })
+		if fs.sys.SetHostname != nil {
+			host = k.writable("hostname", host.gen, func(ctx *vfs.Context, b []byte) unix.Errno {
+				return fs.sys.SetHostname(ctx, bytes.TrimSuffix(b, []byte("\n")))
+			})
+		}
+		host.sysctl = true
+		domain := k.file("domainname", text("(none)"))
+		if fs.sys.Domainname != nil {
+			domain = k.writable("domainname", func(*vfs.Context) ([]byte, unix.Errno) { return []byte(fs.sys.Domainname() + "\n"), 0 },
+				func(ctx *vfs.Context, b []byte) unix.Errno {
+					return fs.sys.SetDomainname(ctx, bytes.TrimSuffix(b, []byte("\n")))
+				})
+		}
+		domain.sysctl = true
+		return append(fs.sysctlDir("kernel")(ctx, k),
+			host, domain,
+			ro(k.file("osrelease", text(fs.sys.Release))),
+			ro(k.file("version", text(fs.sys.Version))),
+			k.dir("random", func(_ *vfs.Context, r *node) []*node {
+				return []*node{
+					ro(r.file("boot_id", fs.bootID)),
+					ro(r.file("uuid", uuid)),
+					ro(r.file("entropy_avail", text("256"))),
+					ro(r.file("poolsize", text("256"))),
+				}
+			}),
+		)
+	}
 	return []*node{
-		n.dir("kernel", func(_ *vfs.Context, k *node) []*node {
-			return []*node{
-				k.file("hostname", func(*vfs.Context) ([]byte, unix.Errno) { return []byte(fs.sys.Hostname() + "\n"), 0 }),
-				k.file("domainname", text("(none)")),
-				k.file("ostype", text("Linux")),
-				k.file("osrelease", text(fs.sys.Release)),
-				k.file("version", text(fs.sys.Version)),
-				k.file("pid_max", text("4194304")),
-				k.file("threads-max", text("126832")),
-				k.file("ngroups_max", text(itoa(posix.NGROUPS_MAX))),
-				k.file("cap_last_cap", text(itoa(posix.CAP_LAST_CAP))),
-				k.dir("random", func(_ *vfs.Context, r *node) []*node {
-					return []*node{
-						r.file("boot_id", fs.bootID),
-						r.file("uuid", uuid),
-						r.file("entropy_avail", text("256")),
-						r.file("poolsize", text("256")),
-					}
-				}),
-			}
-		}),
-		n.dir("net", func(_ *vfs.Context, nn *node) []*node {
-			return []*node{nn.dir("core", func(_ *vfs.Context, c *node) []*node {
-				return []*node{c.file("somaxconn", text("4096"))}
-			})}
-		}),
-		n.dir("vm", func(_ *vfs.Context, v *node) []*node {
-			return []*node{
-				v.file("overcommit_memory", text("0")),
-				v.file("max_map_count", text("65530")),
-			}
-		}),
-		n.dir("fs", func(_ *vfs.Context, f *node) []*node {
-			return []*node{
-				f.file("pipe-max-size", text(itoa(posix.PipeMaxSize))),
-				f.file("nr_open", text("1048576")),
-				f.file("file-max", text("9223372036854775807")),
-			}
-		}),
+		n.dir("kernel", kernel),
+		n.dir("net", fs.sysctlDir("net")),
+		n.dir("vm", fs.sysctlDir("vm")),
+		n.dir("fs", fs.sysctlDir("fs")),
 	}
 }
 

@@ -1,0 +1,59 @@
+package tests
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestCLinux runs testdata/clinux's groups natively and under rumpgo, as
+// root and as an unprivileged user (the program drops to uid 1000 itself,
+// natively as in the guest), and requires the same output: the kernel
+// behaviour C test suites check.
+//
+// proc: task states in /proc/PID/stat and status (S for a sleeping
+// child, T stopped, Z a zombie, D a vfork parent), kill of a zombie,
+// /proc/PID/task/TID and /proc/TID of a thread, CPU times in stat,
+// times, getrusage and wait4 (self and reaped children),
+// oom_score_adj writes and their checks, the /proc/sys files and who may
+// open them for writing, one kernel release in uname and /proc, sysinfo
+// against meminfo, cpuinfo's hypervisor flag, the status lines (Vm*,
+// Sig*), mlock in VmLck, pagemap.
+func TestCLinux(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	bin := cProgram(t, "clinux")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"proc", []string{"proc"}},
+		{"proc as user", []string{"proc", "user"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			native := run(t, os.Environ(), nil, append([]string{bin}, tc.args...)...)
+			require.Equal(t, 0, native.status, "native stderr:\n%s", native.stderr)
+			guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", bin}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
+			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
+		})
+	}
+}
+
+// TestSysctlWrites checks what a root guest may set for itself and reads
+// back, which no test may do natively (the host's values): sysctls,
+// oom_score_adj below zero, the host name through /proc and sethostname.
+func TestSysctlWrites(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	script := `echo '|/bin/false %p' > /proc/sys/kernel/core_pattern && cat /proc/sys/kernel/core_pattern &&
+echo 1 > /proc/sys/vm/overcommit_memory && cat /proc/sys/vm/overcommit_memory &&
+echo 32768 > /proc/sys/kernel/pid_max && cat /proc/sys/kernel/pid_max &&
+(echo nonsense > /proc/sys/kernel/pid_max || echo refused) &&
+echo -1000 > /proc/self/oom_score_adj && cat /proc/self/oom_score_adj &&
+echo guesthost > /proc/sys/kernel/hostname && uname -n && hostname other && cat /proc/sys/kernel/hostname`
+	r := run(t, os.Environ(), nil, rumpgo, "run", busyboxStatic, "sh", "-c", script)
+	require.Equal(t, 0, r.status, r.stderr)
+	require.Equal(t, "|/bin/false %p\n1\n32768\nrefused\n-1000\nguesthost\nother\n", r.stdout, r.stderr)
+}
