@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,7 @@ const (
 // Stub entry points (offsets fixed by .org in stub.S).
 const (
 	StubSyscall   = KernelBase + stubPA + 0x000
+	StubVectors   = KernelBase + stubVectors // + 16*vector
 	stubMMIOStore = stubPA + 0x192 // the slow path's store to the MMIO page
 	stubVectors   = stubPA + 0x200
 )
@@ -229,19 +231,8 @@ func (m *Machine) writeTables() {
 	le.PutUint64(gdt[selUserData&^3:], 0x00cff3000000ffff)
 	le.PutUint64(gdt[selUserCode&^3:], 0x00affb000000ffff)
 	idt := m.Mem.Bytes(idtPA, PageSize)
-	for v := uint64(0); v < 32; v++ {
-		off := KernelBase + stubVectors + 16*v
-		g := idt[16*v:]
-		le.PutUint16(g[0:], uint16(off))
-		le.PutUint16(g[2:], selCode)
-		ist := byte(1)
-		if v == 2 || v == 8 || v == 18 { // NMI, #DF, #MC: their own stack
-			ist = 2
-		}
-		g[4] = ist
-		g[5] = 0x8e // present, DPL 0, 64-bit interrupt gate
-		le.PutUint16(g[6:], uint16(off>>16))
-		le.PutUint32(g[8:], uint32(off>>32))
+	for v := range 32 {
+		SetGate(idt, v, StubVectors+16*uint64(v))
 	}
 	copy(m.Mem.Bytes(stubPA, PageSize), stubBlob)
 }
@@ -289,6 +280,36 @@ func (m *Machine) MapKernel(pt *PageTable) error {
 		}
 	}
 	return nil
+}
+
+// IDT is the machine's IDT as guest code at CPL 0 sees it (at KernelBase),
+// for the guest kernel's SetGate.
+func IDT() []byte {
+	base := uintptr(KernelBase + idtPA)
+	return unsafe.Slice(*(**byte)(unsafe.Pointer(&base)), PageSize)
+}
+
+// SetGate writes IDT gate v: a 64-bit interrupt gate to handler at DPL 0,
+// on IST stack 2 for NMI, #DF and #MC and 1 for the rest, so that no
+// exception ever runs on the app's stack.
+func SetGate(idt []byte, v int, handler uint64) {
+	var g [16]byte
+	le := binary.LittleEndian
+	le.PutUint16(g[0:], uint16(handler))
+	le.PutUint16(g[2:], selCode)
+	g[4] = 1
+	if v == 2 || v == 8 || v == 18 {
+		g[4] = 2
+	}
+	g[5] = 0x8e // present, DPL 0, 64-bit interrupt gate
+	le.PutUint16(g[6:], uint16(handler>>16))
+	le.PutUint32(g[8:], uint32(handler>>32))
+	// Not one atomic update: a vCPU taking vector v between the two
+	// stores would jump to half the old and half the new address. Gates
+	// change only before the vCPUs run, and once as the guest kernel starts.
+	e := unsafe.Slice((*uint64)(unsafe.Pointer(&idt[16*v])), 2)
+	atomic.StoreUint64(&e[0], le.Uint64(g[:8]))
+	atomic.StoreUint64(&e[1], le.Uint64(g[8:]))
 }
 
 // MapEventTables maps into a KPTI user root what PVM reads and writes

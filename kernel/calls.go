@@ -27,15 +27,23 @@ func regsAt(entry, sp uint64) rumpglue.Regs {
 
 // serve runs the app until it exits and returns its exit status.
 func (k *kern) serve(st *userState) int {
+	iret := false
 	for {
-		if runUser(st) != reasonSyscall {
-			return 128 + int(unix.SIGSEGV)
+		if runUser(st, iret) == reasonFault {
+			if sig := k.fault(st); sig != 0 {
+				fmt.Fprintf(k.stderr, "rumpgo guest kernel: the app was killed by %v: exception %d at rip %#x (error code %#x, address %#x)\n",
+					sig, st.Vector, st.RIP, st.ErrorCode, st.Addr)
+				return 128 + int(sig)
+			}
+			iret = true // the faulting instruction runs again, every register as it was
+			continue
 		}
 		ret, exit, status := k.call(&st.Regs)
 		if exit {
 			return status
 		}
 		st.RAX = uint64(ret)
+		iret = false
 	}
 }
 

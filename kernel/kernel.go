@@ -13,6 +13,7 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/posix/mm"
+	"golang.org/x/sys/unix"
 )
 
 // Env is the environment variable through which the monitor tells the
@@ -77,6 +78,7 @@ func Main(argv, envv []string, stdout, stderr io.Writer) int {
 	// The app's thread is this goroutine, on this M and its vCPU.
 	runtime.LockOSThread()
 	wrmsr(boot.MSR_LSTAR, uint64(syscallEntryAddr()))
+	installVectors()
 
 	ram := unsafe.Slice((*byte)(physmap()), p.RAM)
 	mem := boot.MemoryView(ram, p.PoolStart, p.PoolEnd)
@@ -107,9 +109,13 @@ func physmap() unsafe.Pointer {
 // maxELF bounds the app's ELF, as boot.ReadELF does.
 const maxELF = 1 << 30
 
-// userStackSize is the app's stack, mapped whole (the prototype serves no
-// page faults).
-const userStackSize = 256 << 10
+// The app's stack: stackArgsSize mapped up front for the initial stack,
+// the rest of userStackSize on first touch (8 MiB, Linux's default
+// RLIMIT_STACK).
+const (
+	userStackSize = 8 << 20
+	stackArgsSize = 256 << 10
+)
 
 // load maps the app's ELF and its initial stack into sp.
 func load(sp *space, argv, envv []string) (*userState, error) {
@@ -134,15 +140,16 @@ func load(sp *space, argv, envv []string) (*userState, error) {
 		return nil, err
 	}
 	top := uint64(mm.StackTop)
-	if err := sp.MapFixed(top-userStackSize, userStackSize, 3); err != nil {
+	if err := sp.MapFixed(top-stackArgsSize, stackArgsSize, unix.PROT_READ|unix.PROT_WRITE); err != nil {
 		return nil, err
 	}
+	sp.lazy = append(sp.lazy, region{lo: top - userStackSize, hi: top - stackArgsSize, prot: unix.PROT_READ | unix.PROT_WRITE})
 	a := boot.StackArgs{Argv: argv, Envv: envv, ExecFn: name, Platform: "x86_64", Auxv: []boot.Aux{
 		{Type: boot.AT_PHDR, Val: loaded.Phdr}, {Type: boot.AT_PHENT, Val: loaded.Phent}, {Type: boot.AT_PHNUM, Val: loaded.Phnum},
 		{Type: boot.AT_PAGESZ, Val: boot.PageSize}, {Type: boot.AT_ENTRY, Val: loaded.Entry},
 	}}
 	_, _ = rand.Read(a.Random[:])
-	stackPtr, data, err := boot.BuildStack(top, a, userStackSize)
+	stackPtr, data, err := boot.BuildStack(top, a, stackArgsSize)
 	if err != nil {
 		return nil, err
 	}

@@ -9,8 +9,9 @@ import (
 // the physmap with frames from the kernel's pool. It implements
 // boot.AddressSpace for the ELF loader.
 type space struct {
-	mem *boot.Memory
-	pt  *boot.PageTable
+	mem  *boot.Memory
+	pt   *boot.PageTable
+	lazy []region // demand-paged (fault.go)
 }
 
 func (s *space) MapFixed(addr, length uint64, prot int) error {

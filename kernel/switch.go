@@ -8,22 +8,29 @@ import (
 )
 
 // userState is what entry_amd64.s saves and loads: the app's registers as
-// rumpglue.Regs (struct kvm_regs), then its FS base.
+// rumpglue.Regs (struct kvm_regs), its FS base, and the last fault.
 type userState struct {
 	rumpglue.Regs
 	FSBase uint64
+	rumpglue.Fault
 }
 
 // Why switchToUser returned.
-const reasonSyscall = 1
+const (
+	reasonSyscall = 1
+	reasonFault   = 2
+)
 
-// stubSyscall is where the kernel's own SYSCALLs go on to: the stage-1
+// Where the kernel's own SYSCALLs and exceptions go on to: the stage-1
 // stub, which hands them to the monitor.
-var stubSyscall uint64 = boot.StubSyscall
+var (
+	stubSyscall uint64 = boot.StubSyscall
+	stubVectors uint64 = boot.StubVectors
+)
 
-func switchToUser(s *userState) uint64
-func syscallEntry()
+func switchToUser(s *userState, iret bool) uint64
 func syscallEntryAddr() uintptr
+func vectorTable() *[32]uintptr
 func wrmsr(msr uint32, value uint64)
 
 // The runtime's syscall bracket: while the app runs, this M is "in a
@@ -35,13 +42,28 @@ func entersyscall()
 //go:linkname exitsyscall runtime.exitsyscall
 func exitsyscall()
 
-// runUser runs the app until its next system call. It must not split the
-// stack between entersyscall and exitsyscall.
+// runUser runs the app until its next system call or fault; iret restores
+// every register (after a fault). It must not split the stack between
+// entersyscall and exitsyscall.
 //
 //go:nosplit
-func runUser(s *userState) uint64 {
+func runUser(s *userState, iret bool) uint64 {
 	entersyscall()
-	r := switchToUser(s)
+	r := switchToUser(s, iret)
 	exitsyscall()
 	return r
+}
+
+// installVectors points the IDT's exception gates at this package's
+// stubs (vecN in entry_amd64.s), which keep the kernel's own exceptions
+// going to the monitor and bring the app's here. NMI, #DF and #MC stay
+// with the stub. The IDT is shared by every vCPU.
+func installVectors() {
+	idt := boot.IDT()
+	for v, addr := range vectorTable() {
+		if v == 2 || v == 8 || v == 18 {
+			continue
+		}
+		boot.SetGate(idt, v, uint64(addr))
+	}
 }

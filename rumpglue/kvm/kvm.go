@@ -393,9 +393,9 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 			vec := port - boot.PortException
 			f := v.ExceptionFrame(vec)
 			if f.CS&3 == 3 && c.m.M.Supervisor() {
-				// The guest kernel's app faulted: the prototype kernel
-				// serves no exceptions yet (docs/design/guest-kernel.md).
-				th.Crash(c, fmt.Errorf("the guest kernel's app took exception %d at rip %#x (address %#x): the guest kernel does not serve faults yet", vec, f.RIP, f.CR2))
+				// The guest kernel's app faulted before the kernel had
+				// installed its own vectors (kernel.installVectors).
+				th.Crash(c, fmt.Errorf("the guest kernel's app took exception %d at rip %#x (address %#x) before the kernel could take it", vec, f.RIP, f.CR2))
 				return rumpglue.Stop
 			}
 			r.RIP, r.RSP, r.RFLAGS, r.RAX = f.RIP, f.RSP, f.RFLAGS, f.RAX

@@ -28,7 +28,8 @@
 //   - [runtime] signal to itself, futex ping-pong, thread create+join: ns
 //     per operation as tests/testdata/rtbench reports it.
 //   - [touch] the first touch of each page of a fresh 1 GiB anonymous mmap:
-//     ns per 4 KiB page, i.e. the page-fault path.
+//     ns per 4 KiB page, i.e. the page-fault path; and of 4 MiB of stack by a
+//     no-libc program (tests/testdata/ktouch) on both paths.
 //   - [http] a Go net/http server (tests/testdata/httpserve), natively and
 //     under `rumpgo run -p`, 64 keep-alive connections from a load
 //     generator in this process: requests/s, p50 and p99 latency, one
@@ -396,23 +397,27 @@ func (b *bench) qemu() {
 	b.add("qemu-tcg", fmt.Sprintf(name, kernelName(kernel), "TCG", b.of(b.qemuRuns)), v, gst, err, errG, ms)
 }
 
-// guestKernelGetpid measures the same round trip with a no-libc program,
-// which the guest kernel prototype can run: natively, through the monitor,
-// and answered inside the VM by the guest kernel.
+// noLibcRows builds tests/testdata/NAME/NAME.c without libc (which the
+// guest kernel prototype can run) and measures it natively, through the
+// monitor and under --kernel guest: the program prints "KEY X".
+func (b *bench) noLibcRows(name, key string, flags []string, args ...string) (native, monitor, guest []float64, errN, errM, errK error) {
+	bin := b.bin(name)
+	src := filepath.Join(b.root, "tests", "testdata", name, name+".c")
+	cc := append([]string{"-O2", "-static", "-nostdlib", "-fno-stack-protector", "-fno-pie", "-no-pie"}, flags...)
+	if out, err := exec.Command("gcc", append(cc, "-o", bin, src)...).CombinedOutput(); err != nil {
+		err = fmt.Errorf("building %s with gcc: %v: %s", name, err, out)
+		return nil, nil, nil, err, err, err
+	}
+	native, errN = stdoutValue(b.runs, key, append([]string{bin}, args...)...)
+	monitor, errM = stdoutValue(b.runs, key, append([]string{b.rumpgo, "run", bin}, args...)...)
+	guest, errK = stdoutValue(b.runs, key, append([]string{b.rumpgo, "run", "--kernel", "guest", bin}, args...)...)
+	return
+}
+
+// guestKernelGetpid measures the getpid round trip with a no-libc C loop
+// (tests/testdata/kgetpid) on both paths.
 func (b *bench) guestKernelGetpid(arg string) {
-	kgetpid := b.bin("kgetpid")
-	var errN, errM, errK error
-	src := filepath.Join(b.root, "tests", "testdata", "kgetpid", "kgetpid.c")
-	if out, err := exec.Command("gcc", "-O2", "-static", "-nostdlib", "-fno-stack-protector", "-fno-pie", "-no-pie", "-o", kgetpid, src).CombinedOutput(); err != nil {
-		errN = fmt.Errorf("building kgetpid with gcc: %v: %s", err, out)
-		errM, errK = errN, errN
-	}
-	var kn, km, kk []float64
-	if errN == nil {
-		kn, errN = getpidNs(b.runs, kgetpid, arg)
-		km, errM = getpidNs(b.runs, b.rumpgo, "run", kgetpid, arg)
-		kk, errK = getpidNs(b.runs, b.rumpgo, "run", "--kernel", "guest", kgetpid, arg)
-	}
+	kn, km, kk, errN, errM, errK := b.noLibcRows("kgetpid", "getpid_ns", nil, arg)
 	b.add("getpid-c", fmt.Sprintf("getpid round trip, a no-libc C loop (per call, %s)", b.of(b.runs)), kn, km, errN, errM, ns)
 	b.add("getpid-guest-kernel", fmt.Sprintf("getpid, the same C loop under `--kernel guest`: answered in the VM by the guest kernel (per call, %s)", b.of(b.runs)), kn, kk, errN, errK, ns)
 }
@@ -466,7 +471,16 @@ func (b *bench) runtimeOps() {
 	}
 }
 
+// guestKernelTouch measures first touches of stack pages with a no-libc
+// program (tests/testdata/ktouch) on both paths.
+func (b *bench) guestKernelTouch() {
+	tn, tm, tk, errN, errM, errK := b.noLibcRows("ktouch", "ns_per_page", []string{"-fno-stack-clash-protection"})
+	b.add("touch-c", fmt.Sprintf("page fault: first touch of each 4 KiB page of 4 MiB of stack, a no-libc C loop (per page, %s)", b.of(b.runs)), tn, tm, errN, errM, ns)
+	b.add("touch-guest-kernel", fmt.Sprintf("page fault, the same C loop under `--kernel guest`: served in the VM by the guest kernel (per page, %s)", b.of(b.runs)), tn, tk, errN, errK, ns)
+}
+
 func (b *bench) touch() {
+	b.guestKernelTouch()
 	rtbench := b.bin("rtbench")
 	arg := strconv.Itoa(b.touchMiB)
 	pn, errN := perCallNs(b.runs, rtbench, "touch", arg)
@@ -612,6 +626,12 @@ func interleaved(n int, warm bool, a, b []string) (va, vb []float64, errA, errB 
 }
 
 func getpidNs(runs int, argv ...string) ([]float64, error) {
+	return stdoutValue(runs, "getpid_ns", argv...)
+}
+
+// stdoutValue runs a program that prints one line "KEY X" on stdout and
+// returns the Xs.
+func stdoutValue(runs int, key string, argv ...string) ([]float64, error) {
 	var v []float64
 	for range runs {
 		out, _, _, err := runOnce(argv...)
@@ -619,7 +639,7 @@ func getpidNs(runs int, argv ...string) ([]float64, error) {
 			return nil, err
 		}
 		f := strings.Fields(out)
-		if len(f) != 2 || f[0] != "getpid_ns" {
+		if len(f) != 2 || f[0] != key {
 			return nil, fmt.Errorf("%q: unexpected output %q", argv, out)
 		}
 		x, err := strconv.ParseFloat(f[1], 64)
