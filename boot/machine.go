@@ -37,7 +37,7 @@ const (
 const (
 	StubSyscall   = KernelBase + stubPA + 0x000
 	StubVectors   = KernelBase + stubVectors // + 16*vector
-	stubMMIOStore = stubPA + 0x192 // the slow path's store to the MMIO page
+	stubMMIOStore = stubPA + 0x192           // the slow path's store to the MMIO page
 	stubVectors   = stubPA + 0x200
 )
 
