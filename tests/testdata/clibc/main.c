@@ -200,10 +200,22 @@ static void names(void) {
 		printf("getaddrinfo: %s\n", gai_strerror(rc));
 		return;
 	}
+	// Each address once: with /etc/hosts' "::1 localhost" line (Debian's
+	// default) glibc also answers an AF_INET query with 127.0.0.1 for it,
+	// so how many times it comes depends on the host's file.
+	char seen[8][64];
+	int nseen = 0;
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
 		char buf[64];
 		struct sockaddr_in *sin = (struct sockaddr_in *)a->ai_addr;
 		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf);
+		int dup = 0;
+		for (int i = 0; i < nseen; i++)
+			dup |= strcmp(seen[i], buf) == 0;
+		if (dup)
+			continue;
+		if (nseen < 8)
+			strcpy(seen[nseen++], buf);
 		printf("getaddrinfo localhost: %s port %d\n", buf, ntohs(sin->sin_port));
 	}
 	freeaddrinfo(res);
