@@ -45,7 +45,11 @@ type fsSetup struct {
 func setupFS(s fsSetup) error {
 	cfg := s.cfg
 	size := tmpfsSize(cfg)
-	v := vfs.New(rootFS(cfg, size, s.frames))
+	rootfs, source, flags, opts, err := rootFS(cfg, size, s.frames)
+	if err != nil {
+		return err
+	}
+	v := vfs.New(rootfs, source, flags, opts)
 	ctx := vfs.RootContext()
 	fsc := vfs.NewFSContext(v.Root())
 	mkdirAll := func(dir string, mode uint32) error {
@@ -82,22 +86,38 @@ func setupFS(s fsSetup) error {
 
 	etc := etcDefaults(s.host, cfg.UID, cfg.GID)
 	maps.Copy(etc, s.etc)
+	maps.Copy(etc, cfg.Files)
 	for path, text := range etc {
-		if _, net := s.etc[path]; !net && cfg.Image != nil && cfg.Image.Lookup(path) != nil {
+		_, net := s.etc[path]
+		_, given := cfg.Files[path]
+		if !net && !given && cfg.Image != nil && cfg.Image.Lookup(path) != nil {
 			continue // the image's own
+		}
+		if !net && !given && cfg.RootDir != "" {
+			if _, e := v.Lookup(ctx, fsc, vfs.Path{}, path, 0); e == 0 {
+				continue // the rootfs's own
+			}
 		}
 		if err := writeFile(path, []byte(text), 0o644); err != nil {
 			return err
 		}
 	}
-	for _, d := range []string{"/root", "/tmp", "/dev", "/proc", "/sys"} {
+	dirs := []string{"/root", "/tmp", "/dev", "/proc", "/sys"}
+	tmpfsMounts := cfg.Tmpfs
+	if cfg.RootDir == "" {
+		tmpfsMounts = append([]TmpfsMount{{Path: "/tmp", Mode: 0o1777}}, tmpfsMounts...)
+	} else {
+		dirs = dirs[2:] // a container's root has only what it brings and what is mounted
+	}
+	for _, d := range dirs {
 		if err := mkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	tmp := tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: size, Frames: s.frames})
-	if _, e := v.MountPath("/tmp", tmp, "tmpfs", vfs.MS_NOSUID|vfs.MS_NODEV, sizeOption(size)); e != 0 {
-		return fmt.Errorf("mounting /tmp: %v", e)
+	for _, t := range tmpfsMounts {
+		if err := mountTmpfs(v, t, size, s.frames, mkdirAll); err != nil {
+			return err
+		}
 	}
 	var devOpts devfs.Options
 	if _, err := unix.IoctlGetTermios(cfg.Stdio[0], unix.TCGETS); err == nil {
@@ -117,7 +137,7 @@ func setupFS(s fsSetup) error {
 	// itself (debug/buildinfo, os.Executable, /proc/self/exe).
 	// An image's program is in the image already.
 	exePath := cfg.Path
-	if cfg.Image == nil {
+	if cfg.Image == nil && cfg.RootDir == "" {
 		var err error
 		if exePath, err = filepath.Abs(cfg.Path); err != nil {
 			return err
@@ -140,7 +160,11 @@ func setupFS(s fsSetup) error {
 	}
 	attrs := func() *posix.ProcAttrs {
 		return posix.AttrsOf(s.group, func() *posix.ProcAttrs {
-			return posix.NewProcAttrs(cfg.UID, cfg.GID, []uint32{cfg.GID}, filepath.Base(cfg.Path))
+			groups := cfg.Groups
+			if len(groups) == 0 {
+				groups = []uint32{cfg.GID}
+			}
+			return posix.NewProcAttrs(cfg.UID, cfg.GID, groups, filepath.Base(cfg.Path))
 		})
 	}
 	// Volumes last: nothing above may write into one.
@@ -148,7 +172,7 @@ func setupFS(s fsSetup) error {
 		return err
 	}
 	cwd := "/"
-	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" && cfg.Image == nil {
+	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" && cfg.Image == nil && cfg.RootDir == "" {
 		cwd = wd
 	} else if cfg.Cwd != "" {
 		cwd = cfg.Cwd
@@ -201,6 +225,40 @@ func setupFS(s fsSetup) error {
 		return fmt.Errorf("mounting /proc: %v", e)
 	}
 	s.k.SetFS(kfs)
+	if cfg.RootReadOnly {
+		v.Root().Mnt.Flags |= vfs.MS_RDONLY // after the set-up above wrote into it
+	}
+	return nil
+}
+
+// TmpfsMount is one more tmpfs of the run (Config.Tmpfs).
+type TmpfsMount struct {
+	Path string
+	Size int64  // bytes; 0 is the run's tmpfs size (tmpfsSize)
+	Mode uint32 // of its root; 0 is 01777
+	// Flags are MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC (vfs.MS_*).
+	Flags int
+}
+
+func mountTmpfs(v *vfs.VFS, t TmpfsMount, size int64, frames mm.Frames, mkdirAll func(string, uint32) error) error {
+	if t.Size > 0 {
+		size = t.Size
+	}
+	mode := t.Mode
+	if mode == 0 {
+		mode = 0o1777
+	}
+	if err := mkdirAll(t.Path, 0o755); err != nil {
+		return err
+	}
+	fs := tmpfs.New(tmpfs.Options{Mode: mode, Size: size, Frames: frames})
+	flags := t.Flags
+	if flags == 0 {
+		flags = vfs.MS_NOSUID | vfs.MS_NODEV
+	}
+	if _, e := v.MountPath(t.Path, fs, "tmpfs", flags, sizeOption(size)); e != 0 {
+		return fmt.Errorf("mounting a tmpfs at %s: %v", t.Path, e)
+	}
 	return nil
 }
 

@@ -69,13 +69,20 @@ func (v Volume) String() string {
 // rootFS is the root file system: the image under a tmpfs layer of size
 // bytes (tmpfsSize), or such a tmpfs; with its /proc/mounts source and
 // options.
-func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, int, string) {
+func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, int, string, error) {
 	upper := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: size, Frames: frames})
 	opts := sizeOption(size) // fs.go
-	if cfg.Image == nil {
-		return upper, "rootfs", 0, opts
+	if cfg.RootDir != "" {
+		lower, err := hostfs.New(cfg.RootDir, hostfs.Options{ReadOnly: true})
+		if err != nil {
+			return nil, "", 0, "", fmt.Errorf("root %s: %w", cfg.RootDir, err)
+		}
+		return overlay.New(upper, lower), "overlay", 0, "lowerdir=" + cfg.RootDir + ",upperdir=tmpfs," + opts, nil
 	}
-	return overlay.New(upper, imagefs.New(cfg.Image)), "overlay", 0, "lowerdir=" + cfg.Image.Path + ",upperdir=tmpfs," + opts
+	if cfg.Image == nil {
+		return upper, "rootfs", 0, opts, nil
+	}
+	return overlay.New(upper, imagefs.New(cfg.Image)), "overlay", 0, "lowerdir=" + cfg.Image.Path + ",upperdir=tmpfs," + opts, nil
 }
 
 // mountVolumes mounts each volume, parents before children, making the
@@ -105,6 +112,9 @@ func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error
 // readExe reads the program: cfg.Path on the host, or for an image its
 // entry, through a memfd so the ELF reader sees a file.
 func readExe(cfg Config) (*boot.ELF, error) {
+	if cfg.RootDir != "" {
+		return readRootExe(cfg.RootDir, cfg.Path)
+	}
 	if cfg.Image == nil {
 		return boot.ReadELF(cfg.Path)
 	}
@@ -136,6 +146,31 @@ func readExe(cfg Config) (*boot.ELF, error) {
 	}
 	if exe != nil {
 		exe.Path = cfg.Path
+	}
+	return exe, err
+}
+
+// readRootExe reads the program at path in the host directory root, the
+// guest's root: symlinks and ".." resolve inside root, as the guest sees
+// them (openat2's RESOLVE_IN_ROOT).
+func readRootExe(root, path string) (*boot.ELF, error) {
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("root %s: %w", root, err)
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat2(dir, path, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	exe, err := boot.ReadELF("/proc/self/fd/" + strconv.Itoa(fd))
+	var ee *boot.ExecError
+	if errors.As(err, &ee) {
+		ee.Path = path
+	}
+	if exe != nil {
+		exe.Path = path
 	}
 	return exe, err
 }

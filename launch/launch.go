@@ -79,6 +79,33 @@ type Config struct {
 	// root (or an image's writable layer), /tmp and /dev/shm — in bytes
 	// (--tmpfs-size); 0 is half of Memory each, as Linux's default.
 	TmpfsSize int64
+
+	// The fields below are what an OCI runtime (package oci) needs beyond
+	// rumpgo run's flags.
+
+	// RootDir, when set, is a host directory — an OCI bundle's rootfs —
+	// that is the guest's root: read-only under a tmpfs layer, as an
+	// image's tree; Path is then the program's path in it (image.go).
+	RootDir string
+	// RootReadOnly makes the root mount read-only (root.readonly).
+	RootReadOnly bool
+	// Hostname is the guest's (uname, /etc/hostname); "" is "rumpgo".
+	Hostname string
+	// Files are written into the guest's root before it starts,
+	// replacing what is there: guest path -> content (an OCI bind mount of
+	// one file, such as /etc/resolv.conf, as a copy).
+	Files map[string]string
+	// Tmpfs are more tmpfs mounts. With RootDir, /tmp is a tmpfs only
+	// when listed here, as in a container.
+	Tmpfs []TmpfsMount
+	// Rlimits are the first process's resource limits (RLIMIT_* -> value).
+	Rlimits map[int]posix.Rlimit
+	// Groups are the first process's supplementary groups (GID included
+	// when empty).
+	Groups []uint32
+	// Started, when set, is called once the first thread runs, with a
+	// handle on the guest for starting more processes in it (spawn.go).
+	Started func(*Guest)
 }
 
 // Result is how the guest ended.
@@ -167,6 +194,9 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	hostname := "rumpgo"
+	if cfg.Hostname != "" {
+		hostname = cfg.Hostname
+	}
 	km := vd.machine(m) // refreshes the vDSO's clocks on every exit
 	k := syscalls.NewKernel(km, syscalls.SystemInfo{
 		Hostname: hostname, CPUs: cfg.CPUs, MemBytes: cfg.Memory,
@@ -181,6 +211,11 @@ func Run(cfg Config) (*Result, error) {
 	k.Loader = &loader{m: m, k: k, cfg: cfg, vd: vd}
 	group, _ := k.Procs.NewProcess(nil, 0)
 	group.MM, group.FDs = as, fds
+	for r, v := range cfg.Rlimits {
+		if _, e := group.Limits.Set(r, v, true); e != 0 {
+			return nil, fmt.Errorf("rlimit %d (%d, %d): %v", r, v.Cur, v.Max, e)
+		}
+	}
 	task, _ := group.NewTask()
 	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
 		return nil, err
@@ -216,6 +251,9 @@ func Run(cfg Config) (*Result, error) {
 	}
 	if err := km.Start(k.NewThread(task), m.Pager(), regs, 0); err != nil {
 		return nil, err
+	}
+	if cfg.Started != nil {
+		cfg.Started(&Guest{k: k, m: m, cfg: cfg, vd: vd, init: group})
 	}
 	var timedOut atomic.Bool
 	if cfg.Timeout > 0 {

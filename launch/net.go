@@ -33,6 +33,10 @@ const (
 	// NetNAT gives the guest eth0 and outbound TCP and UDP through the
 	// host's sockets.
 	NetNAT = "nat"
+	// NetLink gives the guest NetConfig.Eth, a network card its caller
+	// made: an OCI container's interface in its network namespace, which
+	// the guest then owns (package oci).
+	NetLink = "link"
 )
 
 // NetConfig says how the guest is networked.
@@ -45,6 +49,9 @@ type NetConfig struct {
 	// HostLoopback (--net nat,host-loopback) lets the guest reach the
 	// host's loopback services through the gateway's address.
 	HostLoopback bool
+	// Eth is eth0 under NetLink: its link (with Ethernet framing, ARP
+	// is answered), address and gateway.
+	Eth *inet.Eth0
 }
 
 // SetMode reads a --net value: none, nat or nat,host-loopback.
@@ -167,6 +174,10 @@ func (c NetConfig) Validate() error {
 	case NetNAT:
 		_, _, err := natAddrs(c.IP)
 		return err
+	case NetLink:
+		if c.Eth == nil {
+			return errors.New("network: no card given")
+		}
 	default:
 		return fmt.Errorf("--net %s: want none or nat", c.Mode)
 	}
@@ -191,6 +202,9 @@ func setupNet(cfg NetConfig, k *syscalls.Kernel) (func(), error) {
 			return nil, err
 		}
 		eth = &inet.Eth0{Link: link, Addr: ip, Gateway: gw}
+	}
+	if cfg.Mode == NetLink {
+		eth = cfg.Eth
 	}
 	st, err := inet.NewStack(eth)
 	if err != nil {

@@ -15,7 +15,9 @@ import (
 // confined.
 func confine(cfg Config) (sandbox.Status, error) {
 	var p sandbox.Policy
-	if cfg.Image != nil {
+	if cfg.RootDir != "" {
+		p.ReadOnly = append(p.ReadOnly, cfg.RootDir)
+	} else if cfg.Image != nil {
 		p.ReadOnly = append(p.ReadOnly, cfg.Image.Path)
 	} else if abs, err := filepath.Abs(cfg.Path); err == nil {
 		p.ReadOnly = append(p.ReadOnly, abs)

@@ -16,6 +16,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
@@ -32,7 +33,7 @@ const (
 
 // Eth0 configures the guest's network card.
 type Eth0 struct {
-	Link    stack.LinkEndpoint // where its packets go: plain IP, no link header
+	Link    stack.LinkEndpoint // where its packets go: plain IP, or Ethernet frames (then ARP runs)
 	Addr    netip.Prefix       // the guest's IPv4 address and subnet
 	Gateway netip.Addr         // the default route's next hop
 	Addr6   netip.Prefix       // optional IPv6 address (zero: none)
@@ -52,7 +53,9 @@ type Stack struct {
 // not nil, eth0 with its addresses and default routes.
 func NewStack(eth *Eth0) (*Stack, error) {
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol},
+		// ARP serves an eth0 with Ethernet framing (an OCI container's
+		// interface); a link without it never uses ARP.
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		// Connections to the guest's own eth0 address stay inside, as on Linux.
 		HandleLocal: true,

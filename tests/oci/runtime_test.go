@@ -1,0 +1,454 @@
+// Package oci tests rumpgo's OCI runtime (cmd/rumpgo-oci, package oci):
+// runtime_test.go drives the runtime's command line as containerd's runc
+// shim does, on real bundles; docker_test.go and containerd_test.go run
+// the real engines with it.
+//
+// Tests that boot a guest skip only when /dev/kvm cannot be opened
+// read-write; the engines' tests also need root and Debian's docker.io
+// and containerd packages (.ci/run installs them).
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	moduleRoot string
+	buildDir   string
+	runtimeBin string // rumpgo-oci
+	probeBin   string // tests/testdata/ociprobe
+	buildErr   error
+
+	kvmOnce sync.Once
+	kvmErr  error
+)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	moduleRoot = root
+	dir, err := os.MkdirTemp("", "rumpgo-oci-tests-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755) // the engines' processes read the binaries
+	buildDir = dir
+	runtimeBin = filepath.Join(dir, "rumpgo-oci")
+	probeBin = filepath.Join(dir, "ociprobe")
+	buildErr = errors.Join(goBuild(runtimeBin, "./cmd/rumpgo-oci"), goBuild(probeBin, "./tests/testdata/ociprobe"))
+	// As containerd's shim is: the monitor create leaves behind becomes
+	// this process's child when create exits, and its exit status is the
+	// container's.
+	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	return m.Run()
+}
+
+func goBuild(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-buildvcs=false", "-o", out, pkg)
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func requireBuilt(t *testing.T) {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+}
+
+func requireKVM(t *testing.T) {
+	t.Helper()
+	kvmOnce.Do(func() {
+		f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+		if err != nil {
+			kvmErr = err
+			return
+		}
+		f.Close()
+	})
+	if kvmErr != nil {
+		t.Skipf("needs /dev/kvm: %v", kvmErr)
+	}
+}
+
+// spec is a config.json as `runc spec` writes it (namespaces, the usual
+// mounts), running args.
+func spec(args ...string) map[string]any {
+	return map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal": false,
+			"user":     map[string]any{"uid": 0, "gid": 0},
+			"args":     args,
+			"env":      []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			"cwd":      "/",
+			"rlimits":  []any{map[string]any{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}},
+		},
+		"root":     map[string]any{"path": "rootfs", "readonly": true},
+		"hostname": "runc",
+		"mounts": []any{
+			map[string]any{"destination": "/proc", "type": "proc", "source": "proc"},
+			map[string]any{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			map[string]any{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			map[string]any{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			map[string]any{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": []string{"nosuid", "noexec", "nodev"}},
+			map[string]any{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": []string{"nosuid", "noexec", "nodev", "ro"}},
+			map[string]any{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+		},
+		"linux": map[string]any{
+			"namespaces": []any{
+				map[string]any{"type": "pid"}, map[string]any{"type": "network"}, map[string]any{"type": "ipc"},
+				map[string]any{"type": "uts"}, map[string]any{"type": "mount"},
+			},
+			"maskedPaths":   []string{"/proc/kcore", "/proc/keys"},
+			"readonlyPaths": []string{"/proc/bus", "/proc/sys"},
+		},
+	}
+}
+
+// bundle writes a bundle: rootfs with ociprobe at /bin/probe, and
+// config.json from s.
+func bundle(t *testing.T, s map[string]any) string {
+	t.Helper()
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	require.NoError(t, os.MkdirAll(filepath.Join(rootfs, "bin"), 0o755))
+	data, err := os.ReadFile(probeBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(rootfs, "bin", "probe"), data, 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(rootfs, "etc"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(rootfs, "etc", "motd"), []byte("from the image\n"), 0o644))
+	writeSpec(t, dir, s)
+	return dir
+}
+
+func writeSpec(t *testing.T, dir string, s map[string]any) {
+	data, err := json.MarshalIndent(s, "", " ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644))
+}
+
+// shim plays containerd's runc shim: it runs the runtime's commands
+// with --root and --log as the shim passes them.
+type shim struct {
+	t    *testing.T
+	root string
+	log  string
+}
+
+func newShim(t *testing.T) *shim {
+	dir := t.TempDir()
+	return &shim{t: t, root: filepath.Join(dir, "state"), log: filepath.Join(dir, "log.json")}
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (s *shim) run(args ...string) result {
+	s.t.Helper()
+	cmd := exec.Command(runtimeBin, append([]string{"--root", s.root, "--log", s.log, "--log-format", "json"}, args...)...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(s.t, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// container is one created container with its stdio in files.
+type container struct {
+	s              *shim
+	id             string
+	pid            int
+	stdout, stderr *os.File
+}
+
+// create runs `create --bundle B --pid-file P ID` with stdout and stderr
+// going to files, as the shim's fifos.
+func (s *shim) create(id, bundle string) (*container, result) {
+	s.t.Helper()
+	dir := s.t.TempDir()
+	out, err := os.Create(filepath.Join(dir, "stdout"))
+	require.NoError(s.t, err)
+	errf, err := os.Create(filepath.Join(dir, "stderr"))
+	require.NoError(s.t, err)
+	s.t.Cleanup(func() { out.Close(); errf.Close() })
+	pidFile := filepath.Join(dir, "pid")
+	cmd := exec.Command(runtimeBin, "--root", s.root, "--log", s.log, "--log-format", "json",
+		"create", "--bundle", bundle, "--pid-file", pidFile, id)
+	// The monitor inherits create's stdio, which are the container's: a
+	// pipe here would stay open as long as the container runs.
+	cmd.Stdout, cmd.Stderr = out, errf
+	err = cmd.Run()
+	msg, _ := os.ReadFile(errf.Name())
+	r := result{stderr: string(msg)}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+		return nil, r
+	}
+	require.NoError(s.t, err)
+	b, err := os.ReadFile(pidFile)
+	require.NoError(s.t, err)
+	c := &container{s: s, id: id, stdout: out, stderr: errf}
+	_, err = fmt.Sscan(string(b), &c.pid)
+	require.NoError(s.t, err)
+	return c, r
+}
+
+func (s *shim) state(id string) map[string]any {
+	s.t.Helper()
+	r := s.run("state", id)
+	require.Equal(s.t, 0, r.code, r.stderr)
+	var st map[string]any
+	require.NoError(s.t, json.Unmarshal([]byte(r.stdout), &st))
+	return st
+}
+
+// wait reaps the container's monitor, as the shim does, and returns its
+// exit status the way the shim reports it (128+N for a signal).
+func (c *container) wait(limit time.Duration) int {
+	c.s.t.Helper()
+	type res struct {
+		ws  unix.WaitStatus
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(c.pid, &ws, 0, nil)
+		done <- res{ws, err}
+	}()
+	select {
+	case r := <-done:
+		require.NoError(c.s.t, r.err)
+		if r.ws.Signaled() {
+			return 128 + int(r.ws.Signal())
+		}
+		return r.ws.ExitStatus()
+	case <-time.After(limit):
+		unix.Kill(c.pid, unix.SIGKILL)
+		c.s.t.Fatalf("container %s still running after %v; stdout %q stderr %q", c.id, limit, c.output(), c.errors())
+		return -1
+	}
+}
+
+func (c *container) output() string { b, _ := os.ReadFile(c.stdout.Name()); return string(b) }
+func (c *container) errors() string { b, _ := os.ReadFile(c.stderr.Name()); return string(b) }
+
+// requireGone checks that delete left nothing: no state, no process.
+func (s *shim) requireGone(c *container) {
+	s.t.Helper()
+	_, err := os.Stat(filepath.Join(s.root, c.id))
+	require.True(s.t, os.IsNotExist(err), "state of %s left behind", c.id)
+	if c.pid > 0 { // the shim's wait reaps it
+		require.Eventually(s.t, func() bool { return unix.Kill(c.pid, 0) != nil }, 10*time.Second, 5*time.Millisecond,
+			"monitor %d still alive", c.pid)
+	}
+}
+
+// TestLifecycle runs a container through create, state, start, state,
+// its exit and delete, as containerd's shim does, and checks what the
+// program saw of config.json.
+func TestLifecycle(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	s := newShim(t)
+	sp := spec("/bin/probe", "info", "7")
+	p := sp["process"].(map[string]any)
+	p["env"] = append(p["env"].([]string), "PROBE_A=1", "PROBE_B=two words", "PROBE_FILES=/etc/motd,/etc/hostname")
+	p["cwd"] = "/etc"
+	p["user"] = map[string]any{"uid": 1000, "gid": 1001}
+	p["rlimits"] = []any{map[string]any{"type": "RLIMIT_NOFILE", "hard": 512, "soft": 256}}
+	sp["hostname"] = "probe-host"
+	b := bundle(t, sp)
+
+	c, r := s.create("life", b)
+	require.NotNil(t, c, "create: %s", r.stderr)
+	st := s.state("life")
+	require.Equal(t, "created", st["status"])
+	require.EqualValues(t, c.pid, st["pid"])
+	require.Equal(t, b, st["bundle"])
+	require.Equal(t, "", c.output(), "the program runs only after start")
+
+	r = s.run("start", "life")
+	require.Equal(t, 0, r.code, r.stderr)
+	status := c.wait(time.Minute)
+	require.Equal(t, 7, status, "stderr: %s", c.errors())
+	require.Equal(t, "args: info 7\ncwd: /etc\nuid: 1000 gid: 1001\nhostname: probe-host\n"+
+		"env: PROBE_A=1 PROBE_B=two words PROBE_FILES=/etc/motd,/etc/hostname\n"+
+		"file /etc/motd: \"from the image\\n\"\nfile /etc/hostname: \"probe-host\\n\"\n"+
+		"nofile: 511 512\n", c.output()) // Go raises the soft limit at start-up, natively too
+	require.Equal(t, "stopped", s.state("life")["status"])
+	r = s.run("start", "life")
+	require.NotEqual(t, 0, r.code, "start of a stopped container")
+
+	r = s.run("delete", "life")
+	require.Equal(t, 0, r.code, r.stderr)
+	s.requireGone(c)
+	r = s.run("state", "life")
+	require.NotEqual(t, 0, r.code)
+	require.Contains(t, r.stderr, "does not exist")
+}
+
+// TestKill: kill's signal reaches the guest — a handler runs, or the
+// default action ends it with 128+N — and delete --force ends a running
+// container.
+func TestKill(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	s := newShim(t)
+	for _, tc := range []struct {
+		name, mode, signal string
+		want               int
+		out                string
+	}{
+		{"handled", "wait", "TERM", 0, "waiting\ngot terminated\n"},
+		{"default", "sleep", "SIGTERM", 143, "sleeping\n"},
+		{"kill", "sleep", "9", 137, "sleeping\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, r := s.create("kill-"+tc.name, bundle(t, spec("/bin/probe", tc.mode)))
+			require.NotNil(t, c, r.stderr)
+			require.Equal(t, 0, s.run("start", c.id).code)
+			require.Eventually(t, func() bool { return c.output() != "" }, time.Minute, 10*time.Millisecond)
+			require.Equal(t, "running", s.state(c.id)["status"])
+			r = s.run("kill", c.id, tc.signal)
+			require.Equal(t, 0, r.code, r.stderr)
+			require.Equal(t, tc.want, c.wait(time.Minute))
+			require.Equal(t, tc.out, c.output())
+			require.Equal(t, 0, s.run("delete", c.id).code)
+			s.requireGone(c)
+		})
+	}
+	t.Run("delete-force", func(t *testing.T) {
+		c, r := s.create("kill-force", bundle(t, spec("/bin/probe", "sleep")))
+		require.NotNil(t, c, r.stderr)
+		require.Equal(t, 0, s.run("start", c.id).code)
+		require.Eventually(t, func() bool { return c.output() != "" }, time.Minute, 10*time.Millisecond)
+		r = s.run("delete", c.id)
+		require.NotEqual(t, 0, r.code, "delete of a running container without --force")
+		go c.wait(time.Minute) // the shim reaps it
+		r = s.run("delete", "--force", c.id)
+		require.Equal(t, 0, r.code, r.stderr)
+		s.requireGone(c)
+	})
+	t.Run("delete-created", func(t *testing.T) {
+		c, r := s.create("kill-created", bundle(t, spec("/bin/probe", "sleep")))
+		require.NotNil(t, c, r.stderr)
+		go c.wait(time.Minute)
+		r = s.run("delete", c.id)
+		require.Equal(t, 0, r.code, r.stderr)
+		s.requireGone(c)
+		require.Equal(t, "", c.output())
+	})
+}
+
+// TestBadBundles: what create cannot run gets one clear error and leaves
+// nothing behind.
+func TestBadBundles(t *testing.T) {
+	requireBuilt(t)
+	s := newShim(t)
+	good := spec("/bin/probe", "info")
+	for _, tc := range []struct {
+		name  string
+		setup func(dir string)
+		want  string
+	}{
+		{"broken-json", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"ociVersion": "1.0.2", "process": {`), 0o644)
+		}, "config.json: unexpected end of JSON input"},
+		{"no-config", func(dir string) { os.Remove(filepath.Join(dir, "config.json")) }, "reading the bundle's config.json"},
+		{"missing-rootfs", func(dir string) { os.RemoveAll(filepath.Join(dir, "rootfs")) }, "root.path rootfs: stat"},
+		{"missing-program", func(dir string) {
+			sp := spec("nosuch", "x")
+			writeSpec(t, dir, sp)
+		}, `exec: "nosuch": executable file not found in $PATH`},
+		{"user-namespace", func(dir string) {
+			sp := spec("/bin/probe")
+			l := sp["linux"].(map[string]any)
+			l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "user"})
+			writeSpec(t, dir, sp)
+		}, "user namespaces are not supported"},
+		{"unknown-annotation", func(dir string) {
+			sp := spec("/bin/probe")
+			sp["annotations"] = map[string]string{"rumpgo.memroy": "64"}
+			writeSpec(t, dir, sp)
+		}, "annotation rumpgo.memroy: unknown"},
+		{"tiny-memory", func(dir string) {
+			sp := spec("/bin/probe")
+			sp["linux"].(map[string]any)["resources"] = map[string]any{"memory": map[string]any{"limit": 4 << 20}}
+			writeSpec(t, dir, sp)
+		}, "needs at least 16 MiB"},
+		{"nfs-mount", func(dir string) {
+			sp := spec("/bin/probe")
+			sp["mounts"] = append(sp["mounts"].([]any), map[string]any{"destination": "/data", "type": "nfs", "source": "server:/x"})
+			writeSpec(t, dir, sp)
+		}, `/data of type "nfs"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bundle(t, good)
+			tc.setup(b)
+			c, r := s.create("bad-"+tc.name, b)
+			require.Nil(t, c)
+			require.Equal(t, 1, r.code)
+			require.Contains(t, r.stderr, tc.want)
+			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+			log, _ := os.ReadFile(s.log)
+			require.Contains(t, string(log), `"level":"error"`)
+			_, err := os.Stat(filepath.Join(s.root, "bad-"+tc.name))
+			require.True(t, os.IsNotExist(err), "state left behind")
+		})
+	}
+	t.Run("duplicate", func(t *testing.T) {
+		requireKVM(t)
+		c, r := s.create("dup", bundle(t, spec("/bin/probe", "sleep")))
+		require.NotNil(t, c, r.stderr)
+		_, r = s.create("dup", bundle(t, spec("/bin/probe", "sleep")))
+		require.Contains(t, r.stderr, "container dup already exists")
+		go c.wait(time.Minute)
+		require.Equal(t, 0, s.run("delete", "--force", "dup").code)
+		s.requireGone(c)
+	})
+}
+
+// TestFeatures: features prints the runtime-spec features document.
+func TestFeatures(t *testing.T) {
+	requireBuilt(t)
+	r := newShim(t).run("features")
+	require.Equal(t, 0, r.code, r.stderr)
+	var f map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &f))
+	require.Equal(t, "1.0.0", f["ociVersionMin"])
+	require.Contains(t, f["linux"].(map[string]any)["namespaces"], "network")
+}
