@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -49,6 +50,17 @@ const (
 )
 
 func onAllThreads(fd int) error {
+	// The thread list is read through a descriptor opened now, before any
+	// thread is confined: a confined thread may not open /proc/self/task
+	// again. (The rule allows /proc/<pid>, but procfs makes a new inode for
+	// it whenever its dentry was evicted, under load say, and the new one
+	// carries no rule: 1 start in ~280 failed with EACCES.) Landlock checks
+	// at open only, so reading the open directory again is always allowed.
+	task, err := os.Open("/proc/self/task")
+	if err != nil {
+		return fmt.Errorf("sandbox: listing threads: %v", err)
+	}
+	defer task.Close()
 	atomic.StoreInt64(&llFD, int64(fd))
 	atomic.StoreInt64(&llCount, 0)
 	for i := range llTIDs {
@@ -72,7 +84,7 @@ func onAllThreads(fd int) error {
 	done := map[int]bool{}
 	seen := 0 // entries of llTIDs read
 	for round := 0; round < 20; round++ {
-		tids, err := threads()
+		tids, err := threads(task)
 		if err != nil {
 			return err
 		}
@@ -128,14 +140,19 @@ func onAllThreads(fd int) error {
 	return fmt.Errorf("sandbox: threads kept appearing while confining them")
 }
 
-func threads() ([]int, error) {
-	ents, err := os.ReadDir("/proc/self/task")
+// threads lists the process's threads from dir, /proc/self/task opened
+// before confinement, read again from its start.
+func threads(dir *os.File) ([]int, error) {
+	if _, err := dir.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("sandbox: listing threads: %v", err)
+	}
+	names, err := dir.Readdirnames(-1)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: listing threads: %v", err)
 	}
 	var tids []int
-	for _, e := range ents {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
+	for _, n := range names {
+		if tid, err := strconv.Atoi(n); err == nil {
 			tids = append(tids, tid)
 		}
 	}

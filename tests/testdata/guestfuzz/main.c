@@ -29,13 +29,29 @@
 // cannot unmap the fuzzer; every other pointer argument is NULL, unmapped,
 // a kernel or non-canonical address, read-only text, a path, or a place in
 // a scratch area followed by a guard page.
+//
+// One step in 32 is a scenario instead: a short sequence aimed at the paths
+// of issue 22's crashes and hangs — ping sockets asking for packet info,
+// descriptors of removed directories through /proc/self/fd, splice
+// between small pipes, error-queue reads, waitid for stops, AF_UNIX
+// datagrams with send timeouts and empty messages, process_vm_readv into
+// the scratch area, unshare and clone3 with random flags, a robust list —
+// with random lengths and flags where they cannot hurt the fuzzer.
 #define _GNU_SOURCE
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
@@ -224,6 +240,156 @@ static uint64_t mmlen(uint64_t addr) {
 
 
 
+// scenario runs one structured sequence; it returns how many calls it made.
+static int scenario(void) {
+	char *b = scratch; // first half: buffers; pointers stay inside scratch
+	int n = 0;
+	switch (below(9)) {
+	case 0: { // ping socket with packet info (posix/inet controlMessages)
+		int v6 = below(2);
+		int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+		int one = 1;
+		setsockopt(fd, SOL_IP, IP_PKTINFO, &one, sizeof one);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+		setsockopt(fd, SOL_IP, IP_RECVTTL, &one, sizeof one);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
+		unsigned char echo[8] = {v6 ? 128 : 8};
+		struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		struct sockaddr_in to4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		sendto(fd, echo, sizeof echo, 0, v6 ? (void *)&to6 : (void *)&to4, v6 ? sizeof to6 : sizeof to4);
+		struct iovec iov = {b, below(128)};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = b + 4096, .msg_controllen = below(256)};
+		recvmsg(fd, &m, (int)below(2) * MSG_DONTWAIT | (int)below(2) * MSG_ERRQUEUE);
+		close(fd);
+		n = 10;
+		break;
+	}
+	case 1: { // a directory whose parent is gone, through /proc/self/fd
+		char d[64], e[80], l[64];
+		snprintf(d, sizeof d, "/tmp/fz-rm%u", (unsigned)below(1000));
+		snprintf(e, sizeof e, "%s/e", d);
+		mkdir(d, 0755);
+		mkdir(e, 0755);
+		int fd = open(e, O_RDONLY | O_DIRECTORY);
+		int cwd = open(".", O_RDONLY | O_DIRECTORY);
+		rmdir(e);
+		if (below(2))
+			rmdir(d);
+		snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+		readlink(l, b, 256);
+		readlink("/proc/self/cwd", b, 256);
+		struct stat st;
+		stat(l, &st);
+		if (chdir(l) == 0 || fchdir(fd) == 0) {
+			syscall(SYS_getcwd, b, 256);
+			readlink("/proc/self/cwd", b, 256);
+			mkdir("x", 0755);
+			open("..", O_RDONLY);
+		}
+		fchdir(cwd);
+		close(fd);
+		close(cwd);
+		rmdir(d);
+		n = 16;
+		break;
+	}
+	case 2: { // splice between small pipes
+		int a[2], c[2];
+		if (pipe2(a, O_NONBLOCK) || pipe2(c, O_NONBLOCK))
+			break;
+		fcntl(a[1], F_SETPIPE_SZ, 4096 << below(4));
+		fcntl(c[1], F_SETPIPE_SZ, 4096 << below(4));
+		write(a[1], b, below(65536));
+		write(c[1], b, below(8192));
+		for (int i = 0; i < 4; i++) {
+			int from = below(2) ? a[0] : c[0], to = below(2) ? c[1] : a[1];
+			splice(from, 0, to, 0, below(1 << 17), (unsigned)below(16));
+			tee(a[0], c[1], below(1 << 17), (unsigned)below(16));
+		}
+		close(a[0]);
+		read(c[0], b, 4096);
+		close(a[1]);
+		close(c[0]);
+		close(c[1]);
+		n = 16;
+		break;
+	}
+	case 3: { // error queues and waits with nothing to wait for
+		int fd = socket(below(2) ? AF_INET : AF_INET6, below(2) ? SOCK_DGRAM : SOCK_STREAM, 0);
+		struct iovec iov = {b, below(256)};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = b + 4096, .msg_controllen = below(256)};
+		recvmsg(fd, &m, MSG_ERRQUEUE | (int)below(2) * MSG_PEEK);
+		recv(fd, b, below(256), MSG_ERRQUEUE);
+		close(fd);
+		siginfo_t si;
+		waitid((idtype_t)below(3), below(4), &si, (below(2) ? WSTOPPED : 0) | (below(2) ? WCONTINUED : 0) | (below(2) ? WNOHANG : 0) | (below(4) == 0 ? WEXITED : 0));
+		n = 5;
+		break;
+	}
+	case 4: { // AF_UNIX datagrams: send timeouts, empty messages, credentials
+		int sv[2];
+		int types[] = {SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+		if (socketpair(AF_UNIX, types[below(3)], 0, sv))
+			break;
+		struct timeval tv = {0, below(20000)};
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		int one = 1;
+		setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+		for (int i = 0; i < 12; i++)
+			send(sv[0], b, below(2) ? 0 : below(70000), (int)below(2) * MSG_DONTWAIT);
+		write(sv[0], b, 0);
+		struct iovec iov = {b, below(256)};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = b + 4096, .msg_controllen = below(256)};
+		recvmsg(sv[1], &m, (int)below(2) * MSG_PEEK | MSG_DONTWAIT);
+		close(sv[0]);
+		recv(sv[1], b, below(256), MSG_DONTWAIT);
+		close(sv[1]);
+		n = 20;
+		break;
+	}
+	case 5: { // process_vm_readv into scratch, from anywhere
+		struct iovec l[2] = {{b, below(8192)}, {b + 8192, below(1 << 20) & ~0u}};
+		l[1].iov_len = below(2) ? below(8192) : next();
+		struct iovec r[2] = {{(void *)ptrarg(0), intarg()}, {(void *)ptrarg(1), intarg()}};
+		syscall(SYS_process_vm_readv, below(4) ? getpid() : (pid_t)intarg(), l, 1 + below(2), r, 1 + below(2), below(8) ? 0 : intarg());
+		readv(-1 + (int)below(4), l, 1 + below(2));
+		n = 2;
+		break;
+	}
+	case 6: { // unshare and clone3 with flags that never make a process
+		syscall(SYS_unshare, (next() & ~(uint64_t)(CLONE_FILES | CLONE_FS | CLONE_SYSVSEM)) | (below(2) ? 0x10000000 /* CLONE_NEWUSER */ : 0));
+		uint64_t ca[16] = {0};
+		ca[0] = (next() | 0x00020000 /* CLONE_NEWNS */) & ~(uint64_t)(CLONE_VM | CLONE_VFORK);
+		ca[4] = below(65);
+		ca[8] = below(2) ? (uint64_t)b : 0;
+		ca[9] = below(4);
+		syscall(SYS_clone3, ca, 64 + below(4) * 8);
+		n = 2;
+		break;
+	}
+	case 7: { // a robust list with junk in it (walked when a thread ends)
+		uint64_t *h = (uint64_t *)(b + 8192);
+		h[0] = below(2) ? (uint64_t)h : (uint64_t)ptrarg(0);
+		h[1] = intarg();
+		h[2] = below(2) ? 0 : (uint64_t)ptrarg(1);
+		syscall(SYS_set_robust_list, h, below(8) ? 24 : intarg());
+		syscall(SYS_get_robust_list, 0, b + 16384, b + 16392);
+		n = 2;
+		break;
+	}
+	default: { // signalfd of the fuzzer's own signals, read with the watchdog on
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		int fd = syscall(SYS_signalfd4, -1, &set, 8, below(2) ? O_NONBLOCK : 0);
+		read(fd, b, 128 * (1 + below(2)));
+		close(fd);
+		n = 3;
+	}
+	}
+	return n;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 4) {
 		static const char usage[] = "usage: guestfuzz SEED SECONDS BASE\n";
@@ -275,6 +441,10 @@ int main(int argc, char **argv) {
 			if ((now.tv_sec - t0.tv_sec) * 1000000000ll + (now.tv_nsec - t0.tv_nsec) >= seconds * 1000000000ll)
 				break;
 		}
+		if (below(32) == 0) {
+			calls += scenario();
+			continue;
+		}
 		long nr = below(4) == 0 ? makers[below(sizeof makers / sizeof *makers)] : (long)below(NR_MAX + 1);
 		if (excluded(nr))
 			continue;
@@ -291,8 +461,8 @@ int main(int argc, char **argv) {
 		}
 		if (nr == SYS_brk && a[0] < brk0)
 			a[0] = below(2) ? 0 : brk0 + below(64 << 20);
-		if ((nr == SYS_setrlimit || nr == SYS_prlimit64) && (nr == SYS_setrlimit ? a[0] : a[1]) == RLIMIT_CPU)
-			continue; // SIGXCPU's successor is SIGKILL
+		if ((nr == SYS_setrlimit || nr == SYS_prlimit64) && (uint32_t)(nr == SYS_setrlimit ? a[0] : a[1]) == RLIMIT_CPU)
+			continue; // SIGXCPU's successor is SIGKILL (the resource is an unsigned int: 1<<40 is RLIMIT_CPU too)
 		if (nr == SYS_prctl && a[0] == 22 /* PR_SET_SECCOMP */)
 			continue;
 		if (nr == SYS_futex && ((a[1] & 0x7f) == 6 || (a[1] & 0x7f) == 11 || (a[1] & 0x7f) == 13))
