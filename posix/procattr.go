@@ -117,8 +117,9 @@ type ProcAttrs struct {
 	noNewPrivs bool
 	comm       [TASK_COMM_LEN]byte // the name threads start with
 	threads    map[int]*ThreadAttrs
-	oomAdj     int // /proc/PID/oom_score_adj
-	oomAdjMin  int // the least a process without CAP_SYS_RESOURCE may set
+	oomAdj     int    // /proc/PID/oom_score_adj
+	oomAdjMin  int    // the least a process without CAP_SYS_RESOURCE may set
+	persona    uint32 // personality(2)
 }
 
 // NewProcAttrs makes the attributes of a process started as uid:gid with
@@ -273,7 +274,7 @@ func (p *ProcAttrs) Fork(tid int) *ProcAttrs {
 		umask: p.umask, nice: p.nice, sched: p.sched,
 		dumpable: p.dumpable, noNewPrivs: p.noNewPrivs,
 		comm: comm, threads: map[int]*ThreadAttrs{},
-		oomAdj: p.oomAdj, oomAdjMin: p.oomAdjMin,
+		oomAdj: p.oomAdj, oomAdjMin: p.oomAdjMin, persona: p.persona,
 	}
 }
 
@@ -324,4 +325,16 @@ func (p *ProcAttrs) SetOOMScoreAdj(v int, privileged bool) unix.Errno {
 		p.oomAdjMin = v
 	}
 	return 0
+}
+
+// SwapPersona sets the execution domain (personality(2)) unless set is
+// false, and returns the old one; fork and exec keep it.
+func (p *ProcAttrs) SwapPersona(v uint32, set bool) uint32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.persona
+	if set {
+		p.persona = v
+	}
+	return old
 }

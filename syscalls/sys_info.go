@@ -39,7 +39,7 @@ const Version = "#1 SMP PREEMPT_DYNAMIC rumpgo"
 func sysUname(t *Thread, a Args) (uint64, unix.Errno) {
 	const field = 65
 	var u [6 * field]byte
-	for i, s := range []string{"Linux", t.K.Hostname(), Release, Version, "x86_64", t.K.Domainname()} {
+	for i, s := range []string{"Linux", t.K.Hostname(), Release, Version, t.machine(), t.K.Domainname()} {
 		copy(u[i*field:(i+1)*field-1], s)
 	}
 	return 0, t.mm().CopyOut(a[0], u[:])

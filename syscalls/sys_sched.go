@@ -38,23 +38,51 @@ func init() {
 // SCHED_RESET_ON_FORK may be or-ed into a policy.
 const SCHED_RESET_ON_FORK = posix.SCHED_RESET_ON_FORK
 
-// findTask checks that pid names the caller's process or one of its
-// threads (0 is the caller), the only tasks a guest has.
-func (t *Thread) findTask(pid int) unix.Errno {
-	if pid == 0 || pid == t.Task.Group.PID || t.Task.Group.HasTask(pid) {
-		return 0
+// findTask returns the attributes of the process whose task pid names (0
+// is the caller), any process of the machine, or ESRCH.
+func (t *Thread) findTask(pid int) (*posix.ProcAttrs, unix.Errno) {
+	if pid == 0 || pid == t.Task.TID {
+		return t.attrs(), 0
 	}
-	return unix.ESRCH
+	task := t.K.Procs.Task(pid)
+	if task == nil {
+		return nil, unix.ESRCH
+	}
+	return t.attrsOf(task.Group), 0
+}
+
+// attrsOf is another process's attributes (made as the machine's first
+// process's would be, if it has none yet).
+func (t *Thread) attrsOf(g *posix.ThreadGroup) *posix.ProcAttrs {
+	if g == t.Task.Group {
+		return t.attrs()
+	}
+	info := &t.K.Info
+	return posix.AttrsOf(g, func() *posix.ProcAttrs {
+		return posix.NewProcAttrs(info.UID, info.GID, []uint32{info.GID}, info.Comm)
+	})
+}
+
+// mayReschedule is check_same_owner for changing another process's
+// scheduling: the caller's effective uid is the target's real or
+// effective one, or it has CAP_SYS_NICE.
+func (t *Thread) mayReschedule(target *posix.ProcAttrs) bool {
+	if target == t.attrs() {
+		return true
+	}
+	c, tc := t.cred(), target.Creds.Get()
+	return c.EUID == tc.EUID || c.EUID == tc.RUID || c.Capable(posix.CAP_SYS_NICE)
 }
 
 func sysSchedGetscheduler(t *Thread, a Args) (uint64, unix.Errno) {
 	if a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	if e := t.findTask(a.Int(0)); e != 0 {
+	target, e := t.findTask(a.Int(0))
+	if e != 0 {
 		return 0, e
 	}
-	s := t.attrs().Sched()
+	s := target.Sched()
 	p := uint64(s.Policy)
 	if s.ResetOnFork {
 		p |= SCHED_RESET_ON_FORK
@@ -64,23 +92,38 @@ func sysSchedGetscheduler(t *Thread, a Args) (uint64, unix.Errno) {
 
 // readSchedParam reads a struct sched_param (one int) for pid, checking as
 // Linux does: NULL or a negative pid is EINVAL, then EFAULT, then ESRCH.
-func (t *Thread) readSchedParam(pid int, addr uint64) (int, unix.Errno) {
+func (t *Thread) readSchedParam(pid int, addr uint64) (int, *posix.ProcAttrs, unix.Errno) {
 	if addr == 0 || pid < 0 {
-		return 0, unix.EINVAL
+		return 0, nil, unix.EINVAL
 	}
 	var b [4]byte
 	if e := t.mm().CopyIn(addr, b[:]); e != 0 {
-		return 0, e
+		return 0, nil, e
 	}
-	if e := t.findTask(pid); e != 0 {
-		return 0, e
+	target, e := t.findTask(pid)
+	if e != 0 {
+		return 0, nil, e
 	}
-	return int(int32(binary.LittleEndian.Uint32(b[:]))), 0
+	return int(int32(binary.LittleEndian.Uint32(b[:]))), target, 0
 }
 
-func (t *Thread) setSched(s posix.Sched) unix.Errno {
+// setSched changes target's policy: another process's only with
+// mayReschedule, within its own limits.
+func (t *Thread) setSched(target *posix.ProcAttrs, pid int, s posix.Sched) unix.Errno {
 	lim := t.Task.Group.Limits
-	return t.attrs().SetSched(s, lim.Get(unix.RLIMIT_RTPRIO).Cur, lim.Get(unix.RLIMIT_NICE).Cur, t.capable(posix.CAP_SYS_NICE))
+	if pid != 0 && pid != t.Task.TID {
+		if task := t.K.Procs.Task(pid); task != nil {
+			lim = task.Group.Limits
+		}
+	}
+	if !t.mayReschedule(target) {
+		// Valid arguments are still checked first, as Linux does.
+		if e := posix.CheckSched(target.Sched(), s, target.Nice(), posix.RLIM_INFINITY, posix.RLIM_INFINITY, true); e != 0 {
+			return e
+		}
+		return unix.EPERM
+	}
+	return target.SetSched(s, lim.Get(unix.RLIMIT_RTPRIO).Cur, lim.Get(unix.RLIMIT_NICE).Cur, t.capable(posix.CAP_SYS_NICE))
 }
 
 func sysSchedSetscheduler(t *Thread, a Args) (uint64, unix.Errno) {
@@ -88,31 +131,32 @@ func sysSchedSetscheduler(t *Thread, a Args) (uint64, unix.Errno) {
 	if policy < 0 {
 		return 0, unix.EINVAL
 	}
-	prio, e := t.readSchedParam(a.Int(0), a[2])
+	prio, target, e := t.readSchedParam(a.Int(0), a[2])
 	if e != 0 {
 		return 0, e
 	}
-	return 0, t.setSched(posix.Sched{Policy: policy &^ SCHED_RESET_ON_FORK, Priority: prio, ResetOnFork: policy&SCHED_RESET_ON_FORK != 0})
+	return 0, t.setSched(target, a.Int(0), posix.Sched{Policy: policy &^ SCHED_RESET_ON_FORK, Priority: prio, ResetOnFork: policy&SCHED_RESET_ON_FORK != 0})
 }
 
 func sysSchedSetparam(t *Thread, a Args) (uint64, unix.Errno) {
-	prio, e := t.readSchedParam(a.Int(0), a[1])
+	prio, target, e := t.readSchedParam(a.Int(0), a[1])
 	if e != 0 {
 		return 0, e
 	}
-	s := t.attrs().Sched()
+	s := target.Sched()
 	s.Priority = prio
-	return 0, t.setSched(s)
+	return 0, t.setSched(target, a.Int(0), s)
 }
 
 func sysSchedGetparam(t *Thread, a Args) (uint64, unix.Errno) {
 	if a[1] == 0 || a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	if e := t.findTask(a.Int(0)); e != 0 {
+	target, e := t.findTask(a.Int(0))
+	if e != 0 {
 		return 0, e
 	}
-	return 0, t.putU32(a[1], uint32(t.attrs().Sched().Priority))
+	return 0, t.putU32(a[1], uint32(target.Sched().Priority))
 }
 
 func schedPriorityRange(policy int, max bool) (uint64, unix.Errno) {
@@ -138,11 +182,12 @@ func sysSchedRRGetInterval(t *Thread, a Args) (uint64, unix.Errno) {
 	if a.Int(0) < 0 {
 		return 0, unix.EINVAL
 	}
-	if e := t.findTask(a.Int(0)); e != 0 {
+	target, e := t.findTask(a.Int(0))
+	if e != 0 {
 		return 0, e
 	}
 	var d time.Duration
-	switch t.attrs().Sched().Policy {
+	switch target.Sched().Policy {
 	case posix.SCHED_RR:
 		d = rrTimeslice
 	case posix.SCHED_FIFO:
@@ -165,41 +210,74 @@ const (
 	PRIO_USER    = 2
 )
 
-// prioTarget checks that (which, who) names the caller's process: the
-// process or one of its threads, its process group (whose id is the PID),
-// or its real user.
-func (t *Thread) prioTarget(which, who int) unix.Errno {
+// prioTargets are the processes (which, who) names: a process or thread,
+// a process group, or a real user's processes (0: the caller's own);
+// ESRCH when none.
+func (t *Thread) prioTargets(which, who int) ([]*posix.ThreadGroup, unix.Errno) {
+	var out []*posix.ThreadGroup
 	switch which {
 	case PRIO_PROCESS:
-		return t.findTask(who)
+		if who == 0 || who == t.Task.TID {
+			return []*posix.ThreadGroup{t.Task.Group}, 0
+		}
+		if task := t.K.Procs.Task(who); task != nil {
+			out = append(out, task.Group)
+		}
 	case PRIO_PGRP:
-		if who == 0 || who == t.Task.Group.PID {
-			return 0
+		if who == 0 {
+			who = t.Task.Group.PGID()
 		}
-		return unix.ESRCH
+		out = t.K.Procs.Select(func(g *posix.ThreadGroup) bool { return g.PGID() == who })
 	case PRIO_USER:
-		if who == 0 || uint32(who) == t.cred().RUID {
-			return 0
+		uid := uint32(who)
+		if who == 0 {
+			uid = t.cred().RUID
 		}
-		return unix.ESRCH
+		out = t.K.Procs.Select(func(g *posix.ThreadGroup) bool { return t.attrsOf(g).Creds.Get().RUID == uid })
+	default:
+		return nil, unix.EINVAL
 	}
-	return unix.EINVAL
+	if len(out) == 0 {
+		return nil, unix.ESRCH
+	}
+	return out, 0
 }
 
 func sysGetpriority(t *Thread, a Args) (uint64, unix.Errno) {
-	if e := t.prioTarget(a.Int(0), a.Int(1)); e != 0 {
+	gs, e := t.prioTargets(a.Int(0), a.Int(1))
+	if e != 0 {
 		return 0, e
 	}
-	// The raw call answers 20-nice so that the result is never negative;
-	// libc turns it back into a nice value.
-	return uint64(20 - t.attrs().Nice()), 0
+	// The raw call answers 20-nice so that the result is never negative
+	// (libc turns it back), the highest of the targets'.
+	best := 0
+	for _, g := range gs {
+		best = max(best, 20-t.attrsOf(g).Nice())
+	}
+	return uint64(best), 0
 }
 
 func sysSetpriority(t *Thread, a Args) (uint64, unix.Errno) {
-	if e := t.prioTarget(a.Int(0), a.Int(1)); e != 0 {
+	gs, e := t.prioTargets(a.Int(0), a.Int(1))
+	if e != 0 {
 		return 0, e
 	}
-	return 0, t.attrs().SetNice(a.Int(2), t.Task.Group.Limits.Get(unix.RLIMIT_NICE).Cur, t.capable(posix.CAP_SYS_NICE))
+	// set_one_prio for each: EPERM for another user's without
+	// CAP_SYS_NICE, EACCES for lowering the nice value past RLIMIT_NICE;
+	// the last error when any failed.
+	var last unix.Errno
+	for _, g := range gs {
+		target := t.attrsOf(g)
+		c, tc := t.cred(), target.Creds.Get()
+		if target != t.attrs() && tc.RUID != c.EUID && tc.EUID != c.EUID && !c.Capable(posix.CAP_SYS_NICE) {
+			last = unix.EPERM
+			continue
+		}
+		if e := target.SetNice(a.Int(2), g.Limits.Get(unix.RLIMIT_NICE).Cur, t.capable(posix.CAP_SYS_NICE)); e != 0 {
+			last = e
+		}
+	}
+	return 0, last
 }
 
 func sysSchedSetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
@@ -211,8 +289,11 @@ func sysSchedSetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	task := t.Task
 	if pid := a.Int(0); pid != 0 && pid != t.Task.TID {
-		if task = t.Task.Group.Task(pid); task == nil {
+		if task = t.K.Procs.Task(pid); task == nil {
 			return 0, unix.ESRCH
+		}
+		if !t.mayReschedule(t.attrsOf(task.Group)) {
+			return 0, unix.EPERM
 		}
 	}
 	// Keep only the guest's CPUs, as Linux intersects with the online ones.

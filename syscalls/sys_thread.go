@@ -389,8 +389,8 @@ func sysSchedGetaffinity(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	task := t.Task
 	if pid := a.Int(0); pid != 0 && pid != t.Task.TID {
-		if task = t.Task.Group.Task(pid); task == nil {
-			return 0, unix.ESRCH
+		if task = t.K.Procs.Task(pid); task == nil {
+			return 0, unix.ESRCH // any task of the machine; a reaped one is gone
 		}
 	}
 	mask := make([]byte, size)

@@ -20,6 +20,15 @@ import (
 // open them for writing, one kernel release in uname and /proc, sysinfo
 // against meminfo, cpuinfo's hypervisor flag, the status lines (Vm*,
 // Sig*), mlock in VmLck, pagemap.
+//
+// sys: calls that answered ENOSYS — personality, setting the clock
+// (EPERM after Linux's argument checks), adjtimex's query, sethostname's
+// checks, userfaultfd, readahead, sync_file_range, fadvise, fchmodat2 —
+// and errnos: fsync of a pipe, waitpid(INT_MIN).
+//
+// others: sched_*, setpriority/getpriority (process and group),
+// sched_setaffinity/getaffinity, rt_sigqueueinfo and kill aimed at a
+// child, and at another user's process by an unprivileged one.
 func TestCLinux(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
@@ -30,6 +39,10 @@ func TestCLinux(t *testing.T) {
 	}{
 		{"proc", []string{"proc"}},
 		{"proc as user", []string{"proc", "user"}},
+		{"sys", []string{"sys"}},
+		{"sys as user", []string{"sys", "user"}},
+		{"others", []string{"others"}},
+		{"others as user", []string{"others", "user"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			native := run(t, os.Environ(), nil, append([]string{bin}, tc.args...)...)

@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/timex.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
@@ -45,6 +48,8 @@ static const char *en(int e) {
 	case ENOSYS: return "ENOSYS";
 	case ECHILD: return "ECHILD";
 	case EROFS: return "EROFS";
+	case ESPIPE: return "ESPIPE";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
 	}
 	snprintf(buf, sizeof buf, "errno %d", e);
 	return buf;
@@ -405,6 +410,191 @@ static void proc_files(void) {
 	munmap(lk, 8 << 12);
 }
 
+/* sys: calls that answered ENOSYS. Nothing here may change the host when
+ * run natively as root: the clock and host name are set only with
+ * arguments Linux refuses before its permission check, or as the user. */
+static void sys_calls(void) {
+	/* personality: query, Linux's own personas, uname under PER_LINUX32. */
+	int old = personality(0xffffffff);
+	printf("personality query: %#x\n", old);
+	printf("personality ADDR_NO_RANDOMIZE: %#x\n", personality(PER_LINUX | ADDR_NO_RANDOMIZE));
+	printf("personality now: %#x\n", personality(0xffffffff));
+	personality(PER_LINUX32);
+	struct utsname u;
+	uname(&u);
+	printf("PER_LINUX32 machine: %s\n", u.machine);
+	pid_t c = fork();
+	if (c == 0) {
+		printf("child personality: %#x\n", personality(0xffffffff));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	personality(PER_LINUX);
+	uname(&u);
+	printf("PER_LINUX machine: %s\n", u.machine);
+
+	/* Setting the clock: invalid arguments first, then the permission. */
+	struct timespec ts = {.tv_sec = 1, .tv_nsec = 2000000000};
+	ret("clock_settime bad nsec", clock_settime(CLOCK_REALTIME, &ts));
+	ts.tv_nsec = 0;
+	ret("clock_settime CLOCK_MONOTONIC", clock_settime(CLOCK_MONOTONIC, &ts));
+	ret("clock_settime bad clock", clock_settime(12345, &ts));
+	ret("clock_settime EFAULT", syscall(SYS_clock_settime, CLOCK_REALTIME, (void *)8));
+	struct timeval tv = {.tv_sec = 1, .tv_usec = 1000000};
+	ret("settimeofday bad usec", settimeofday(&tv, NULL));
+	struct timezone tz = {.tz_minuteswest = 100000};
+	ret("settimeofday bad tz", settimeofday(NULL, &tz));
+	struct timex tx = {.modes = 0};
+	int st = adjtimex(&tx);
+	printf("adjtimex query: %s\n", st >= 0 ? "ok" : en(errno));
+	if (user) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ret("clock_settime as user", clock_settime(CLOCK_REALTIME, &ts));
+		gettimeofday(&tv, NULL);
+		ret("settimeofday as user", settimeofday(&tv, NULL));
+		tx.modes = ADJ_FREQUENCY;
+		ret("adjtimex change as user", adjtimex(&tx));
+		ret("sethostname as user", sethostname("x", 1));
+		ret("setdomainname as user", setdomainname("x", 1));
+	}
+	static const char longname[80] = "x";
+	ret("sethostname too long", sethostname(longname, 65));
+
+	/* userfaultfd: refused as on a Debian system without privilege. */
+	ret("userfaultfd bad flags", syscall(SYS_userfaultfd, 0x100));
+
+	/* Hints about file pages, and their checks. */
+	char path[] = "/tmp/clinux.XXXXXX";
+	int fd = mkstemp(path);
+	unlink(path);
+	write(fd, "hello", 5);
+	int p[2];
+	pipe(p);
+	ret("readahead file", readahead(fd, 0, 4096));
+	ret("readahead pipe", readahead(p[0], 0, 4096));
+	ret("readahead bad fd", readahead(999, 0, 4096));
+	ret("sync_file_range file", sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE));
+	ret("sync_file_range bad flags", sync_file_range(fd, 0, 0, 8));
+	ret("sync_file_range negative", sync_file_range(fd, -1, 0, 0));
+	ret("sync_file_range pipe", sync_file_range(p[0], 0, 0, SYNC_FILE_RANGE_WRITE));
+	errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	printf("fadvise file: %s\n", en(errno));
+	errno = posix_fadvise(p[0], 0, 0, POSIX_FADV_DONTNEED);
+	printf("fadvise pipe: %s\n", en(errno));
+	errno = posix_fadvise(fd, 0, 0, 99);
+	printf("fadvise bad advice: %s\n", en(errno));
+	ret("fsync pipe", fsync(p[0]));
+	ret("fdatasync pipe", fdatasync(p[1]));
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+
+	/* fchmodat2 with AT_SYMLINK_NOFOLLOW. */
+	char dir[] = "/tmp/clinuxd.XXXXXX";
+	mkdtemp(dir);
+	char f[64], l[64];
+	snprintf(f, sizeof f, "%s/f", dir);
+	snprintf(l, sizeof l, "%s/l", dir);
+	close(open(f, O_CREAT | O_WRONLY, 0644));
+	symlink("f", l);
+	ret("fchmodat2 file", syscall(452, AT_FDCWD, f, 0600, 0));
+	ret("fchmodat2 nofollow symlink", syscall(452, AT_FDCWD, l, 0600, AT_SYMLINK_NOFOLLOW));
+	ret("fchmodat2 bad flags", syscall(452, AT_FDCWD, f, 0600, 0x1));
+	struct stat sb;
+	stat(f, &sb);
+	printf("mode: %o\n", sb.st_mode & 0777);
+	unlink(l);
+	unlink(f);
+	rmdir(dir);
+	ret("waitpid(INT_MIN)", waitpid(-2147483647 - 1, NULL, 0));
+}
+
+static void sleeper_child(void) {
+	for (;;) pause();
+}
+
+static int cpus_in(cpu_set_t *set) { return CPU_COUNT(set); }
+
+/* others: the scheduling and signal calls aimed at another process of
+ * the machine, and (as root) at another user's. */
+static void report_on(pid_t c, const char *who) {
+	char what[128];
+	struct sched_param sp = {0};
+#define R(name, call) (snprintf(what, sizeof what, "%s %s", name, who), ret(what, call))
+	R("sched_getparam", sched_getparam(c, &sp));
+	R("sched_getscheduler", sched_getscheduler(c));
+	R("sched_setscheduler BATCH", sched_setscheduler(c, SCHED_BATCH, &sp));
+	printf("policy %s: %d\n", who, sched_getscheduler(c));
+	R("sched_setparam", sched_setparam(c, &sp));
+	sp.sched_priority = 5;
+	R("sched_setscheduler OTHER prio 5", sched_setscheduler(c, SCHED_OTHER, &sp));
+	R("setpriority 5", setpriority(PRIO_PROCESS, c, 5));
+	errno = 0;
+	int p = getpriority(PRIO_PROCESS, c);
+	printf("getpriority %s: %d %s\n", who, p, en(errno));
+	R("setpriority 2 (lower)", setpriority(PRIO_PROCESS, c, 2));
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	R("sched_setaffinity cpu0", sched_setaffinity(c, sizeof set, &set));
+	CPU_ZERO(&set);
+	R("sched_getaffinity", sched_getaffinity(c, sizeof set, &set));
+	if (cpus_in(&set) == sysconf(_SC_NPROCESSORS_ONLN))
+		printf("affinity cpus %s: all\n", who);
+	else
+		printf("affinity cpus %s: %d\n", who, cpus_in(&set));
+	siginfo_t si;
+	memset(&si, 0, sizeof si);
+	si.si_code = SI_QUEUE;
+	R("rt_sigqueueinfo SI_QUEUE", syscall(SYS_rt_sigqueueinfo, c, SIGCONT, &si));
+	si.si_code = SI_USER;
+	R("rt_sigqueueinfo SI_USER", syscall(SYS_rt_sigqueueinfo, c, SIGCONT, &si));
+	R("kill 0", kill(c, 0));
+	R("kill SIGCONT", kill(c, SIGCONT));
+	struct timespec ts;
+	R("sched_rr_get_interval", sched_rr_get_interval(c, &ts));
+#undef R
+}
+
+static void others(void) {
+	/* A process group of its own: PRIO_PGRP must reach no host process. */
+	setpgid(0, 0);
+	pid_t c = fork();
+	if (c == 0) sleeper_child();
+	waitstate(c, 'S');
+	report_on(c, "child");
+	ret("setpriority pgrp", setpriority(PRIO_PGRP, 0, 6));
+	errno = 0;
+	printf("getpriority pgrp: %d %s\n", getpriority(PRIO_PGRP, 0), en(errno));
+	ret("getpriority no such pgrp", getpriority(PRIO_PGRP, 999999));
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	ret("sched_getparam reaped", sched_getparam(c, &(struct sched_param){0}));
+	if (user) return;
+	/* Another user's process, seen by an unprivileged one. */
+	pid_t a = fork();
+	if (a == 0) {
+		setresgid(2000, 2000, 2000);
+		setresuid(2000, 2000, 2000);
+		sleeper_child();
+	}
+	waitstate(a, 'S');
+	pid_t b = fork();
+	if (b == 0) {
+		setgroups(0, NULL);
+		setresgid(1000, 1000, 1000);
+		setresuid(1000, 1000, 1000);
+		report_on(a, "other user's");
+		ret("kill SIGTERM other user's", kill(a, SIGTERM));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(b, NULL, 0);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -426,6 +616,10 @@ int main(int argc, char **argv) {
 		proc_states();
 		proc_times();
 		proc_files();
+	} else if (strcmp(argv[1], "sys") == 0) {
+		sys_calls();
+	} else if (strcmp(argv[1], "others") == 0) {
+		others();
 	} else {
 		fprintf(stderr, "clinux: no group %s\n", argv[1]);
 		return 2;
