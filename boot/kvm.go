@@ -22,6 +22,7 @@ const (
 	kvmSetRegs             = 0x4090AE82
 	kvmGetSregs            = 0x8138AE83
 	kvmSetSregs            = 0x4138AE84
+	kvmInterrupt           = 0x4004AE86
 	kvmGetMSRs             = 0xC008AE88
 	kvmSetMSRs             = 0x4008AE89
 	kvmSetCPUID2           = 0x4008AE90
@@ -41,15 +42,16 @@ const (
 	KVM_SYNC_X86_REGS  = 1 << 0
 	KVM_SYNC_X86_SREGS = 1 << 1
 
-	KVM_EXIT_UNKNOWN        = 0
-	KVM_EXIT_EXCEPTION      = 1
-	KVM_EXIT_IO             = 2
-	KVM_EXIT_HLT            = 5
-	KVM_EXIT_MMIO           = 6
-	KVM_EXIT_SHUTDOWN       = 8
-	KVM_EXIT_FAIL_ENTRY     = 9
-	KVM_EXIT_INTR           = 10
-	KVM_EXIT_INTERNAL_ERROR = 17
+	KVM_EXIT_UNKNOWN         = 0
+	KVM_EXIT_EXCEPTION       = 1
+	KVM_EXIT_IO              = 2
+	KVM_EXIT_HLT             = 5
+	KVM_EXIT_IRQ_WINDOW_OPEN = 7
+	KVM_EXIT_MMIO            = 6
+	KVM_EXIT_SHUTDOWN        = 8
+	KVM_EXIT_FAIL_ENTRY      = 9
+	KVM_EXIT_INTR            = 10
+	KVM_EXIT_INTERNAL_ERROR  = 17
 
 	KVM_EXIT_IO_OUT = 1
 )

@@ -522,6 +522,19 @@ func (v *VCPU) SetMSRs(msrs map[uint32]uint64) error {
 	return nil
 }
 
+// KickVector is the interrupt the monitor injects to bring a vCPU running
+// the guest kernel's app into the kernel (the kernel's IDT takes it).
+const KickVector = 32
+
+// Interrupt injects external interrupt vector into the vCPU; it is taken
+// when the vCPU next runs with interrupts enabled (Run.ReadyForInjection).
+func (v *VCPU) Interrupt(vector uint32) error {
+	if _, err := ioctl(v.fd, kvmInterrupt, uintptr(unsafe.Pointer(&vector))); err != nil {
+		return fmt.Errorf("KVM_INTERRUPT: %w", err)
+	}
+	return nil
+}
+
 // GetMSR reads one model-specific register.
 func (v *VCPU) GetMSR(index uint32) (uint64, error) {
 	var buf struct {

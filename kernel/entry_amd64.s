@@ -17,6 +17,13 @@
 #define VECTOR 152
 #define ERRCODE 160
 #define ADDR 168
+#define XSAVEAREA 176
+
+// xsave64 (%rcx) / xrstor64 (%rcx), every state component (EDX:EAX = -1):
+// the kernel's Go code uses SSE and AVX, so the app's extended state is
+// saved on every entry and restored on every return.
+#define XSAVE64_CX BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x21
+#define XRSTOR64_CX BYTE $0x48; BYTE $0x0f; BYTE $0xae; BYTE $0x29
 
 // The vectors whose exception frame carries an error code: 8, 10-14, 17,
 // 21, 29, 30.
@@ -51,6 +58,14 @@ TEXT ·switchToUser(SB),NOSPLIT|NOFRAME,$0-24
 	WRFSBASE_BX
 	MOVQ VIF(GS), BX
 	MOVB $0, (BX) // virtual IF off across the switch, as PVM's return expects
+	MOVQ XSAVEAREA(AX), CX
+	MOVQ DX, R8
+	MOVQ AX, R9
+	MOVL $-1, AX
+	MOVL $-1, DX
+	XRSTOR64_CX
+	MOVQ R9, AX
+	MOVQ R8, DX
 	MOVB $1, IN_USER(GS)
 	TESTQ DX, DX
 	JNE viaframe
@@ -131,6 +146,10 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ BX, 0(AX)
 	RDFSBASE_BX
 	MOVQ BX, FSBASE(AX)
+	MOVQ XSAVEAREA(AX), CX
+	MOVL $-1, AX
+	MOVL $-1, DX
+	XSAVE64_CX
 	MOVQ KERNEL_FS(GS), BX
 	WRFSBASE_BX
 	MOVQ KERNEL_SP(GS), SP
@@ -215,6 +234,10 @@ haveerr:
 	MOVQ CX, ADDR(AX)
 	RDFSBASE_BX
 	MOVQ BX, FSBASE(AX)
+	MOVQ XSAVEAREA(AX), CX
+	MOVL $-1, AX
+	MOVL $-1, DX
+	XSAVE64_CX
 	MOVQ KERNEL_FS(GS), BX
 	WRFSBASE_BX
 	MOVQ KERNEL_SP(GS), SP
@@ -383,7 +406,14 @@ TEXT ·vec31(SB),NOSPLIT|NOFRAME,$0
 	MOVQ $31, 0(SP)
 	JMP ·faultCommon(SB)
 
-// vectors are the stubs' addresses, for the IDT.
+
+TEXT ·vec32(SB),NOSPLIT|NOFRAME,$0
+	SUBQ $8, SP
+	MOVQ $32, 0(SP)
+	JMP ·faultCommon(SB)
+
+// vectors are the stubs' addresses, for the IDT: the 32 exceptions and
+// boot.KickVector.
 DATA ·vectors+0(SB)/8, $·vec0(SB)
 DATA ·vectors+8(SB)/8, $·vec1(SB)
 DATA ·vectors+16(SB)/8, $·vec2(SB)
@@ -416,9 +446,10 @@ DATA ·vectors+224(SB)/8, $·vec28(SB)
 DATA ·vectors+232(SB)/8, $·vec29(SB)
 DATA ·vectors+240(SB)/8, $·vec30(SB)
 DATA ·vectors+248(SB)/8, $·vec31(SB)
-GLOBL ·vectors(SB), RODATA, $256
+DATA ·vectors+256(SB)/8, $·vec32(SB)
+GLOBL ·vectors(SB), RODATA, $264
 
-// func vectorTable() *[32]uintptr
+// func vectorTable() *[33]uintptr
 TEXT ·vectorTable(SB),NOSPLIT,$0-8
 	LEAQ ·vectors(SB), AX
 	MOVQ AX, ret+0(FP)

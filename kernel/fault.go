@@ -27,6 +27,12 @@ const faultAround = 16
 // action would.
 func (k *kern) fault(st *userState) unix.Signal {
 	switch st.Vector {
+	case boot.KickVector:
+		// The monitor interrupted the app to reach this thread: one call
+		// of the kernel's own, on whose return the monitor delivers what
+		// is pending (a signal to the kernel, a stop).
+		unix.Getpid()
+		return 0
 	case vecPF:
 		if st.ErrorCode&pfPresent == 0 && k.space.demand(st.Addr) {
 			return 0

@@ -156,5 +156,5 @@ func load(sp *space, argv, envv []string) (*userState, error) {
 	if err := sp.Poke(stackPtr, data); err != nil {
 		return nil, err
 	}
-	return &userState{Regs: regsAt(loaded.Entry, stackPtr)}, nil
+	return newUserState(regsAt(loaded.Entry, stackPtr)), nil
 }

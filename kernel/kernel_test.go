@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,4 +36,23 @@ func TestParseParams(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, got, back, "String round trip")
 	}
+}
+
+// entry_amd64.s addresses userState by these offsets.
+func TestUserStateLayout(t *testing.T) {
+	var s userState
+	base := uintptr(unsafe.Pointer(&s))
+	for _, tc := range []struct {
+		field uintptr
+		off   uintptr
+	}{
+		{uintptr(unsafe.Pointer(&s.RAX)), 0}, {uintptr(unsafe.Pointer(&s.RSP)), 48},
+		{uintptr(unsafe.Pointer(&s.R15)), 120}, {uintptr(unsafe.Pointer(&s.RIP)), 128},
+		{uintptr(unsafe.Pointer(&s.RFLAGS)), 136}, {uintptr(unsafe.Pointer(&s.FSBase)), 144},
+		{uintptr(unsafe.Pointer(&s.Vector)), 152}, {uintptr(unsafe.Pointer(&s.ErrorCode)), 160},
+		{uintptr(unsafe.Pointer(&s.Addr)), 168}, {uintptr(unsafe.Pointer(&s.xsave)), 176},
+	} {
+		require.Equal(t, tc.off, tc.field-base)
+	}
+	require.Zero(t, newUserState(s.Regs).xsave%64)
 }

@@ -1,18 +1,31 @@
 package kernel
 
 import (
-	_ "unsafe" // go:linkname
+	"unsafe"
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/rumpglue"
 )
 
 // userState is what entry_amd64.s saves and loads: the app's registers as
-// rumpglue.Regs (struct kvm_regs), its FS base, and the last fault.
+// rumpglue.Regs (struct kvm_regs), its FS base, the last fault, and where
+// its extended (FPU, SSE, AVX) state is kept.
 type userState struct {
 	rumpglue.Regs
 	FSBase uint64
 	rumpglue.Fault
+	xsave uintptr // 64-byte aligned XSAVE area in xsaveBuf
+
+	xsaveBuf []byte
+}
+
+// newUserState is the state of a thread starting at regs, with the
+// extended state in its initial configuration (an XSAVE header of zeros).
+func newUserState(regs rumpglue.Regs) *userState {
+	s := &userState{Regs: regs, xsaveBuf: make([]byte, boot.XsaveSize+64)}
+	p := uintptr(unsafe.Pointer(&s.xsaveBuf[0]))
+	s.xsave = (p + 63) &^ 63
+	return s
 }
 
 // Why switchToUser returned.
@@ -30,7 +43,7 @@ var (
 
 func switchToUser(s *userState, iret bool) uint64
 func syscallEntryAddr() uintptr
-func vectorTable() *[32]uintptr
+func vectorTable() *[33]uintptr
 func wrmsr(msr uint32, value uint64)
 
 // The runtime's syscall bracket: while the app runs, this M is "in a
@@ -54,10 +67,10 @@ func runUser(s *userState, iret bool) uint64 {
 	return r
 }
 
-// installVectors points the IDT's exception gates at this package's
-// stubs (vecN in entry_amd64.s), which keep the kernel's own exceptions
-// going to the monitor and bring the app's here. NMI, #DF and #MC stay
-// with the stub. The IDT is shared by every vCPU.
+// installVectors points the IDT's exception gates and boot.KickVector at
+// this package's stubs (vecN in entry_amd64.s), which keep the kernel's
+// own exceptions going to the monitor and bring the app's here. NMI, #DF
+// and #MC stay with the stub. The IDT is shared by every vCPU.
 func installVectors() {
 	idt := boot.IDT()
 	for v, addr := range vectorTable() {

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/stretchr/testify/require"
@@ -94,6 +96,26 @@ func TestGuestKernelRefuses(t *testing.T) {
 	require.Equal(t, 128+11, r.status)
 	require.Contains(t, r.stderr, "the app was killed by segmentation fault: exception 14")
 	requireNoPanic(t, r.stderr)
+	// An app that never makes another call is still stopped: --timeout.
+	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", "--timeout", "2s", calls, "spin")
+	require.Equal(t, 124, r.status, r.stderr)
+	// A signal to rumpgo reaches the kernel while the app spins, as on the
+	// monitor path: the monitor interrupts the app (boot.KickVector).
+	for _, path := range []string{"host", "guest"} {
+		cmd := exec.Command(rumpgo, "run", "--kernel", path, calls, "spin")
+		require.NoError(t, cmd.Start())
+		time.Sleep(time.Second)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("--kernel %s: SIGTERM did not end a spinning app", path)
+		}
+		require.Equal(t, 128+15, cmd.ProcessState.ExitCode(), "--kernel %s", path)
+	}
 	// A dynamic ELF is refused before it runs.
 	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", "/bin/true")
 	require.Equal(t, 126, r.status)

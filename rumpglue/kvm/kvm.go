@@ -339,15 +339,21 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		if err == unix.EINTR || err == unix.EAGAIN {
 			// A kick: asynchronous signals are taken here, but only at a user
 			// instruction.
-			if c.Regs().RIP < boot.KernelBase && !c.inUser() {
+			if c.inUser() {
+				// The guest kernel runs its app, whose registers these are:
+				// an interrupt brings the vCPU into the kernel, which then
+				// makes a call of its own, where signals are delivered.
+				c.interruptUser()
+				continue
+			}
+			if c.Regs().RIP < boot.KernelBase {
 				if th.Interrupted(c) == rumpglue.Stop {
 					return
 				}
 				v.MarkRegsDirty()
 			} else if !m.stopped.Load() {
 				// In the stub, maybe spinning on an exit-less call that
-				// returns without an exit, or running the guest kernel's app
-				// (whose registers these are not): kick again soon.
+				// returns without an exit: kick again once it is out.
 				time.AfterFunc(100*time.Microsecond, c.kick)
 			}
 			continue
@@ -366,6 +372,16 @@ func (c *cpu) loop(th rumpglue.Thread) {
 // (boot.MailboxInUser): the registers KVM shows are then the app's.
 func (c *cpu) inUser() bool {
 	return c.m.M.Supervisor() && c.box.load(boot.MailboxInUser)&0xff != 0
+}
+
+// interruptUser injects boot.KickVector, or asks KVM to exit as soon as
+// the vCPU can take it.
+func (c *cpu) interruptUser() {
+	v := c.v
+	v.Run.RequestInterruptWindow = 0
+	if v.Run.ReadyForInjection == 0 || v.Interrupt(boot.KickVector) != nil {
+		v.Run.RequestInterruptWindow = 1
+	}
 }
 
 // exit handles one VM exit.
@@ -423,6 +439,9 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 	case boot.KVM_EXIT_SHUTDOWN:
 		th.Crash(c, fmt.Errorf("triple fault at rip %#x rsp %#x", r.RIP, r.RSP))
 	case boot.KVM_EXIT_INTR:
+		return rumpglue.Continue
+	case boot.KVM_EXIT_IRQ_WINDOW_OPEN:
+		c.interruptUser()
 		return rumpglue.Continue
 	case boot.KVM_EXIT_INTERNAL_ERROR:
 		th.Crash(c, internalError(v, r.RIP))
