@@ -129,12 +129,11 @@ func (b *bench) targetList() []target {
 			fmt.Sprintf("%s vs %s native per page", nsText(k.guestMed), nsText(k.baseMed)),
 			"Fault-around maps enough pages per exception.",
 			"On this PVM every exception from user mode is delivered through an exit (22–46 µs per fault and return in "+
-				"the design's probe), and every page-table entry the guest kernel writes into a page table PVM already "+
-				"shadows is a trapped write; fault-around (16 pages) divides the first but multiplies the second. Measured by "+
-				"hand (2026-12-07, load 6): 16 pages per fault and 1 page per fault cost about the same per page (85–135 vs "+
-				"95–210 µs), so the cost follows the entries written, not the exceptions. What "+
-				"would close it: building a leaf table whole before linking it (one trapped write), 2 MiB mappings, or the "+
-				"monitor writing the entries (it is not trapped).")
+				"the design's probe), and every fresh guest page is filled into PVM's shadow page table on its first access. "+
+				"Measured by hand (2026-12-07, load 4–6): 16 pages per fault, 1 page per fault, and filling a new leaf table "+
+				"whole at the first fault all cost about the same per page (35–135 µs), so the cost follows the pages first "+
+				"touched, not the exceptions or the entries the kernel writes: the shadow fill, which the monitor path's "+
+				"rows pay too. 2 MiB mappings, if PVM shadows them as such, are the lever left.")
 	} else {
 		notMeasured(kTouchGoal, "The touch rows did not run")
 	}
