@@ -22,30 +22,10 @@ func ProbeNativeExecution() error {
 		return err
 	}
 	defer m.Close()
-	pt, err := NewPageTable(m.Mem)
-	if err != nil {
-		return err
-	}
-	if err := m.MapKernel(pt); err != nil {
-		return err
-	}
-	code, err := m.Mem.Alloc()
-	if err != nil {
-		return err
-	}
 	// popcnt %rax,%rax; hlt
-	copy(m.Mem.Bytes(code, PageSize), []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xf4})
-	if err := pt.Map(0x400000, code, ProtFlags(unix.PROT_READ|unix.PROT_EXEC)); err != nil {
-		return err
-	}
-	v, err := m.NewVCPU(pt.Root)
+	v, err := m.runProbe([]byte{0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xf4})
 	if err != nil {
 		return err
-	}
-	*v.Regs() = Regs{RIP: 0x400000, RFLAGS: 0x2, RAX: 0xff}
-	v.MarkRegsDirty()
-	if err := v.Enter(); err != nil {
-		return fmt.Errorf("KVM_RUN: %w", err)
 	}
 	// HLT is privileged at CPL 3: the #GP reaches the stub, which saves RAX.
 	switch v.Run.ExitReason {
@@ -103,30 +83,10 @@ func probeSupervisor() error {
 		return fmt.Errorf("%w: features %#x lack %#x", ErrNoSupervisor, f, PVMFeatures)
 	}
 	m.supervisor = true
-	pt, err := NewPageTable(m.Mem)
-	if err != nil {
-		return err
-	}
-	if err := m.MapKernel(pt); err != nil {
-		return err
-	}
-	code, err := m.Mem.Alloc()
-	if err != nil {
-		return err
-	}
 	// xorps %xmm0,%xmm0; popcnt %rax,%rax; out %al,$probePort (HLT at CPL 0
 	// does not exit in PVM's native mode).
-	copy(m.Mem.Bytes(code, PageSize), []byte{0x0f, 0x57, 0xc0, 0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xe6, probePort})
-	if err := pt.Map(0x400000, code, ProtFlags(unix.PROT_READ|unix.PROT_EXEC)); err != nil {
+	if v, err = m.runProbe([]byte{0x0f, 0x57, 0xc0, 0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xe6, probePort}); err != nil {
 		return err
-	}
-	if v, err = m.NewVCPU(pt.Root); err != nil {
-		return err
-	}
-	*v.Regs() = Regs{RIP: 0x400000, RFLAGS: 0x2, RAX: 0xff}
-	v.MarkRegsDirty()
-	if err := v.Enter(); err != nil {
-		return fmt.Errorf("KVM_RUN: %w", err)
 	}
 	switch {
 	case v.Run.ExitReason == KVM_EXIT_IO && v.Run.IO().Port == probePort:
@@ -143,4 +103,34 @@ func probeSupervisor() error {
 		return fmt.Errorf("supervisor probe took exception %d at rip %#x (error code %#x, address %#x)", vec, f.RIP, f.ErrorCode, f.CR2)
 	}
 	return fmt.Errorf("supervisor probe ended with KVM exit %d at rip %#x", v.Run.ExitReason, v.Regs().RIP)
+}
+
+// runProbe maps code at 0x400000 in a fresh page table and runs it on a new
+// vCPU with RAX = 0xff until its first exit.
+func (m *Machine) runProbe(code []byte) (*VCPU, error) {
+	pt, err := NewPageTable(m.Mem)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.MapKernel(pt); err != nil {
+		return nil, err
+	}
+	frame, err := m.Mem.Alloc()
+	if err != nil {
+		return nil, err
+	}
+	copy(m.Mem.Bytes(frame, PageSize), code)
+	if err := pt.Map(0x400000, frame, ProtFlags(unix.PROT_READ|unix.PROT_EXEC)); err != nil {
+		return nil, err
+	}
+	v, err := m.NewVCPU(pt.Root)
+	if err != nil {
+		return nil, err
+	}
+	*v.Regs() = Regs{RIP: 0x400000, RFLAGS: 0x2, RAX: 0xff}
+	v.MarkRegsDirty()
+	if err := v.Enter(); err != nil {
+		return nil, fmt.Errorf("KVM_RUN: %w", err)
+	}
+	return v, nil
 }
