@@ -27,9 +27,10 @@
 
 // The registers both entries save as they were at the event and both
 // returns load alike: all but AX, BX, CX, SP and R11, which each handles
-// itself. AX points at the userState.
+// itself, and BP, which the entries save in the open (go vet checks that
+// BP is saved before it is restored). AX points at the userState.
 #define SAVE_REGS \
-	MOVQ DX, 24(AX); MOVQ SI, 32(AX); MOVQ DI, 40(AX); MOVQ BP, 56(AX) \
+	MOVQ DX, 24(AX); MOVQ SI, 32(AX); MOVQ DI, 40(AX) \
 	MOVQ R8, 64(AX); MOVQ R9, 72(AX); MOVQ R10, 80(AX); MOVQ R12, 96(AX) \
 	MOVQ R13, 104(AX); MOVQ R14, 112(AX); MOVQ R15, 120(AX)
 #define LOAD_REGS \
@@ -116,6 +117,7 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ AX, SCRATCH(GS)
 	MOVQ USER_REGS(GS), AX
 	SAVE_REGS
+	MOVQ BP, 56(AX)
 	MOVQ BX, 8(AX)
 	MOVQ CX, 16(AX)
 	MOVQ SP, 48(AX)
@@ -177,6 +179,7 @@ fromuser:
 	MOVQ AX, SCRATCH3(GS)
 	MOVQ USER_REGS(GS), AX
 	SAVE_REGS
+	MOVQ BP, 56(AX)
 	MOVQ CX, 16(AX)
 	MOVQ R11, 88(AX)
 	MOVQ SCRATCH(GS), CX
