@@ -31,8 +31,12 @@ func (k *kern) serve(st *userState) int {
 	for {
 		if runUser(st, iret) == reasonFault {
 			if sig := k.fault(st); sig != 0 {
-				fmt.Fprintf(k.stderr, "rumpgo guest kernel: the app was killed by %v: exception %d at rip %#x (error code %#x, address %#x)\n",
-					sig, st.Vector, st.RIP, st.ErrorCode, st.Addr)
+				addr := "" // CR2 means something for a page fault only
+				if st.Vector == vecPF {
+					addr = fmt.Sprintf(", address %#x", st.Addr)
+				}
+				fmt.Fprintf(k.stderr, "rumpgo guest kernel: the app was killed by %v: exception %d at rip %#x (error code %#x%s)\n",
+					sig, st.Vector, st.RIP, st.ErrorCode, addr)
 				return 128 + int(sig)
 			}
 			iret = true // the faulting instruction runs again, every register as it was

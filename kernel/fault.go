@@ -43,6 +43,16 @@ func (k *kern) fault(st *userState) unix.Signal {
 	case vecBP:
 		return unix.SIGTRAP
 	case vecUD:
+		// PVM reports #UD for INT n at CPL 3, where Linux's DPL 0 gates
+		// give #GP (SIGSEGV), or SIGTRAP for int $3 (syscalls/fault.go does
+		// the same on the monitor path).
+		var insn [2]byte
+		if k.space.read(st.RIP, insn[:]) == nil && insn[0] == 0xcd {
+			if insn[1] == vecBP {
+				return unix.SIGTRAP
+			}
+			return unix.SIGSEGV
+		}
 		return unix.SIGILL
 	}
 	return unix.SIGSEGV

@@ -47,7 +47,8 @@ func TestGuestKernelDifferential(t *testing.T) {
 	for _, argv := range [][]string{
 		{asm}, {asm, "a", "b c"},
 		{calls}, {calls, "-", "7"},
-		{calls, "fault"}, // killed by SIGSEGV, after the same output
+		{calls, "fault"},     // killed by SIGSEGV, after the same output
+		{calls, "hypercall"}, // int $0x1b: SIGSEGV, as any INT n through a DPL 0 gate
 	} {
 		native := run(t, os.Environ(), nil, argv...)
 		guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", "--kernel", "guest"}, argv...)...)

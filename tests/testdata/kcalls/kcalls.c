@@ -1,7 +1,8 @@
 // Without libc: makes the calls the guest-kernel tests check and prints
 // what each returned, then exits with the status argv[1] names (0 if none).
 // "enosys" asks for a call the prototype kernel does not serve; "fault"
-// writes through a null pointer; "spin" never returns to the kernel.
+// writes through a null pointer; "hypercall" tries PVM's hypercall gate
+// (HALT) from user mode; "spin" never returns to the kernel.
 #include "../nolibc.h"
 
 static int eq(const char *a, const char *b) {
@@ -53,6 +54,8 @@ void cmain(long *sp) {
 		say("sched_yield", sys3(24, 0, 0, 0));
 	if (argc > 1 && eq(argv[1], "fault"))
 		*(volatile int *)0 = 1;
+	if (argc > 1 && eq(argv[1], "hypercall")) // PVM's hypercall gate, from user mode
+		__asm__ volatile("mov $0x1009, %%eax\n\tint $0x1b" ::: "rax", "memory");
 	if (argc > 1 && eq(argv[1], "spin"))
 		for (;;)
 			__asm__ volatile("");
