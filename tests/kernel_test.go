@@ -122,3 +122,16 @@ func TestGuestKernelRefuses(t *testing.T) {
 	require.Equal(t, 126, r.status)
 	require.Contains(t, r.stderr, "static ELFs only")
 }
+
+// TestDoctorSupervisor: doctor says what the probe found and which path runs.
+func TestDoctorSupervisor(t *testing.T) {
+	requireKVM(t)
+	out, err := exec.Command(requireRumpgo(t), "doctor").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	want := "native supervisor mode: yes"
+	if err := boot.SupervisorAvailable(); err != nil {
+		want = "native supervisor mode: no: " + err.Error()
+	}
+	require.Contains(t, string(out), want)
+	require.Contains(t, string(out), "path: the monitor answers every system call (--kernel host")
+}

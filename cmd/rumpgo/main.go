@@ -242,8 +242,10 @@ func doctor(out io.Writer) int {
 	fmt.Fprintln(out, "native execution: yes")
 	if err := boot.SupervisorAvailable(); err != nil {
 		fmt.Fprintf(out, "native supervisor mode: no: %v\n", err)
+		fmt.Fprintln(out, "path: the monitor answers every system call (--kernel host); --kernel guest cannot run here")
 	} else {
 		fmt.Fprintf(out, "native supervisor mode: yes (PVM VIF page, KPTI root pairs, feature bits %#x)\n", boot.PVMFeatures)
+		fmt.Fprintln(out, "path: the monitor answers every system call (--kernel host, the default); --kernel guest runs the guest kernel prototype (docs/design/guest-kernel.md)")
 	}
 	return 0
 }
