@@ -221,6 +221,9 @@ func setupFS(s fsSetup) error {
 		},
 		Net: s.k, // /proc/net from the guest's network
 	})
+	s.k.CorePattern = func() (string, bool) {
+		return pfs.Sysctl("kernel/core_pattern"), pfs.Sysctl("kernel/core_uses_pid") != "0"
+	}
 	if _, e := v.MountPath("/proc", pfs, "proc", vfs.MS_NOSUID|vfs.MS_NODEV|vfs.MS_NOEXEC, ""); e != 0 {
 		return fmt.Errorf("mounting /proc: %v", e)
 	}

@@ -162,14 +162,23 @@ type sigQueue struct {
 	infos [NSIG + 1][]SigInfo
 }
 
-func (q *sigQueue) add(info SigInfo, total *int) bool {
+// add queues info. A real-time signal past limit (RLIMIT_SIGPENDING) or
+// maxQueued fails (EAGAIN), unless kill sent it: then, as Linux's
+// __send_signal_locked, it is only marked pending (kill may not fail),
+// which adds nothing when it already is.
+func (q *sigQueue) add(info SigInfo, total *int, limit uint64) bool {
 	sig := int(info.Signo)
 	if sig < SIGRTMIN && q.set&Bit(sig) != 0 {
 		return true
 	}
 	if sig >= SIGRTMIN {
-		if *total >= maxQueued {
-			return false
+		if *total >= maxQueued || uint64(*total) >= limit {
+			if info.Code != SI_USER {
+				return false
+			}
+			if q.set&Bit(sig) != 0 {
+				return true
+			}
 		}
 		*total++
 	}

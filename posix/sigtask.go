@@ -137,7 +137,7 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 		s.mu.Unlock()
 		return 0
 	}
-	if !t.pending.add(info, &s.queued) {
+	if !t.pending.add(info, &s.queued, t.Group.sigLimit()) {
 		s.mu.Unlock()
 		return unix.EAGAIN
 	}
@@ -161,7 +161,7 @@ func (t *Task) Force(info SigInfo) {
 		s.act[sig].Handler = SIG_DFL
 		t.mask &^= Bit(sig)
 	}
-	t.pending.add(info, &s.queued)
+	t.pending.add(info, &s.queued, t.Group.sigLimit())
 }
 
 // Send queues a process-directed signal (kill, a host signal, an
@@ -186,7 +186,7 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 	if ignored(sig, s.act[sig]) && !g.allBlockLocked(sig) {
 		return 0
 	}
-	if !s.shared.add(info, &s.queued) {
+	if !s.shared.add(info, &s.queued, g.sigLimit()) {
 		return unix.EAGAIN
 	}
 	g.mu.Lock()
@@ -311,4 +311,12 @@ func (s *SignalHandlers) Dispositions() (ignored, caught uint64) {
 		}
 	}
 	return ignored, caught
+}
+
+// sigLimit is the process's RLIMIT_SIGPENDING.
+func (g *ThreadGroup) sigLimit() uint64 {
+	if g.Limits == nil {
+		return RLIM_INFINITY
+	}
+	return g.Limits.Get(unix.RLIMIT_SIGPENDING).Cur
 }

@@ -178,7 +178,7 @@ func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs, d *coreDump) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			t.K.report("rumpgo: (core dump abandoned: %v)", p)
+			t.crashReport("rumpgo: (core dump abandoned: %v)", p)
 		}
 	}()
 	threads := []threadState{t.state(r)}
@@ -193,14 +193,14 @@ func (t *Thread) writeCore(info posix.SigInfo, r *rumpglue.Regs, d *coreDump) {
 			}
 		}
 		if n := g.NumTasks() - 1; n > 0 {
-			t.K.report("rumpgo: %d thread(s) did not stop in time: not in the core file", n)
+			t.crashReport("rumpgo: %d thread(s) did not stop in time: not in the core file", n)
 		}
 	}
 	if err := t.K.writeCoreTo(t.K.Core, t, info, threads); err != nil {
-		t.K.report("rumpgo: writing the core file: %v", err)
+		t.crashReport("rumpgo: writing the core file: %v", err)
 		return
 	}
-	t.K.report("rumpgo: core dumped")
+	t.crashReport("rumpgo: core dumped")
 }
 
 type coreNote struct {

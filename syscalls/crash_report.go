@@ -54,12 +54,13 @@ var coreSignals = map[unix.Signal]bool{
 // crashDetails writes the registers and backtrace of t, stopped with r, to
 // the crash report. Nothing it meets in the guest may crash the monitor.
 func (t *Thread) crashDetails(sig int, r *rumpglue.Regs) {
-	if t.K.Crashes == nil || !coreSignals[unix.Signal(sig)] {
+	out := t.crashes()
+	if out == nil || !coreSignals[unix.Signal(sig)] {
 		return
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			t.K.report("rumpgo: (backtrace abandoned: %v)", p)
+			t.crashReport("rumpgo: (backtrace abandoned: %v)", p)
 		}
 	}()
 	var b strings.Builder
@@ -78,7 +79,7 @@ func (t *Thread) crashDetails(sig int, r *rumpglue.Regs) {
 		}
 		fmt.Fprintf(&b, "  #%-2d 0x%016x %s%s\n", i, f.pc, s.describe(f.lookup()), mark)
 	}
-	io.WriteString(t.K.Crashes, b.String())
+	io.WriteString(out, b.String())
 }
 
 // executable reports whether addr lies in an executable mapping.

@@ -34,6 +34,9 @@ type Kernel struct {
 	// Core, when set, receives an ELF core file when the guest dies of a
 	// core-dumping signal (--core, core_dump.go).
 	Core CoreFile
+	// CorePattern, when set, says where the guest's own core dumps go:
+	// its kernel.core_pattern and kernel.core_uses_pid (core_guest.go).
+	CorePattern func() (pattern string, usesPID bool)
 	// Clock, when set, answers the clock system calls and the timers'
 	// clocks from the same source as the guest's vDSO page
 	// (libc/vdso.Clock), so the two paths agree; nil reads the host's.
@@ -270,6 +273,24 @@ func (t *Thread) Crash(cpu rumpglue.CPU, err error) {
 	t.K.report("rumpgo: machine failure: %v", err)
 	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: int(unix.SIGKILL)})
 	t.K.Machine.Stop()
+}
+
+// crashes is where a death's report goes: the crash writer for the
+// process the user started; for a child (whose death is its parent's
+// business, never on the guest's stderr as Linux prints nothing) the
+// --strace stream, when there is one.
+func (t *Thread) crashes() io.Writer {
+	if t.Task.Group.PID == 1 {
+		return t.K.Crashes
+	}
+	return t.K.Strace
+}
+
+// crashReport writes a line of a death's report (crashes).
+func (t *Thread) crashReport(format string, args ...any) {
+	if w := t.crashes(); w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
 }
 
 func (k *Kernel) report(format string, args ...any) {

@@ -52,10 +52,19 @@ func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
 			}
 		}
 		if e := t.setupFrame(info, act); e != 0 {
-			// Linux's answer to a stack it cannot write a frame on.
+			// Linux's answer to a stack it cannot write a frame on
+			// (force_sigsegv): SIGSEGV, which a handler of its own may
+			// catch (on an alternate stack), unless the frame that failed
+			// was SIGSEGV's: then its default, death.
 			t.faultDesc = fmt.Sprintf("no room for the %s frame below rsp %#x", signalName(int(info.Signo)), r.RSP)
-			t.die(posix.SigInfo{Signo: int32(unix.SIGSEGV)})
-			return rumpglue.Stop
+			if info.Signo == int32(unix.SIGSEGV) {
+				t.Task.Group.Signals.Swap(int(unix.SIGSEGV), &posix.SigAction{})
+			}
+			t.Task.Force(posix.SigInfo{Signo: int32(unix.SIGSEGV), Code: posix.SI_KERNEL})
+			continue
+		}
+		if info.Signo == int32(unix.SIGSEGV) && info.Code == posix.SI_KERNEL {
+			t.faultDesc = "" // its handler runs: no death to describe
 		}
 		handled = true
 	}
@@ -106,19 +115,20 @@ func (t *Thread) die(info posix.SigInfo) {
 		return
 	}
 	if g.PID != 1 {
-		t.K.report("rumpgo: process %d of the guest:", g.PID)
+		t.crashReport("rumpgo: process %d of the guest:", g.PID)
 	}
 	switch {
 	case t.faultDesc != "":
-		t.K.report("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), t.faultDesc, r.RIP, r.RSP)
+		t.crashReport("rumpgo: guest killed by %s: %s at rip %#x (rsp %#x)", signalName(sig), t.faultDesc, r.RIP, r.RSP)
 	case info.Code == posix.SI_USER || info.Code == posix.SI_TKILL:
-		t.K.report("rumpgo: guest killed by %s (sent by pid %d)", signalName(sig), info.PID)
+		t.crashReport("rumpgo: guest killed by %s (sent by pid %d)", signalName(sig), info.PID)
 	default:
-		t.K.report("rumpgo: guest killed by %s", signalName(sig))
+		t.crashReport("rumpgo: guest killed by %s", signalName(sig))
 	}
-	t.crashDetails(sig, r)     // registers and a symbolized backtrace (crash_report.go)
-	t.writeCore(info, r, dump) // --core (core_dump.go)
-	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig})
+	t.crashDetails(sig, r)        // registers and a symbolized backtrace (crash_report.go)
+	t.writeCore(info, r, dump)    // --core (core_dump.go)
+	cored := t.guestCore(info, r) // the guest's own core file: the wait status says so
+	t.Task.Group.ExitGroup(posix.ExitStatus{Signal: sig, Core: cored})
 	t.leave(0)
 }
 

@@ -29,6 +29,12 @@ import (
 // others: sched_*, setpriority/getpriority (process and group),
 // sched_setaffinity/getaffinity, rt_sigqueueinfo and kill aimed at a
 // child, and at another user's process by an unprivileged one.
+//
+// signals: core dumps as core_pattern and RLIMIT_CORE say (the file and
+// the wait status's core bit, none when not dumpable or for SIGTERM),
+// SA_RESETHAND resetting only the handler, SIGSEGV (catchable) for a
+// frame that cannot be written, RLIMIT_SIGPENDING; a child's crash puts
+// no report on the guest's stderr.
 func TestCLinux(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
@@ -43,6 +49,8 @@ func TestCLinux(t *testing.T) {
 		{"sys as user", []string{"sys", "user"}},
 		{"others", []string{"others"}},
 		{"others as user", []string{"others", "user"}},
+		{"signals", []string{"signals"}},
+		{"signals as user", []string{"signals", "user"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			native := run(t, os.Environ(), nil, append([]string{bin}, tc.args...)...)
@@ -50,6 +58,7 @@ func TestCLinux(t *testing.T) {
 			guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", bin}, tc.args...)...)
 			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
 			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
+			require.NotContains(t, guest.stderr, "rumpgo:", "children's deaths are their parent's business")
 		})
 	}
 }

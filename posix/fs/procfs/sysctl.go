@@ -172,3 +172,14 @@ func (fs *FS) sysctlFile(n *node, name string, d sysctl) *node {
 	c.sysctl = true
 	return c
 }
+
+// Sysctl is the guest's value of a stored sysctl ("kernel/core_pattern"),
+// for the kernel code that follows it; "" for one not stored here.
+func (fs *FS) Sysctl(path string) string {
+	fs.sysctls.mu.Lock()
+	defer fs.sysctls.mu.Unlock()
+	if c := fs.sysctls.val[path]; c != nil {
+		return c.value
+	}
+	return ""
+}

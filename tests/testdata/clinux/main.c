@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -595,6 +596,175 @@ static void others(void) {
 	waitpid(a, NULL, 0);
 }
 
+static volatile int resethand_siginfo = -1, resethand_dfl = -1;
+
+static void resethand_handler(int sig, siginfo_t *si, void *uc) {
+	(void)si, (void)uc;
+	struct sigaction now;
+	sigaction(sig, NULL, &now);
+	resethand_siginfo = (now.sa_flags & SA_SIGINFO) != 0;
+	resethand_dfl = now.sa_handler == SIG_DFL;
+}
+
+static sigjmp_buf segv_jump;
+static volatile int segv_code = -1;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc) {
+	(void)sig, (void)uc;
+	segv_code = si->si_code;
+	siglongjmp(segv_jump, 1);
+}
+
+static void usr1_handler(int sig) { (void)sig; }
+
+/* corefile finds the core a child pid left in dir, as core_pattern names
+ * it ("core", with core_uses_pid "core.PID"), checks it is an ELF core
+ * and removes it. */
+static int corefile(const char *dir, pid_t pid) {
+	char path[128];
+	int found = 0;
+	for (int i = 0; i < 2; i++) {
+		if (i == 0) snprintf(path, sizeof path, "%s/core", dir);
+		else snprintf(path, sizeof path, "%s/core.%d", dir, pid);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0) continue;
+		unsigned char h[18] = {0};
+		found = read(fd, h, sizeof h) == sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[16] == 4 /* ET_CORE */;
+		close(fd);
+		unlink(path);
+	}
+	return found;
+}
+
+/* signals: core dumps and the wait status, SA_RESETHAND, a frame that
+ * cannot be written, RLIMIT_SIGPENDING. */
+static void signals_group(void) {
+	/* abort with RLIMIT_CORE 0: no core, no bit. */
+	pid_t c = fork();
+	if (c == 0) {
+		struct rlimit rl = {0, 0};
+		setrlimit(RLIMIT_CORE, &rl);
+		abort();
+	}
+	int st;
+	waitpid(c, &st, 0);
+	printf("abort, no core limit: signaled %d sig %d core %d\n", WIFSIGNALED(st), WTERMSIG(st), WCOREDUMP(st));
+	/* With a limit: the core file core_pattern names, and the bit. */
+	char dir[] = "/tmp/clinuxcore.XXXXXX";
+	mkdtemp(dir);
+	chmod(dir, 0777);
+	char pattern[256] = "";
+	readfile("/proc/sys/kernel/core_pattern", pattern, sizeof pattern);
+	int piped = pattern[0] == '|';
+	c = fork();
+	if (c == 0) {
+		struct rlimit rl = {64 << 20, 64 << 20};
+		setrlimit(RLIMIT_CORE, &rl);
+		chdir(dir);
+		abort();
+	}
+	waitpid(c, &st, 0);
+	int file = corefile(dir, c);
+	printf("abort, core limit: signaled %d sig %d core %d, core file as core_pattern says: %d\n", WIFSIGNALED(st),
+		WTERMSIG(st), WCOREDUMP(st), piped || file);
+	c = fork();
+	if (c == 0) {
+		struct rlimit rl = {64 << 20, 64 << 20};
+		setrlimit(RLIMIT_CORE, &rl);
+		chdir(dir);
+		prctl(PR_SET_DUMPABLE, 0);
+		abort();
+	}
+	waitpid(c, &st, 0);
+	printf("abort, not dumpable: core %d file %d\n", WCOREDUMP(st), corefile(dir, c));
+	c = fork();
+	if (c == 0) {
+		struct rlimit rl = {64 << 20, 64 << 20};
+		setrlimit(RLIMIT_CORE, &rl);
+		chdir(dir);
+		raise(SIGTERM);
+		_exit(1);
+	}
+	waitpid(c, &st, 0);
+	printf("SIGTERM, core limit: sig %d core %d file %d\n", WTERMSIG(st), WCOREDUMP(st), corefile(dir, c));
+	siginfo_t si;
+	c = fork();
+	if (c == 0) {
+		struct rlimit rl = {64 << 20, 64 << 20};
+		setrlimit(RLIMIT_CORE, &rl);
+		chdir(dir);
+		*(volatile int *)8 = 1;
+		_exit(1);
+	}
+	waitid(P_PID, c, &si, WEXITED);
+	printf("SIGSEGV waitid: code %s status %d\n", si.si_code == CLD_DUMPED ? "CLD_DUMPED" : si.si_code == CLD_KILLED ? "CLD_KILLED" : "?", si.si_status);
+	corefile(dir, c);
+	rmdir(dir);
+
+	/* SA_RESETHAND resets the handler only. */
+	struct sigaction sa = {0};
+	sa.sa_sigaction = resethand_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigaction(SIGUSR2, &sa, NULL);
+	raise(SIGUSR2);
+	printf("SA_RESETHAND in handler: SA_SIGINFO %d SIG_DFL %d\n", resethand_siginfo, resethand_dfl);
+	struct sigaction after;
+	sigaction(SIGUSR2, NULL, &after);
+	printf("SA_RESETHAND after: SA_SIGINFO %d SA_RESETHAND %d SIG_DFL %d\n", (after.sa_flags & SA_SIGINFO) != 0,
+		(after.sa_flags & SA_RESETHAND) != 0, after.sa_handler == SIG_DFL);
+
+	/* A frame that cannot be written: SIGSEGV, which its own handler
+	 * catches. */
+	void *bad = mmap(NULL, 1 << 16, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	stack_t ss = {.ss_sp = bad, .ss_size = 1 << 16};
+	sigaltstack(&ss, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = usr1_handler;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGUSR1, &sa, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	if (sigsetjmp(segv_jump, 1) == 0) raise(SIGUSR1);
+	printf("SIGUSR1 frame on a PROT_NONE stack: SIGSEGV code %d\n", segv_code);
+	c = fork();
+	if (c == 0) {
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK; /* SIGSEGV's own frame fails too */
+		sigaction(SIGSEGV, &sa, NULL);
+		raise(SIGUSR1);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	printf("and SIGSEGV's own frame too: signaled %d sig %d\n", WIFSIGNALED(st), WTERMSIG(st));
+	ss.ss_flags = SS_DISABLE;
+	sigaltstack(&ss, NULL);
+	signal(SIGSEGV, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
+
+	/* RLIMIT_SIGPENDING bounds sigqueue, and kill only marks a signal
+	 * pending. The count is the user's: root's other processes on the
+	 * host would share it. */
+	if (!user) return;
+	struct rlimit rl = {3, 3};
+	setrlimit(RLIMIT_SIGPENDING, &rl);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGRTMIN);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (int i = 0; i < 5; i++) {
+		char what[64];
+		snprintf(what, sizeof what, "sigqueue %d", i);
+		ret(what, sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = i}));
+	}
+	ret("kill past the limit", kill(getpid(), SIGRTMIN));
+	int n = 0;
+	struct timespec zero = {0, 0};
+	while (sigtimedwait(&set, NULL, &zero) == SIGRTMIN) n++;
+	printf("queued: %d\n", n);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -620,6 +790,8 @@ int main(int argc, char **argv) {
 		sys_calls();
 	} else if (strcmp(argv[1], "others") == 0) {
 		others();
+	} else if (strcmp(argv[1], "signals") == 0) {
+		signals_group();
 	} else {
 		fprintf(stderr, "clinux: no group %s\n", argv[1]);
 		return 2;
