@@ -106,6 +106,12 @@ func sysBrk(t *Thread, a Args) (uint64, unix.Errno) {
 // MAP_SHARED_VALIDATE asks mmap to refuse unknown flags (linux/mman.h).
 const MAP_SHARED_VALIDATE = 0x03
 
+// legacyMapMask are the flags MAP_SHARED_VALIDATE accepts (LEGACY_MAP_MASK
+// in linux/mman.h), the huge page size bits included.
+const legacyMapMask = unix.MAP_SHARED | unix.MAP_PRIVATE | unix.MAP_FIXED | unix.MAP_ANONYMOUS | unix.MAP_DENYWRITE |
+	unix.MAP_EXECUTABLE | 0x4000000 /* MAP_UNINITIALIZED */ | unix.MAP_GROWSDOWN | unix.MAP_LOCKED | unix.MAP_NORESERVE |
+	unix.MAP_POPULATE | unix.MAP_NONBLOCK | unix.MAP_STACK | unix.MAP_HUGETLB | unix.MAP_32BIT | 0x3f<<26
+
 // mmapFile maps the file at fd a[4] from offset a[5].
 func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
 	f, e := t.file(a.Int(4))
@@ -121,7 +127,12 @@ func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
 		return 0, unix.EBADF
 	}
 	if flags&MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE {
-		flags &^= unix.MAP_PRIVATE // shared, with flags checked (all we take are known)
+		// Shared, with the flags checked: Linux's legacy ones only
+		// (MAP_SYNC needs a DAX file, which none is here).
+		if flags&^legacyMapMask != 0 {
+			return 0, unix.EOPNOTSUPP
+		}
+		flags &^= unix.MAP_PRIVATE
 	}
 	shared := flags&unix.MAP_SHARED != 0
 	// Mapping needs a readable file; a writable shared mapping a

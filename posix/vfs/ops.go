@@ -278,6 +278,12 @@ func (v *VFS) mknodAt(ctx *Context, fsc *FSContext, dir Path, path string, a Cre
 		}
 		return unix.ENOENT
 	}
+	// An existing name is EEXIST before the parent's write permission is
+	// asked (filename_create looks it up first): mkdir of a mount point
+	// or of /tmp in an unwritable / says so.
+	if _, e := (&walker{v: v, ctx: ctx, root: fsc.Root()}).step(d, last); e == 0 {
+		return unix.EEXIST
+	}
 	if !IsLink(a.Mode) {
 		a.Mode = FileType(a.Mode) | a.Mode&0o7777&^umask
 	}

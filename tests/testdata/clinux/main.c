@@ -50,6 +50,7 @@ static const char *en(int e) {
 	case ECHILD: return "ECHILD";
 	case EROFS: return "EROFS";
 	case ESPIPE: return "ESPIPE";
+	case EEXIST: return "EEXIST";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	}
 	snprintf(buf, sizeof buf, "errno %d", e);
@@ -509,6 +510,26 @@ static void sys_calls(void) {
 	unlink(f);
 	rmdir(dir);
 	ret("waitpid(INT_MIN)", waitpid(-2147483647 - 1, NULL, 0));
+
+	/* An existing name is EEXIST before the parent's permission. */
+	ret("mkdir /tmp", mkdir("/tmp", 0777));
+	ret("mkdir /proc (a mount point)", mkdir("/proc", 0777));
+	if (user) ret("mkdir in / as user", mkdir("/clinux-nonexistent", 0777));
+
+	/* MAP_SHARED_VALIDATE refuses flags Linux does not know there. */
+	char mp[] = "/tmp/clinuxm.XXXXXX";
+	int mf = mkstemp(mp);
+	unlink(mp);
+	ftruncate(mf, 4096);
+	struct { const char *name; int flags; } maps[] = {
+		{"plain", 0}, {"MAP_SYNC", 0x80000}, {"unknown 0x200000", 0x200000},
+		{"MAP_POPULATE", MAP_POPULATE}, {"huge size bits", 2 << 26}, {NULL, 0}};
+	for (int i = 0; maps[i].name; i++) {
+		void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED_VALIDATE | maps[i].flags, mf, 0);
+		printf("MAP_SHARED_VALIDATE %s: %s\n", maps[i].name, m == MAP_FAILED ? en(errno) : "0");
+		if (m != MAP_FAILED) munmap(m, 4096);
+	}
+	close(mf);
 }
 
 static void sleeper_child(void) {
