@@ -128,7 +128,9 @@ func TestVdsoGlibc(t *testing.T) {
 // MONOTONIC_COARSE on four threads, through the vDSO and through the
 // system call in turn, and a thread writing and stating a file, see no
 // step back on any clock (a read that starts after another ended, on any
-// thread, is no earlier; an mtime counts as a REALTIME reading). Every
+// thread, is no earlier; an mtime counts as a REALTIME reading), and a
+// sleep and a timer until an absolute time on REALTIME, MONOTONIC,
+// BOOTTIME and TAI end neither before it nor seconds after. Every
 // eighth round goes through the system call, to keep the run near 15 s
 // here; RUMPGO_CLOCKS_ARGS="1000000 4 2" alternates every other round.
 func TestVdsoClocksAgree(t *testing.T) {
@@ -149,6 +151,9 @@ func TestVdsoClocksAgree(t *testing.T) {
 		want += "CLOCK_" + c + " went back 0 times\n"
 	}
 	want += "file mtimes raised CLOCK_REALTIME's floor: 1\n"
+	for _, c := range []string{"MONOTONIC", "REALTIME", "TAI", "BOOTTIME"} {
+		want += "CLOCK_" + c + ": clock_nanosleep and a timer at an absolute time end on time: 1\n"
+	}
 
 	native := run(t, os.Environ(), nil, append([]string{bin}, args...)...)
 	require.Zero(t, native.status, "stderr:\n%s", native.stderr)

@@ -6,7 +6,10 @@
  * (Linux promises it for CLOCK_MONOTONIC and BOOTTIME, and for REALTIME and
  * TAI while nobody sets the clock). One more thread writes a file and
  * stats it: its mtime counts as a reading of CLOCK_REALTIME, so a file just
- * written is never in the clocks' future. The output is the same natively
+ * written is never in the clocks' future. Then clock_nanosleep and a POSIX
+ * timer at an absolute time on REALTIME, MONOTONIC, BOOTTIME and TAI must
+ * not end before the clock, read through the vDSO, reaches that time. The
+ * output is the same natively
  * and under rumpgo (tests/vdso_test.go, TestVdsoClocksAgree).
  *
  *   cclocks [READS [THREADS [EVERY]]]
@@ -16,8 +19,10 @@
  * every other) through the system call, the others through the vDSO.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +119,46 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+/* absolute checks that sleeping and a timer until 20 ms from now on clock
+ * c end no earlier than that time, as the vDSO then reads it, and not
+ * seconds late (a timer counting on another clock would). */
+static int absolute(clockid_t c)
+{
+	struct timespec now, at;
+	int ok = 1;
+	for (int timer = 0; timer < 2; timer++) {
+		clock_gettime(c, &at);
+		at.tv_nsec += 20000000;
+		at.tv_sec += at.tv_nsec / 1000000000;
+		at.tv_nsec %= 1000000000;
+		if (!timer) {
+			int r;
+			while ((r = clock_nanosleep(c, TIMER_ABSTIME, &at, NULL)) == EINTR)
+				;
+			ok &= r == 0;
+		} else {
+			sigset_t set;
+			sigemptyset(&set);
+			sigaddset(&set, SIGRTMIN);
+			pthread_sigmask(SIG_BLOCK, &set, NULL);
+			struct sigevent ev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN};
+			timer_t t;
+			struct itimerspec its = {.it_value = at};
+			struct timespec limit = {5, 0};
+			ok &= timer_create(c, &ev, &t) == 0 && timer_settime(t, TIMER_ABSTIME, &its, NULL) == 0 &&
+			      sigtimedwait(&set, NULL, &limit) == SIGRTMIN;
+			timer_delete(t);
+		}
+		clock_gettime(c, &now);
+		long long late = ns(&now) - ns(&at);
+		if (late < 0 || late > 3000000000LL) {
+			fprintf(stderr, "clock %d, %s: ended %lld ns after the time\n", (int)c, timer ? "timer" : "clock_nanosleep", late);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	long reads = argc > 1 ? atol(argv[1]) : 1000000;
@@ -141,5 +186,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: worst step back %lld ns\n", clocks[c].name, atomic_load(&worst[c]));
 	}
 	printf("file mtimes raised CLOCK_REALTIME's floor: %d\n", writes >= 100);
+	for (int c = 0; c < 4; c++)
+		printf("%s: clock_nanosleep and a timer at an absolute time end on time: %d\n", clocks[c].name, absolute(clocks[c].id));
 	return 0;
 }
