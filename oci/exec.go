@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/rumpgo/rumpgo/launch"
+	"golang.org/x/sys/unix"
 )
 
 // execHelperCommand is the hidden command exec starts its process with.
@@ -16,7 +17,22 @@ const execHelperCommand = "__exec"
 // listenControl opens ROOT/ID/ctl.sock, where exec asks the monitor for
 // a new process in the guest.
 func listenControl(dir string) (*net.UnixListener, error) {
-	return net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "ctl.sock"), Net: "unix"})
+	return viaDir(dir, func(name string) (*net.UnixListener, error) {
+		return net.ListenUnix("unix", &net.UnixAddr{Name: name, Net: "unix"})
+	})
+}
+
+// viaDir calls f with a short name for dir/ctl.sock: the state
+// directories the shim picks are longer than a socket address holds
+// (108 bytes), so the name goes through a descriptor of dir.
+func viaDir[T any](dir string, f func(string) (T, error)) (T, error) {
+	var zero T
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return zero, err
+	}
+	defer unix.Close(fd)
+	return f("/proc/self/fd/" + strconv.Itoa(fd) + "/ctl.sock")
 }
 
 func serveControl(ln *net.UnixListener, g *launch.Guest) {}

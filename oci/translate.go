@@ -51,6 +51,9 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // copied into the guest's root (see the docs table).
 const maxFileBind = 1 << 20
 
+// nrOpen is fs.nr_open's default, the most RLIMIT_NOFILE may be.
+const nrOpen = 1 << 20
+
 // Annotations rumpgo reads (its own options); any other "rumpgo." key is
 // an error, so a typo is not silently ignored.
 var annotations = map[string]string{
@@ -125,6 +128,18 @@ func Translate(s *Spec, bundle string) (*Plan, error) {
 			return nil, fmt.Errorf("process.rlimits %s: soft %d above hard %d", r.Type, r.Soft, r.Hard)
 		}
 		c.Rlimits[n] = posix.Rlimit{Cur: r.Soft, Max: r.Hard}
+	}
+	if _, ok := c.Rlimits[unix.RLIMIT_NOFILE]; !ok {
+		// runc leaves the limits the spec does not set as the runtime's
+		// own; for open files, which the guest's programs look at, the
+		// guest gets the same (bounded by fs.nr_open's default).
+		var rl unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil {
+			if c.Rlimits == nil {
+				c.Rlimits = map[int]posix.Rlimit{}
+			}
+			c.Rlimits[unix.RLIMIT_NOFILE] = posix.Rlimit{Cur: min(rl.Cur, nrOpen), Max: min(rl.Max, nrOpen)}
+		}
 	}
 	if pr.OOMScoreAdj != nil {
 		warn("process.oomScoreAdj: not applied")

@@ -1,0 +1,263 @@
+package oci
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// The engines run in network and mount namespaces of the test's own
+// (unshare -mn, as tests/nat_test.go): Docker's bridge, its iptables
+// rules and its mounts then never touch the host's, and the host's lo
+// (which has only ::1 here) is not needed: the namespace's lo has
+// 127.0.0.1.
+
+// inPrivateNamespaces re-runs the calling test in new network and mount
+// namespaces and reports whether this is that run; the outer run only
+// relays its result.
+func inPrivateNamespaces(t *testing.T) bool {
+	t.Helper()
+	const env = "RUMPGO_OCI_PRIVATE_NS"
+	if os.Getenv(env) == "1" {
+		if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set lo up: %v: %s", err, out)
+		}
+		return true
+	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("the engines' tests need root (dockerd, containerd)")
+	}
+	if err := exec.Command("unshare", "-mn", "true").Run(); err != nil {
+		t.Fatalf("unshare -mn: %v", err)
+	}
+	cmd := exec.Command("unshare", "-mn", os.Args[0], "-test.run", "^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=20m")
+	cmd.Env = append(os.Environ(), env+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("in private namespaces:\n%s", out)
+	if err != nil {
+		t.Fatalf("the run in private namespaces failed: %v", err)
+	}
+	return false
+}
+
+// need fails when a tool of a Debian package is missing: the package
+// belongs in tests/debian-packages, which .ci/run installs.
+func need(t *testing.T, tool, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		t.Fatalf("needs %s (Debian package %s, in tests/debian-packages): %v", tool, pkg, err)
+	}
+	return p
+}
+
+// dockerd is a Docker daemon of the test's own: its data, state and
+// socket under a temporary directory, rumpgo-oci registered as the
+// runtime "rumpgo". It starts its own containerd.
+type dockerd struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	sock string
+	cli  string
+}
+
+func startDockerd(t *testing.T) *dockerd {
+	t.Helper()
+	bin := need(t, "dockerd", "docker.io")
+	need(t, "containerd", "containerd")
+	need(t, "iptables", "iptables")
+	d := &dockerd{t: t, dir: t.TempDir(), cli: "/usr/bin/docker"}
+	if _, err := os.Stat(d.cli); err != nil {
+		t.Fatalf("needs /usr/bin/docker (Debian package docker.io): %v", err)
+	}
+	d.sock = filepath.Join(d.dir, "docker.sock")
+	logf, err := os.Create(filepath.Join(d.dir, "dockerd.log"))
+	require.NoError(t, err)
+	d.cmd = exec.Command(bin,
+		"--data-root", filepath.Join(d.dir, "data"),
+		"--exec-root", filepath.Join(d.dir, "exec"),
+		"--pidfile", filepath.Join(d.dir, "dockerd.pid"),
+		"--host", "unix://"+d.sock,
+		"--add-runtime", "rumpgo="+runtimeBin,
+		"--log-level", "warn")
+	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	require.NoError(t, d.cmd.Start())
+	t.Cleanup(d.stop)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if out, err := d.docker("version"); err == nil {
+			_ = out
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("dockerd did not answer within 60s; its log:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return d
+}
+
+// stop ends dockerd by its PID (it stops its containerd), then lets go
+// of whatever it left mounted in the test's mount namespace.
+func (d *dockerd) stop() {
+	if d.cmd.Process != nil {
+		d.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { d.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			d.cmd.Process.Kill()
+			<-done
+		}
+	}
+	unmountUnder(d.dir)
+	if d.t.Failed() {
+		log, _ := os.ReadFile(filepath.Join(d.dir, "dockerd.log"))
+		lines := strings.Split(string(log), "\n")
+		d.t.Logf("dockerd's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
+}
+
+// unmountUnder detaches every mount below dir (this test's namespace).
+func unmountUnder(dir string) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var points []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fl := strings.Fields(sc.Text())
+		if len(fl) > 4 && strings.HasPrefix(fl[4], dir+"/") {
+			points = append(points, fl[4])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		unix.Unmount(points[i], unix.MNT_DETACH)
+	}
+}
+
+// docker runs the Docker client against this daemon.
+func (d *dockerd) docker(args ...string) (string, error) {
+	r := d.run(nil, args...)
+	if r.code != 0 {
+		return r.stdout, fmt.Errorf("docker %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout, nil
+}
+
+func (d *dockerd) run(stdin io.Reader, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.cli, args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.sock)
+	cmd.Stdin = stdin
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+		errb.WriteString(err.Error())
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// importImage makes an image of files (path -> content, mode from the
+// name: bin/ files are executable) with docker import.
+func (d *dockerd) importImage(name string, files map[string][]byte) {
+	d.t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, dir := range []string{"bin", "etc", "tmp", "data"} {
+		mode := int64(0o755)
+		if dir == "tmp" {
+			mode = 0o1777
+		}
+		require.NoError(d.t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: mode}))
+		dirs[dir] = true
+	}
+	for p, data := range files {
+		if dir := filepath.Dir(p); !dirs[dir] {
+			require.NoError(d.t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir + "/", Mode: 0o755}))
+			dirs[dir] = true
+		}
+		mode := int64(0o644)
+		if strings.Contains(p, "bin/") || strings.HasSuffix(p, ".so") || strings.Contains(p, ".so.") {
+			mode = 0o755
+		}
+		require.NoError(d.t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: mode, Size: int64(len(data))}))
+		_, err := tw.Write(data)
+		require.NoError(d.t, err)
+	}
+	require.NoError(d.t, tw.Close())
+	r := d.run(&buf, "import", "-", name)
+	require.Equal(d.t, 0, r.code, "docker import: %s", r.stderr)
+}
+
+func probeImage(t *testing.T, d *dockerd) {
+	data, err := os.ReadFile(probeBin)
+	require.NoError(t, err)
+	d.importImage("probe:1", map[string][]byte{"bin/probe": data, "etc/motd": []byte("from the image\n")})
+}
+
+// TestDockerRun: docker run --runtime=rumpgo of a static Go program
+// prints and exits as under runc, with docker run's options.
+func TestDockerRun(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	d := startDockerd(t)
+	probeImage(t, d)
+	vol := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"status", []string{"-h", "probe", "probe:1", "/bin/probe", "info", "3"}},
+		{"env-workdir-user", []string{"-h", "probe", "-e", "PROBE_X=x y", "-e", "PROBE_FILES=/etc/motd", "-w", "/data", "-u", "1000:1001", "probe:1", "/bin/probe", "info"}},
+		{"volume", []string{"-v", vol + ":/vol", "probe:1", "/bin/probe", "write", "/vol/f"}},
+		{"tmpfs", []string{"--tmpfs", "/scratch", "probe:1", "/bin/probe", "write", "/scratch/f"}},
+		{"read-only", []string{"--read-only", "probe:1", "/bin/probe", "write", "/etc/f"}},
+		{"read-only-tmpfs", []string{"--read-only", "--tmpfs", "/tmp", "probe:1", "/bin/probe", "write", "/tmp/f"}},
+		{"writable-layer", []string{"probe:1", "/bin/probe", "write", "/etc/motd"}},
+		{"memory", []string{"-h", "probe", "--memory", "128m", "probe:1", "/bin/probe", "info"}},
+		{"network-none", []string{"-h", "probe", "--network", "none", "probe:1", "/bin/probe", "info"}},
+		{"hosts-file", []string{"-h", "probe", "-e", "PROBE_FILES=/etc/hostname", "probe:1", "/bin/probe", "info"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			native := d.run(nil, append([]string{"run", "--rm", "--runtime=runc"}, tc.args...)...)
+			guest := d.run(nil, append([]string{"run", "--rm", "--runtime=rumpgo"}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, native.code, guest.code, "rumpgo stderr: %s", guest.stderr)
+		})
+	}
+	b, err := os.ReadFile(filepath.Join(vol, "f"))
+	require.NoError(t, err)
+	require.Equal(t, "written\n", string(b), "the volume's file, on the host")
+}
