@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -232,6 +233,50 @@ func FuzzSyscalls(f *testing.F) {
 	}
 	for _, s := range seeds {
 		f.Add(make([]byte, 64), s)
+	}
+	// Issue 22's paths, with the structures they need in the scratch area
+	// (which starts at slot 16, after fzStrings): a ping socket asking for
+	// packet info, splice between pipes, an error-queue read, waitid for
+	// stops, namespaces, clone3, a robust list walked at exit,
+	// process_vm_readv. The process's first descriptor is 0.
+	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64([]byte{4}, v) }
+	slot := func(i int) uint64 { return fzScratch + uint64(i)*64 }
+	sc := make([]byte, 16*64)
+	put := func(i int, b []byte) { copy(sc[(i-16)*64:], b) }
+	le := binary.LittleEndian
+	put(16, []byte{1, 0, 0, 0})                                       // optval 1
+	put(17, []byte{8, 0, 0, 0, 0, 0, 0, 1})                           // ICMP echo request
+	put(18, []byte{2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}) // 127.0.0.1
+	msg := make([]byte, 56)                                           // msghdr: iov at 20, control at 21
+	le.PutUint64(msg[16:], slot(20))
+	le.PutUint64(msg[24:], 1)
+	le.PutUint64(msg[32:], slot(21))
+	le.PutUint64(msg[40:], 128)
+	put(19, msg)
+	iov := le.AppendUint64(le.AppendUint64(nil, slot(24)), 64)
+	put(20, iov)
+	robust := le.AppendUint64(le.AppendUint64(le.AppendUint64(nil, slot(26)), 0), slot(27))
+	put(25, robust) // a robust list head whose entry and pending lock are junk
+	put(26, le.AppendUint64(nil, slot(25)))
+	for _, prog := range [][]byte{
+		slices.Concat(call(unix.SYS_SOCKET, small(2), small(2), small(1)),
+			call(unix.SYS_SETSOCKOPT, fd(0), small(0), small(unix.IP_PKTINFO), str(16), small(4)),
+			call(unix.SYS_SENDTO, fd(0), str(17), small(8), small(0), str(18), small(16)),
+			call(unix.SYS_RECVMSG, fd(0), str(19), small(0))),
+		slices.Concat(call(unix.SYS_PIPE2, str(22), small(0)), call(unix.SYS_PIPE2, str(23), small(0)),
+			call(unix.SYS_WRITE, fd(1), str(30), u64(8192)),
+			call(unix.SYS_WRITE, fd(3), str(30), u64(60000)),
+			call(unix.SYS_SPLICE, fd(0), small(0), fd(3), small(0), u64(8192), small(0)),
+			call(unix.SYS_SPLICE, fd(0), small(0), fd(1), small(0), u64(8192), small(2))),
+		slices.Concat(call(unix.SYS_SOCKET, small(10), small(1), small(0)),
+			call(unix.SYS_RECVMSG, fd(0), str(19), u64(unix.MSG_ERRQUEUE))),
+		call(unix.SYS_WAITID, small(0), small(0), str(22), small(2), small(0)),
+		slices.Concat(call(unix.SYS_UNSHARE, u64(unix.CLONE_NEWUSER)), call(unix.SYS_CLONE3, str(22), small(88)),
+			call(unix.SYS_PTRACE, small(0), small(0), small(0), small(0))),
+		slices.Concat(call(unix.SYS_SET_ROBUST_LIST, str(25), small(24)), call(unix.SYS_EXIT, small(0))),
+		call(unix.SYS_PROCESS_VM_READV, small(1), str(20), small(1), str(20), small(1), small(0)),
+	} {
+		f.Add(sc, prog)
 	}
 	f.Fuzz(func(t *testing.T, scratch, prog []byte) {
 		fzRun(t, scratch, prog)
