@@ -508,6 +508,30 @@ static int wuntraced(void) {
 	kill(c, SIGCONT);
 	r = waitpid(c, &st, 0);
 	printf("waitpid: %s exited %d status %d\n", r == c ? "child" : ename(errno), WIFEXITED(st), WEXITSTATUS(st));
+	/* Again with no status pointer, with rusage, and from waitid. */
+	c = fork();
+	if (c == 0) {
+		raise(SIGSTOP);
+		for (;;)
+			pause();
+	}
+	say("waitpid WUNTRACED NULL status", waitpid(c, NULL, WUNTRACED) == c ? 0 : -1);
+	kill(c, SIGCONT);
+	say("waitpid WCONTINUED NULL status", waitpid(c, NULL, WCONTINUED) == c ? 0 : -1);
+	kill(c, SIGTERM);
+	struct rusage ru;
+	say("wait4", wait4(c, &st, 0, &ru) == c ? WTERMSIG(st) : -1);
+	c = fork();
+	if (c == 0) {
+		raise(SIGSTOP);
+		_exit(9);
+	}
+	siginfo_t si = {0};
+	say("waitid WSTOPPED", waitid(P_PID, c, &si, WSTOPPED));
+	printf("si_code %d si_status %d\n", si.si_code, si.si_status);
+	kill(c, SIGKILL);
+	say("waitid WEXITED", waitid(P_PID, c, &si, WEXITED));
+	printf("si_code %d si_status %d\n", si.si_code, si.si_status);
 	return 0;
 }
 
