@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -260,4 +261,52 @@ func TestDockerRun(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(vol, "f"))
 	require.NoError(t, err)
 	require.Equal(t, "written\n", string(b), "the volume's file, on the host")
+}
+
+// TestDockerPublish: docker run -d -p of an HTTP server under rumpgo is
+// answered on the host port (Docker's bridge: the guest owns the
+// container's veth), then docker logs shows its output and docker stop
+// ends it within the grace period.
+func TestDockerPublish(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	d := startDockerd(t)
+	probeImage(t, d)
+	id, err := d.docker("run", "-d", "--runtime=rumpgo", "-p", "8080:80", "probe:1", "/bin/probe", "serve", "80")
+	require.NoError(t, err)
+	id = strings.TrimSpace(id)
+	var body string
+	t.Cleanup(func() {
+		if t.Failed() {
+			r := d.run(nil, "logs", id)
+			t.Logf("docker logs: %s %s", r.stdout, r.stderr)
+			d.run(nil, "rm", "-f", id)
+		}
+	})
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://127.0.0.1:8080/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return true
+	}, 20*time.Second, 100*time.Millisecond, "no answer on the published port")
+	require.Equal(t, "hello from ociprobe\n", body)
+	logs, err := d.docker("logs", id)
+	require.NoError(t, err)
+	require.Equal(t, "serving on 80\n", logs)
+	start := time.Now()
+	_, err = d.docker("stop", "-t", "10", id)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 9*time.Second, "SIGTERM ended the guest before the grace period")
+	code, err := d.docker("inspect", "-f", "{{.State.ExitCode}}", id)
+	require.NoError(t, err)
+	require.Equal(t, "143\n", code, "the guest died of SIGTERM")
+	_, err = d.docker("rm", id)
+	require.NoError(t, err)
 }
