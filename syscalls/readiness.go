@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/vfs"
 	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
 )
@@ -110,6 +111,17 @@ func timeoutErr(e unix.Errno, timeout time.Duration) unix.Errno {
 // EPIPE raises SIGPIPE, as Linux's pipe and socket writes do; a socket's
 // SO_SNDTIMEO bounds the wait as readFile's SO_RCVTIMEO.
 func (t *Thread) writeFile(f posix.File, buf []byte) (int, unix.Errno) {
+	inner := f
+	if of, ok := f.(*posix.OpenFile); ok {
+		inner = of.File
+	}
+	if vf, ok := inner.(*vfs.File); ok && !vf.PathOnly() {
+		n, e := t.fsizeWrite(vf, vf.Offset(), len(buf))
+		if e != 0 {
+			return 0, e
+		}
+		buf = buf[:n]
+	}
 	timeout := ioTimeout(f, true)
 	dl := deadline(timeout)
 	done := 0

@@ -102,6 +102,13 @@ func sysPwrite64(t *Thread, a Args) (uint64, unix.Errno) {
 // pwriteChecked writes at off, honouring RLIMIT_FSIZE (EFBIG and SIGXFSZ
 // past it, as Linux's generic_write_check_limits).
 func (t *Thread) pwriteChecked(vf *vfs.File, buf []byte, off int64) (uint64, unix.Errno) {
+	if off >= 0 {
+		limited, e := t.fsizeWrite(vf, off, len(buf))
+		if e != 0 {
+			return 0, e
+		}
+		buf = buf[:limited]
+	}
 	n, e := vf.Pwrite(t.vctx(), buf, off)
 	return uint64(n), e
 }
@@ -260,6 +267,9 @@ func sysTruncate(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	if e := t.fsizeTruncate(p, int64(a[1])); e != 0 {
+		return 0, e
+	}
 	return 0, t.K.FS().VFS.Truncate(t.vctx(), p, int64(a[1]), true)
 }
 
@@ -276,6 +286,9 @@ func sysFtruncate(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	if vf == nil || vf.Type() != vfs.S_IFREG || !writable(f) {
 		return 0, unix.EINVAL
+	}
+	if e := t.fsizeTruncate(vf.Path(), int64(a[1])); e != 0 {
+		return 0, e
 	}
 	return 0, vf.VFS().Truncate(t.vctx(), vf.Path(), int64(a[1]), false)
 }

@@ -25,7 +25,8 @@ import (
 // (EPERM after Linux's argument checks), adjtimex's query, sethostname's
 // checks, userfaultfd, readahead, sync_file_range, fadvise, fchmodat2 —
 // and errnos: fsync of a pipe, waitpid(INT_MIN), mkdir of an existing
-// name in an unwritable parent (EEXIST), MAP_SHARED_VALIDATE.
+// name in an unwritable parent (EEXIST), MAP_SHARED_VALIDATE; RLIMIT_FSIZE
+// for write, pwrite and truncate (EFBIG, SIGXFSZ).
 //
 // others: sched_*, setpriority/getpriority (process and group),
 // sched_setaffinity/getaffinity, rt_sigqueueinfo and kill aimed at a

@@ -51,6 +51,7 @@ static const char *en(int e) {
 	case EROFS: return "EROFS";
 	case ESPIPE: return "ESPIPE";
 	case EEXIST: return "EEXIST";
+	case EFBIG: return "EFBIG";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	}
 	snprintf(buf, sizeof buf, "errno %d", e);
@@ -412,6 +413,9 @@ static void proc_files(void) {
 	munmap(lk, 8 << 12);
 }
 
+static volatile int xfsz_count;
+static void count_xfsz(int sig) { (void)sig; xfsz_count++; }
+
 /* sys: calls that answered ENOSYS. Nothing here may change the host when
  * run natively as root: the clock and host name are set only with
  * arguments Linux refuses before its permission check, or as the user. */
@@ -530,6 +534,36 @@ static void sys_calls(void) {
 		if (m != MAP_FAILED) munmap(m, 4096);
 	}
 	close(mf);
+
+	/* RLIMIT_FSIZE: writes cut at the limit, then EFBIG and SIGXFSZ;
+	 * truncate growing past it too. */
+	struct sigaction xa = {0};
+	xa.sa_handler = count_xfsz;
+	sigaction(SIGXFSZ, &xa, NULL);
+	struct rlimit oldlim;
+	getrlimit(RLIMIT_FSIZE, &oldlim);
+	struct rlimit lim = {100, oldlim.rlim_max};
+	char fp[] = "/tmp/clinuxf.XXXXXX";
+	int ff = mkstemp(fp);
+	unlink(fp);
+	/* Nothing is printed while the limit holds: stdout may be a file. */
+	setrlimit(RLIMIT_FSIZE, &lim);
+	static char big[200];
+	long r[6];
+	int er[6];
+	r[0] = write(ff, big, 200), er[0] = errno;
+	r[1] = write(ff, big, 1), er[1] = errno;
+	r[2] = pwrite(ff, big, 10, 150), er[2] = errno;
+	r[3] = pwrite(ff, big, 10, 95), er[3] = errno;
+	r[4] = ftruncate(ff, 200), er[4] = errno;
+	r[5] = ftruncate(ff, 50), er[5] = errno;
+	setrlimit(RLIMIT_FSIZE, &oldlim);
+	const char *names[] = {"write 200 past a 100 limit", "write at the limit", "pwrite past it", "pwrite across it",
+		"ftruncate to 200", "ftruncate to 50"};
+	for (int i = 0; i < 6; i++) printf("%s: %ld %s\n", names[i], r[i], r[i] < 0 ? en(er[i]) : "");
+	printf("SIGXFSZ: %d\n", xfsz_count);
+	signal(SIGXFSZ, SIG_DFL);
+	close(ff);
 }
 
 static void sleeper_child(void) {
