@@ -38,6 +38,16 @@
 	MOVQ 56(AX), BP; MOVQ 64(AX), R8; MOVQ 72(AX), R9; MOVQ 80(AX), R10 \
 	MOVQ 96(AX), R12; MOVQ 104(AX), R13; MOVQ 112(AX), R14; MOVQ 120(AX), R15
 
+// TO_KERNEL ends both entries once the app's registers are in the
+// userState at AX: it saves the app's FS base and extended state, loads the
+// kernel's, and returns from switchToUser with reason.
+#define TO_KERNEL(reason) \
+	RDFSBASE_BX; MOVQ BX, FSBASE(AX); MOVQ XSAVEAREA(AX), CX \
+	MOVL $-1, AX; MOVL $-1, DX; XSAVE64_CX \
+	MOVQ KERNEL_FS(GS), BX; WRFSBASE_BX \
+	MOVQ KERNEL_SP(GS), SP; MOVQ 0(SP), BP; ADDQ $8, SP \
+	MOVQ reason, 24(SP); RET
+
 // The vectors whose exception frame carries an error code: 8, 10-14, 17,
 // 21, 29, 30.
 #define ERRMASK $0x60227d00
@@ -126,19 +136,7 @@ TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	MOVQ R11, 136(AX)
 	MOVQ SCRATCH(GS), BX
 	MOVQ BX, 0(AX)
-	RDFSBASE_BX
-	MOVQ BX, FSBASE(AX)
-	MOVQ XSAVEAREA(AX), CX
-	MOVL $-1, AX
-	MOVL $-1, DX
-	XSAVE64_CX
-	MOVQ KERNEL_FS(GS), BX
-	WRFSBASE_BX
-	MOVQ KERNEL_SP(GS), SP
-	MOVQ 0(SP), BP // switchToUser's BP
-	ADDQ $8, SP
-	MOVQ $1, 24(SP) // reason: a system call
-	RET
+	TO_KERNEL($1) // reason: a system call
 kernelcall:
 	// Tail-jump to the stub without touching RCX or R11; flags are
 	// already saved in R11.
@@ -205,19 +203,7 @@ haveerr:
 	MOVQ VIF(GS), CX
 	MOVQ 8(CX), CX // PVM's CR2 cell
 	MOVQ CX, ADDR(AX)
-	RDFSBASE_BX
-	MOVQ BX, FSBASE(AX)
-	MOVQ XSAVEAREA(AX), CX
-	MOVL $-1, AX
-	MOVL $-1, DX
-	XSAVE64_CX
-	MOVQ KERNEL_FS(GS), BX
-	WRFSBASE_BX
-	MOVQ KERNEL_SP(GS), SP
-	MOVQ 0(SP), BP // switchToUser's BP
-	ADDQ $8, SP
-	MOVQ $2, 24(SP) // reason: a fault
-	RET
+	TO_KERNEL($2) // reason: a fault
 
 TEXT ·vec0(SB),NOSPLIT|NOFRAME,$0
 	SUBQ $8, SP
