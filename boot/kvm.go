@@ -142,12 +142,20 @@ type msrEntry struct {
 	Data     uint64
 }
 
+// ioctl retries a call a signal interrupted (KVM_CREATE_VM answers EINTR
+// when the Go runtime's SIGURG lands during it), except KVM_RUN, whose
+// EINTR is how a vCPU is kicked.
 func ioctl(fd int, req uintptr, arg uintptr) (uintptr, error) {
-	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)
-	if e != 0 {
-		return r, e
+	for {
+		r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), req, arg)
+		switch {
+		case e == unix.EINTR && req != kvmRun:
+			continue
+		case e != 0:
+			return r, e
+		}
+		return r, nil
 	}
-	return r, nil
 }
 
 // KVM is an open /dev/kvm.
