@@ -106,6 +106,12 @@ type Config struct {
 	// Started, when set, is called once the first thread runs, with a
 	// handle on the guest for starting more processes in it (spawn.go).
 	Started func(*Guest)
+	// Observe, when set, is called once before the guest's first
+	// instruction, after the sandbox is in place, with the kernel and its
+	// first thread: where a profiler or a debugger attaches (debug/...).
+	// The first thread runs the OnCPU functions Observe queued before it
+	// enters the guest.
+	Observe func(k *syscalls.Kernel, first *syscalls.Thread)
 }
 
 // Result is how the guest ended.
@@ -113,6 +119,7 @@ type Result struct {
 	Status      posix.ExitStatus
 	Unsupported []string // unimplemented syscalls the guest made, "name×count"
 	Calls       uint64
+	CallTimes   []syscalls.CallStats // time per syscall, the most first
 	Failure     error // the machine failed (exit 125), not the guest
 	Elapsed     time.Duration
 	TimedOut    bool // Config.Timeout stopped the guest
@@ -249,7 +256,11 @@ func Run(cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := km.Start(k.NewThread(task), m.Pager(), regs, 0); err != nil {
+	first := k.NewThread(task)
+	if cfg.Observe != nil {
+		cfg.Observe(k, first)
+	}
+	if err := km.Start(first, m.Pager(), regs, 0); err != nil {
 		return nil, err
 	}
 	if cfg.Started != nil {
@@ -274,6 +285,7 @@ func Run(cfg Config) (*Result, error) {
 		Status:      group.Status(),
 		Unsupported: k.Unsupported(),
 		Calls:       k.Calls(),
+		CallTimes:   k.CallTimes(),
 		Failure:     k.Failure(),
 		Elapsed:     time.Since(start),
 		TimedOut:    timedOut.Load(),

@@ -64,6 +64,8 @@ type Kernel struct {
 
 	straceMu sync.Mutex
 	stats    stats
+	times    timings   // time per syscall (timing.go)
+	threads  threadSet // live threads, for observers (inspect.go)
 	failure  atomic.Pointer[error]
 }
 
@@ -136,6 +138,7 @@ type Thread struct {
 	call      call              // the syscall being returned from
 	held      []*posix.OpenFile // files the call in progress holds (file)
 	initFPU   []byte            // the XSAVE image a clone child starts with (childThread)
+	insp      inspection        // what observers see (inspect.go)
 }
 
 // NewThread binds task to the kernel.
@@ -167,13 +170,17 @@ func (t *Thread) dispatch(r *rumpglue.Regs) {
 	e := Lookup(nr)
 	var ret uint64
 	var errno unix.Errno
+	k := t.K
+	t.enterCall(nr, r)
+	start := time.Now()
 	if e == nil {
 		errno = unix.ENOSYS
 	} else {
 		ret, errno = e.fn(t, a)
 	}
+	k.times.record(nr, time.Since(start))
+	t.leaveCall()
 	t.putHeld()
-	k := t.K
 	k.stats.calls.Add(1)
 	// Unknown calls, and calls the table deliberately answers ENOSYS
 	// (rseq), are reported; handlers count the variants they refuse.
@@ -205,6 +212,7 @@ func (t *Thread) Finish(cpu rumpglue.CPU) rumpglue.Resume {
 	}
 	c := t.call
 	cpu.Regs().RAX = c.ret
+	t.runHooks(cpu)
 	return t.deliverSignals(c.nr, c.errno)
 }
 
@@ -231,7 +239,7 @@ func (t *Thread) SyscallAway(cpu rumpglue.CPU) (handled, finish bool) {
 	r.RAX = c.ret
 	before.RAX = c.ret
 	restart := c.errno == ERESTARTSYS || c.errno == ERESTARTNOINTR || c.errno == ERESTARTNOHAND || c.errno == ERESTART_RESTARTBLOCK
-	return true, restart || t.gone || *r != before || t.Task.SignalPending()
+	return true, restart || t.gone || *r != before || t.Task.SignalPending() || t.hooksPending()
 }
 
 // Attach implements rumpglue.Thread.
@@ -243,6 +251,8 @@ func (t *Thread) Attach(cpu rumpglue.CPU) {
 	}
 	t.Task.SetKick(cpu.Kick)
 	t.cpuJoin()
+	t.K.addThread(t)
+	t.runHooks(cpu) // an observer's stop at entry (launch.Config.Observe)
 	t.Task.SetCPUClock(newTaskClock(cpu))
 }
 
@@ -250,6 +260,7 @@ func (t *Thread) Attach(cpu rumpglue.CPU) {
 // this thread.
 func (t *Thread) Interrupted(cpu rumpglue.CPU) rumpglue.Resume {
 	t.cpu = cpu
+	t.runHooks(cpu)
 	return t.deliverSignals(0, 0)
 }
 
@@ -257,6 +268,7 @@ func (t *Thread) Interrupted(cpu rumpglue.CPU) rumpglue.Resume {
 // resolve becomes the signal Linux would send, forced on the thread.
 func (t *Thread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
 	t.cpu = cpu
+	t.runHooks(cpu)
 	info, what := faultSignal(t, f, cpu.Regs().RIP)
 	if info.Signo != 0 {
 		t.fault, t.faultDesc = &f, what

@@ -159,6 +159,7 @@ func (t *Thread) leave(code int) {
 		return
 	}
 	t.left, t.gone = true, true
+	t.K.removeThread(t)
 	t.exitRobustList()
 	t.cpuLeave()
 	t.recordForCore() // while its process dumps core, the registers go in (core_dump.go)

@@ -25,6 +25,7 @@ import (
 	"github.com/rumpgo/rumpgo/image"
 	"github.com/rumpgo/rumpgo/kernel"
 	"github.com/rumpgo/rumpgo/launch"
+	"github.com/rumpgo/rumpgo/syscalls"
 )
 
 // Exit statuses of rumpgo's own failures, as a shell's for exec failures.
@@ -83,7 +84,7 @@ func run(args []string, stderr io.Writer) int {
 	cpus := fl.Int("cpus", 0, "CPUs the guest sees (default: the host's)")
 	pids := fl.Int("pids", launch.DefaultPIDs, "most processes the guest may have at once (fork past it fails with EAGAIN)")
 	strace := fl.Bool("strace", false, "print every syscall on stderr, as strace does")
-	summary := fl.Bool("summary", false, "print a summary (syscalls made, unsupported calls) at exit")
+	summary := fl.Bool("summary", false, "print a summary (syscalls made, time per syscall, unsupported calls) at exit; --control asks a running guest for it")
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	testRun := fl.Bool("test", false, "run a Go test binary for `go test -exec \"rumpgo run --test\"`: the working directory's module (or the directory) is mounted read-write at its own path (testmode.go)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
@@ -105,6 +106,8 @@ func run(args []string, stderr io.Writer) int {
 	})
 	var files runFiles // -e, -w, -v and images (runimage.go)
 	files.register(fl)
+	var obs observeFlags // --control, --profile, --gdb (observe.go)
+	obs.register(fl)
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo: %v\n%s", err, usage)
 		fl.SetOutput(stderr)
@@ -189,12 +192,20 @@ func run(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer closeCore()
+	finish, ok := obs.apply(&cfg, stderr)
+	if !ok {
+		return exitFailure
+	}
 	res, err := launch.Run(cfg)
+	finish(res)
 	if err != nil {
 		return failure(stderr, cfg.Path, err)
 	}
 	if *summary || *strace {
 		fmt.Fprintf(stderr, "rumpgo: %d syscalls in %v; exit status %d\n", res.Calls, res.Elapsed.Round(1e6), res.Status.WaitStatus())
+	}
+	if *summary {
+		syscalls.WriteCallTimes(stderr, res.CallTimes)
 	}
 	if len(res.Unsupported) > 0 && (*summary || *strace) {
 		fmt.Fprintf(stderr, "rumpgo: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
