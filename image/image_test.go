@@ -239,3 +239,35 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// TestBuilderResolve: guest paths resolve through the tree's symlinks as
+// the guest's kernel resolves them, relative and absolute, with "..".
+func TestBuilderResolve(t *testing.T) {
+	b := NewBuilder()
+	require.NoError(t, b.AddFile("/usr/lib/x86_64-linux-gnu/libc.so.6", 0o755, []byte("x")))
+	require.NoError(t, b.AddSymlink("/lib", "usr/lib"))
+	require.NoError(t, b.AddSymlink("/lib64/ld.so", "/lib/x86_64-linux-gnu/libc.so.6"))
+	require.NoError(t, b.AddSymlink("/usr/lib/up", "../lib/x86_64-linux-gnu"))
+	require.NoError(t, b.AddSymlink("/loop", "loop"))
+	require.NoError(t, b.AddFile("/etc/f", 0o644, nil))
+	for _, tc := range []struct {
+		in, out string
+		exists  bool
+	}{
+		{"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+		{"/lib64/ld.so", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+		{"/usr/lib/up/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6", true},
+		{"/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", false},
+		{"/opt/new/x", "/opt/new/x", false},
+		{"/", "/", true},
+	} {
+		got, exists, err := b.Resolve(tc.in)
+		require.NoError(t, err, tc.in)
+		require.Equal(t, tc.out, got, tc.in)
+		require.Equal(t, tc.exists, exists, tc.in)
+	}
+	_, _, err := b.Resolve("/loop/x")
+	require.ErrorContains(t, err, "too many levels of symbolic links")
+	_, _, err = b.Resolve("/etc/f/x")
+	require.ErrorContains(t, err, "not a directory")
+}

@@ -127,6 +127,13 @@ const permMask = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 // permission bits; host files sharing an inode become hard links. Device
 // nodes, FIFOs and sockets are refused.
 func (b *Builder) AddHost(src, dst string) error {
+	return b.AddHostTree(src, dst, nil)
+}
+
+// AddHostTree is AddHost that, when skip is not nil, leaves out what an
+// image cannot hold (device nodes, FIFOs, sockets: a root file system's
+// /dev) and tells skip about each instead of refusing the tree.
+func (b *Builder) AddHostTree(src, dst string, skip func(hostPath, why string)) error {
 	k, err := guestKey(dst)
 	if err != nil {
 		return err
@@ -168,6 +175,10 @@ func (b *Builder) AddHost(src, dst string) error {
 			}
 			n.mode = fs.ModeSymlink | 0o777
 		default:
+			if skip != nil {
+				skip(p, typeName(fi.Mode()))
+				return nil
+			}
 			return fmt.Errorf("%s: %s, which images cannot hold (only directories, regular files and symlinks)", p, typeName(fi.Mode()))
 		}
 		return b.put(key, n)
@@ -314,4 +325,118 @@ func (b *Builder) MkdirAll(dst string) error {
 		return err
 	}
 	return b.mkdirs(k)
+}
+
+// Chmod sets the permission bits of the tree's dst (no symlink followed),
+// for trees whose files were staged on the host with other modes.
+func (b *Builder) Chmod(dst string, perm fs.FileMode) error {
+	k, err := guestKey(dst)
+	if err != nil {
+		return err
+	}
+	n, ok := b.nodes[k]
+	if !ok {
+		return fmt.Errorf("%s: not in the image", dst)
+	}
+	if n.mode&fs.ModeSymlink == 0 {
+		n.mode = n.mode&fs.ModeType | perm&permMask
+	}
+	return nil
+}
+
+// RegularFile is one regular file of a Builder's tree: its data is Host's
+// (a host file) or Data.
+type RegularFile struct {
+	Path string // absolute guest path
+	Host string
+	Data []byte
+	Mode fs.FileMode
+	Size int64
+}
+
+// RegularFiles lists the tree's regular files in byte order of their paths.
+func (b *Builder) RegularFiles() []RegularFile {
+	var out []RegularFile
+	for k, n := range b.nodes {
+		if n.mode.IsRegular() {
+			out = append(out, RegularFile{Path: "/" + k, Host: n.src, Data: n.data, Mode: n.mode, Size: n.size})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Resolve follows the guest path p through the tree as the guest's kernel
+// would (symlinks relative to their directory, absolute ones from the
+// tree's root, "..", at most 40 links) and returns the absolute path it
+// names. exists says whether that is in the tree; when it is not, the
+// path is where p would be created (its existing directories resolved),
+// and an error means it cannot be (a file where a directory is needed,
+// a symlink loop).
+func (b *Builder) Resolve(p string) (resolved string, exists bool, err error) {
+	k, err := guestKey(p)
+	if err != nil {
+		return "", false, err
+	}
+	links := 0
+	var walk func(dir string, comps []string) (string, bool, error)
+	walk = func(dir string, comps []string) (string, bool, error) {
+		for i, c := range comps {
+			if c == ".." {
+				dir = path.Dir(dir)
+				if dir == "." {
+					dir = ""
+				}
+				continue
+			}
+			next := c
+			if dir != "" {
+				next = dir + "/" + c
+			}
+			n, ok := b.nodes[next]
+			if !ok {
+				rest := strings.Join(comps[i:], "/")
+				if dir != "" {
+					rest = dir + "/" + rest
+				}
+				return "/" + rest, false, nil
+			}
+			if n.mode&fs.ModeSymlink != 0 {
+				if links++; links > 40 {
+					return "", false, fmt.Errorf("%s: too many levels of symbolic links", p)
+				}
+				t := n.target
+				base := dir
+				if strings.HasPrefix(t, "/") {
+					base = ""
+				}
+				var tc []string
+				for _, x := range strings.Split(t, "/") {
+					if x != "" && x != "." {
+						tc = append(tc, x)
+					}
+				}
+				r, ok, err := walk(base, tc)
+				if err != nil || !ok {
+					if err == nil && i < len(comps)-1 {
+						// A dangling link on the way: what follows goes where it points.
+						return r + "/" + strings.Join(comps[i+1:], "/"), false, nil
+					}
+					return r, ok, err
+				}
+				dir = strings.TrimPrefix(r, "/")
+				continue
+			}
+			if i < len(comps)-1 && !n.mode.IsDir() {
+				return "", false, fmt.Errorf("%s: /%s is not a directory", p, next)
+			}
+			dir = next
+		}
+		return "/" + dir, true, nil
+	}
+	var comps []string
+	if k != "" {
+		comps = strings.Split(k, "/")
+	}
+	return walk("", comps)
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/posix/vfs"
@@ -55,7 +56,21 @@ type LibOptions struct {
 // Missing is a DT_NEEDED library ResolveLibs found nowhere. A program
 // whose library is missing still starts; its ld.so then fails with its
 // own message, exactly as it would natively.
-type Missing struct{ Name, NeededBy string }
+type Missing struct {
+	Name, NeededBy string
+	// Hint says more when there is more to say: a library that only a
+	// directory of the root's ld.so.conf holds, which its ld.so.cache
+	// does not list (ld.so reads the cache, not ld.so.conf).
+	Hint string
+}
+
+func (m Missing) String() string {
+	s := m.Name + " (needed by " + m.NeededBy + ")"
+	if m.Hint != "" {
+		s += ": " + m.Hint
+	}
+	return s
+}
 
 // Standard search directories of Debian's x86-64 glibc, after the cache
 // ("ld.so --help"); /lib64 and /usr/lib64 hold libraries on other
@@ -90,7 +105,26 @@ const ldSoCache = "/etc/ld.so.cache"
 // The image builder packs exactly these files (Lib.Host at Lib.Path,
 // keeping the symlinks on the way, as InstallLibs does).
 func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err error) {
-	r := &libResolver{opt: opt, seen: map[string]bool{}, byName: map[string]bool{}}
+	return NewLibResolver(opt).Resolve(exe)
+}
+
+// LibResolver resolves the libraries of many ELFs of one root, reading
+// each object and the ld.so cache once: what packing a whole tree needs.
+type LibResolver struct {
+	opt    LibOptions
+	objs   map[string]*libObject // parsed objects by host path
+	cache  map[string]string
+	loaded bool
+}
+
+// NewLibResolver returns a resolver searching as opt says.
+func NewLibResolver(opt LibOptions) *LibResolver {
+	return &LibResolver{opt: opt, objs: map[string]*libObject{}}
+}
+
+// Resolve is ResolveLibs of exe with the resolver's options.
+func (lr *LibResolver) Resolve(exe string) (libs []Lib, missing []Missing, err error) {
+	r := &libResolver{opt: lr.opt, shared: lr, seen: map[string]bool{}, byName: map[string]bool{}}
 	main, err := r.readObject(exe)
 	if err != nil {
 		return nil, nil, err
@@ -99,8 +133,10 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 		return nil, nil, nil
 	}
 	if main.interp != "" {
-		if _, err := os.Stat(r.host(main.interp)); err == nil {
-			r.add(Lib{Path: main.interp, Host: r.host(main.interp), Why: "interpreter"})
+		if h, err := r.host(main.interp); err == nil {
+			if _, err := os.Stat(h); err == nil {
+				r.add(Lib{Path: main.interp, Host: h, Why: "interpreter"})
+			}
 		}
 		// ld.so knows itself by its path and by its soname.
 		r.byName[filepath.Base(main.interp)] = true
@@ -110,9 +146,9 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 			main.path = real // $ORIGIN is where /proc/self/exe points
 		}
 	}
-	if opt.Sysroot != "" {
+	if r.opt.Sysroot != "" {
 		// Inside the sysroot the program's own path is the guest's.
-		if sr, err := filepath.EvalSymlinks(opt.Sysroot); err == nil {
+		if sr, err := filepath.EvalSymlinks(r.opt.Sysroot); err == nil {
 			if rel, err := filepath.Rel(sr, main.path); err == nil && !strings.HasPrefix(rel, "..") {
 				main.path = "/" + rel
 			}
@@ -135,10 +171,10 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 			r.byName[name] = true
 			found := r.find(name, obj)
 			if found == nil {
-				missing = append(missing, Missing{Name: name, NeededBy: obj.path})
+				missing = append(missing, Missing{Name: name, NeededBy: obj.path, Hint: r.confHint(name)})
 				continue
 			}
-			if r.add(Lib{Path: found.path, Host: r.host(found.path), Why: "needed by " + obj.path}) {
+			if r.add(Lib{Path: found.path, Host: found.host, Why: "needed by " + obj.path}) {
 				queue = append(queue, found)
 			}
 		}
@@ -155,21 +191,21 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 					continue
 				}
 				r.byName[name] = true
-				if r.add(Lib{Path: found.path, Host: r.host(found.path), Why: "dlopened by " + obj.path}) {
+				if r.add(Lib{Path: found.path, Host: found.host, Why: "dlopened by " + obj.path}) {
 					queue = append(queue, found)
 				}
 				break
 			}
 		}
 	}
-	if glibc && !opt.NoNSS {
+	if glibc && !r.opt.NoNSS {
 		for _, name := range nssModules {
 			if r.byName[name] {
 				continue
 			}
 			r.byName[name] = true
 			// Found as dlopen finds it: from the program's point of view.
-			if found := r.find(name, main); found != nil && r.add(Lib{Path: found.path, Host: r.host(found.path), Why: "NSS module"}) {
+			if found := r.find(name, main); found != nil && r.add(Lib{Path: found.path, Host: found.host, Why: "NSS module"}) {
 				queue = append(queue, found)
 			}
 		}
@@ -179,7 +215,7 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 			for _, name := range obj.needed {
 				if !r.byName[name] {
 					r.byName[name] = true
-					if found := r.find(name, obj); found != nil && r.add(Lib{Path: found.path, Host: r.host(found.path), Why: "needed by " + obj.path}) {
+					if found := r.find(name, obj); found != nil && r.add(Lib{Path: found.path, Host: found.host, Why: "needed by " + obj.path}) {
 						queue = append(queue, found)
 					}
 				}
@@ -190,8 +226,10 @@ func ResolveLibs(exe string, opt LibOptions) (libs []Lib, missing []Missing, err
 		r.addGconv()
 	}
 	if main.interp != "" {
-		if _, err := os.Stat(r.host(ldSoCache)); err == nil {
-			r.add(Lib{Path: ldSoCache, Host: r.host(ldSoCache), Why: "ld.so cache"})
+		if h, err := r.host(ldSoCache); err == nil {
+			if _, err := os.Stat(h); err == nil {
+				r.add(Lib{Path: ldSoCache, Host: h, Why: "ld.so cache"})
+			}
 		}
 	}
 	return r.libs, missing, nil
@@ -208,7 +246,10 @@ const gconvDir = "/usr/lib/x86_64-linux-gnu/gconv"
 // no DT_NEEDED names. The whole directory goes (8 MiB on Debian 12), as
 // which charsets a program asks for is known only when it runs.
 func (r *libResolver) addGconv() {
-	host := r.host(gconvDir)
+	host, err := r.host(gconvDir)
+	if err != nil {
+		return
+	}
 	_ = filepath.WalkDir(host, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -224,17 +265,18 @@ func (r *libResolver) addGconv() {
 
 type libResolver struct {
 	opt    LibOptions
+	shared *LibResolver // what outlives one program: parsed objects, the cache
 	libs   []Lib
 	seen   map[string]bool // guest paths added
 	byName map[string]bool // DT_NEEDED names resolved or tried
-	cache  map[string]string
-	loaded bool // cache read
-	iconv  bool // some object calls iconv_open (addGconv)
+	iconv  bool            // some object calls iconv_open (addGconv)
 }
 
 // libObject is what the search needs of one ELF.
 type libObject struct {
 	path           string // as ld.so names it (the guest path)
+	host           string // the host file holding it
+	iconv          bool   // calls iconv_open
 	interp         string
 	needed         []string
 	rpath, runpath []string
@@ -244,11 +286,33 @@ type libObject struct {
 	dlopens        [][]string // what its ELF dlopen metadata names: alternatives each
 }
 
-func (r *libResolver) host(p string) string {
+// host returns the host file behind the guest path p. Under a Sysroot,
+// symlinks and ".." resolve inside it as in a chroot (openat2's
+// RESOLVE_IN_ROOT): a tree's absolute link such as /lib64/ld-linux-x86-64.so.2
+// -> /lib/x86_64-linux-gnu/... names the tree's file, never the host's.
+// The result has no symlinks left.
+func (r *libResolver) host(p string) (string, error) {
 	if r.opt.Sysroot == "" {
-		return p
+		return p, nil
 	}
-	return filepath.Join(r.opt.Sysroot, p)
+	return HostPathIn(r.opt.Sysroot, p)
+}
+
+// HostPathIn resolves the guest path p in the host directory root as the
+// guest's kernel would (symlinks and ".." inside root) and returns the
+// host path of what it names, free of symlinks.
+func HostPathIn(root, p string) (string, error) {
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat2(dir, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return "", &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	defer unix.Close(fd)
+	return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
 }
 
 func (r *libResolver) add(l Lib) bool {
@@ -264,7 +328,11 @@ func (r *libResolver) add(l Lib) bool {
 // entry of obj.
 func (r *libResolver) find(name string, obj *libObject) *libObject {
 	try := func(path string) *libObject {
-		o, err := r.readObject(r.host(path))
+		h, err := r.host(path)
+		var o *libObject
+		if err == nil {
+			o, err = r.readObject(h)
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR):
 			return nil
@@ -272,7 +340,7 @@ func (r *libResolver) find(name string, obj *libObject) *libObject {
 			// There but unreadable as an ELF: ld.so stops at it with its
 			// own error ("file too short", "invalid ELF header"), so the
 			// guest gets the same file and says the same.
-			return &libObject{path: filepath.Clean(path), loader: obj}
+			return &libObject{path: filepath.Clean(path), host: h, loader: obj}
 		case o.class != elf.ELFCLASS64 || o.machine != elf.EM_X86_64:
 			return nil // another machine's library: ld.so skips it and goes on
 		}
@@ -330,10 +398,28 @@ func (o *libObject) expand(dirs []string) []string {
 	return out
 }
 
-// readObject reads the dynamic section of the ELF at host path p, from the
+// readObject returns the object at host path p, parsed once per
+// LibResolver; the copy is the caller's to fill in (path, loader).
+func (r *libResolver) readObject(p string) (*libObject, error) {
+	o, ok := r.shared.objs[p]
+	if !ok {
+		var err error
+		if o, err = parseObject(p); err != nil {
+			return nil, err
+		}
+		r.shared.objs[p] = o
+	}
+	if o.iconv {
+		r.iconv = true // glibc will dlopen gconv modules
+	}
+	c := *o
+	return &c, nil
+}
+
+// parseObject reads the dynamic section of the ELF at host path p, from the
 // program headers (PT_INTERP, PT_DYNAMIC), as ld.so does: section headers
 // may be stripped.
-func (r *libResolver) readObject(p string) (*libObject, error) {
+func parseObject(p string) (*libObject, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, err
@@ -350,7 +436,7 @@ func (r *libResolver) readObject(p string) (*libObject, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	o := &libObject{path: p, class: ef.Class, machine: ef.Machine}
+	o := &libObject{path: p, host: p, class: ef.Class, machine: ef.Machine}
 	if ef.Class != elf.ELFCLASS64 || ef.Data != elf.ELFDATA2LSB {
 		return o, nil
 	}
@@ -374,7 +460,7 @@ func (r *libResolver) readObject(p string) (*libObject, error) {
 	if syms, err := ef.DynamicSymbols(); err == nil {
 		for _, sym := range syms {
 			if sym.Section == elf.SHN_UNDEF && sym.Name == "iconv_open" {
-				r.iconv = true // glibc will dlopen gconv modules
+				o.iconv = true
 				break
 			}
 		}
@@ -483,12 +569,71 @@ func dlopenNotes(ef *elf.File) [][]string {
 // "glibc-ld.so.cache1.1" format every glibc since 2.32 writes), as ld.so
 // does after the run paths.
 func (r *libResolver) cached(name string) (string, bool) {
-	if !r.loaded {
-		r.loaded = true
-		r.cache = readLdSoCache(r.host(ldSoCache))
+	s := r.shared
+	if !s.loaded {
+		s.loaded = true
+		s.cache = map[string]string{}
+		if h, err := r.host(ldSoCache); err == nil {
+			s.cache = readLdSoCache(h)
+		}
 	}
-	p, ok := r.cache[name]
+	p, ok := s.cache[name]
 	return p, ok
+}
+
+// confHint looks for a library the search missed in the directories the
+// root's /etc/ld.so.conf names (and the files it includes): ldconfig
+// puts those into /etc/ld.so.cache, which is all ld.so reads of them, so
+// a library there that the cache lacks is missing for ld.so too — the
+// cache is stale (ldconfig -r ROOT rebuilds it).
+func (r *libResolver) confHint(name string) string {
+	for _, d := range r.confDirs("/etc/ld.so.conf", 0) {
+		if h, err := r.host(filepath.Join(d, name)); err == nil {
+			if _, err := os.Stat(h); err == nil {
+				return "in " + d + " (named by ld.so.conf) but not in " + ldSoCache + ": run ldconfig in the tree"
+			}
+		}
+	}
+	return ""
+}
+
+// confDirs reads an ld.so.conf: one directory a line, "include GLOB"
+// lines, "#" comments.
+func (r *libResolver) confDirs(conf string, depth int) []string {
+	h, err := r.host(conf)
+	if err != nil || depth > 8 {
+		return nil
+	}
+	b, err := os.ReadFile(h)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case f[0] == "include" && len(f) > 1:
+			for _, g := range f[1:] {
+				if !filepath.IsAbs(g) {
+					g = filepath.Join(filepath.Dir(conf), g)
+				}
+				dh, err := r.host(filepath.Dir(g))
+				if err != nil {
+					continue
+				}
+				matches, _ := filepath.Glob(filepath.Join(dh, filepath.Base(g)))
+				sort.Strings(matches)
+				for _, m := range matches {
+					dirs = append(dirs, r.confDirs(filepath.Join(filepath.Dir(g), filepath.Base(m)), depth+1)...)
+				}
+			}
+		default:
+			dirs = append(dirs, f[0])
+		}
+	}
+	return dirs
 }
 
 // readLdSoCache maps each x86-64 library's name to its path; an absent or

@@ -11,14 +11,21 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/image"
+	"github.com/rumpgo/rumpgo/image/pack"
 	"github.com/rumpgo/rumpgo/launch"
 )
 
 const buildUsage = `usage: rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]
+       rumpgo build -o IMAGE --rootfs DIR [flags] PROGRAM [--] [ARGS...]
 
 Writes IMAGE: PROGRAM (at /bin/NAME unless --entry says), the --file
 trees, and how to run it (argv PROGRAM ARGS..., env, workdir, user, memory,
-ports, volumes). The same inputs give the same bytes.
+ports, volumes). With --rootfs the image's tree is all of DIR and PROGRAM
+is a path in it (or a name its PATH finds). Every ELF of the image gets
+its interpreter and libraries, as ld.so would find them: from DIR only
+with --rootfs (a library found nowhere is a warning naming the ELF),
+otherwise from the host for what the tree lacks. The same inputs give
+the same bytes.
 `
 
 // stringList is a repeatable string flag.
@@ -36,6 +43,7 @@ func build(args []string, stderr io.Writer) int {
 	workdir := fl.String("w", "", "the working `DIR` (default /)")
 	user := fl.String("user", "", "run as `UID[:GID]` (default root)")
 	memory := fl.Uint64("memory", 0, "guest memory in `MiB` (default rumpgo's)")
+	rootfs := fl.String("rootfs", "", "take host `DIR` as the image's whole tree; PROGRAM is a path in it")
 	var files, env, ports, volumes stringList
 	fl.Var(&files, "file", "copy host `SRC:DST` (a file or a directory tree) into the image (repeatable)")
 	fl.Var(&env, "e", "set `KEY=VALUE` in the environment (repeatable)")
@@ -45,6 +53,7 @@ func build(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
 		return exitFailure
 	}
+	warn := func(s string) { fmt.Fprintf(stderr, "rumpgo build: warning: %s\n", s) }
 	if err := fl.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "rumpgo build: %v\n%s", err, buildUsage)
 		fl.SetOutput(stderr)
@@ -60,50 +69,83 @@ func build(args []string, stderr io.Writer) int {
 	if len(rest) > 0 && rest[0] == "--" {
 		rest = rest[1:]
 	}
-	if _, err := boot.ReadELF(prog); err != nil {
-		return fail("%v", err)
-	}
-	if *entry == "" {
-		*entry = "/bin/" + filepath.Base(prog)
-	}
-	m := &image.Manifest{
-		Version: image.Version, Entry: path.Clean(*entry), Argv: append([]string{path.Clean(*entry)}, rest...),
-		Env: env, Workdir: *workdir, User: *user, MemoryMiB: *memory, Ports: ports, Volumes: volumes,
-	}
+	m := &image.Manifest{Version: image.Version, Env: env, Workdir: *workdir, User: *user, MemoryMiB: *memory, Ports: ports, Volumes: volumes}
 	for _, p := range ports {
 		if _, err := launch.ParseForward(expandPort(p)); err != nil {
 			return fail("%v", err)
 		}
 	}
-	if err := m.Validate(); err != nil {
-		return fail("%v", err)
+	libPath := ""
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
+			libPath = p
+		}
 	}
 	b := image.NewBuilder()
-	if err := b.AddHost(prog, m.Entry); err != nil {
-		return fail("%v", err)
-	}
-	// A dynamic program's ld.so and libraries, at the paths ld.so opens
-	// them by (launch/libs.go resolves them as the host's ld.so would).
-	libs, missing, err := launch.ResolveLibs(prog, launch.LibOptions{})
-	if err != nil {
-		return fail("%v", err)
-	}
-	if len(missing) > 0 {
-		return fail("%s needs libraries the host does not have: %v", prog, missing)
-	}
-	seen := map[string]bool{}
-	for _, l := range libs {
-		if seen[l.Path] {
-			continue
+	if *rootfs != "" {
+		if *entry != "" {
+			return fail("--entry is for a host PROGRAM; with --rootfs PROGRAM is the path in the tree")
 		}
-		seen[l.Path] = true
-		host, err := filepath.EvalSymlinks(l.Host)
+		if fi, err := os.Stat(*rootfs); err != nil {
+			return fail("--rootfs: %v", err)
+		} else if !fi.IsDir() {
+			return fail("--rootfs %s: not a directory", *rootfs)
+		}
+		pathEnv := strings.TrimPrefix(defaultPath, "PATH=")
+		for _, kv := range env {
+			if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+				pathEnv = p
+			}
+		}
+		e, argv, err := pack.FindProgram(*rootfs, append([]string{prog}, rest...), pathEnv, *workdir)
 		if err != nil {
-			return fail("%s (%s): %v", l.Path, l.Why, err)
+			return fail("--rootfs %s: %v", *rootfs, err)
 		}
-		if err := b.AddHost(host, l.Path); err != nil {
-			return fail("%s (%s): %v", l.Path, l.Why, err)
+		m.Entry, m.Argv = e, argv
+		if err := pack.AddRoot(b, *rootfs, warn); err != nil {
+			return fail("--rootfs: %v", err)
 		}
+	} else {
+		if _, err := boot.ReadELF(prog); err != nil {
+			return fail("%v", err)
+		}
+		if *entry == "" {
+			*entry = "/bin/" + filepath.Base(prog)
+		}
+		m.Entry = path.Clean(*entry)
+		m.Argv = append([]string{m.Entry}, rest...)
+		if err := m.Validate(); err != nil {
+			return fail("%v", err)
+		}
+		if err := b.AddHost(prog, m.Entry); err != nil {
+			return fail("%v", err)
+		}
+		// A dynamic program's ld.so and libraries, at the paths ld.so opens
+		// them by (launch/libs.go resolves them as the host's ld.so would).
+		libs, missing, err := launch.ResolveLibs(prog, launch.LibOptions{LibraryPath: libPath})
+		if err != nil {
+			return fail("%v", err)
+		}
+		if len(missing) > 0 {
+			return fail("%s needs libraries the host does not have: %v", prog, missing)
+		}
+		seen := map[string]bool{}
+		for _, l := range libs {
+			if seen[l.Path] {
+				continue
+			}
+			seen[l.Path] = true
+			host, err := filepath.EvalSymlinks(l.Host)
+			if err != nil {
+				return fail("%s (%s): %v", l.Path, l.Why, err)
+			}
+			if err := b.AddHost(host, l.Path); err != nil {
+				return fail("%s (%s): %v", l.Path, l.Why, err)
+			}
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return fail("%v", err)
 	}
 	for _, f := range files {
 		i := strings.LastIndex(f, ":")
@@ -114,14 +156,23 @@ func build(args []string, stderr io.Writer) int {
 			return fail("--file %s: %v", f, err)
 		}
 	}
+	// Every other ELF of the tree (the --file trees' programs and the
+	// modules programs dlopen) gets its libraries too.
+	if _, err := pack.ResolveTree(b, pack.Options{Root: *rootfs, LibraryPath: libPath, Warn: warn}); err != nil {
+		return fail("%v", err)
+	}
+	return writeImage(b, m, *out, fail)
+}
+
+// writeImage writes the image beside out and renames it into place: a
+// failed build leaves no half image.
+func writeImage(b *image.Builder, m *image.Manifest, out string, fail func(string, ...any) int) int {
 	if m.Workdir != "" {
 		if err := b.MkdirAll(m.Workdir); err != nil {
 			return fail("-w %s: %v", m.Workdir, err)
 		}
 	}
-	// Written beside the target and renamed: a failed build leaves no
-	// half image.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".rumpgo-build-*")
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".rumpgo-build-*")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -137,7 +188,7 @@ func build(args []string, stderr io.Writer) int {
 	if err := tmp.Close(); err != nil {
 		return fail("%v", err)
 	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
+	if err := os.Rename(tmp.Name(), out); err != nil {
 		return fail("%v", err)
 	}
 	return 0

@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
+	"sort"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/image"
@@ -58,6 +60,9 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	n := im.Lookup(m.Entry)
 	for _, line := range elfFacts(im.Data(n)) {
 		w("  %s\n", line)
+	}
+	for _, line := range spaceReport(im, 10) {
+		w("%s\n", line)
 	}
 	w("files:\n")
 	im.Walk(func(p string, n *image.Node) {
@@ -143,4 +148,57 @@ func openImage(path string, stderr io.Writer) (*image.Image, int) {
 	}
 	fmt.Fprintf(stderr, "rumpgo: %v\n", err)
 	return nil, exitFailure
+}
+
+// spaceReport says what takes the image's space: the largest files and
+// the directories holding the most file data (their whole subtree, so a
+// parent is listed with its heaviest children, as du shows), each hard
+// linked file counted once.
+func spaceReport(im *image.Image, top int) []string {
+	type item struct {
+		path string
+		size int64
+	}
+	var files []item
+	dirs := map[string]int64{}
+	seen := map[uint64]bool{}
+	im.Walk(func(p string, n *image.Node) {
+		if !n.IsRegular() || seen[n.Ino] {
+			return
+		}
+		seen[n.Ino] = true
+		files = append(files, item{p, n.Size})
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			dirs[d] += n.Size
+		}
+	})
+	var ds []item
+	for d, s := range dirs {
+		ds = append(ds, item{d, s})
+	}
+	order := func(v []item) {
+		sort.Slice(v, func(i, j int) bool {
+			if v[i].size != v[j].size {
+				return v[i].size > v[j].size
+			}
+			return v[i].path < v[j].path
+		})
+	}
+	order(files)
+	order(ds)
+	pct := func(n int64) string {
+		if im.DataBytes == 0 {
+			return "0%"
+		}
+		return fmt.Sprintf("%.1f%%", float64(n)*100/float64(im.DataBytes))
+	}
+	out := []string{fmt.Sprintf("space: %d bytes of file data in %d files (hard links once); the largest directories:", im.DataBytes, len(files))}
+	for _, d := range ds[:min(top, len(ds))] {
+		out = append(out, fmt.Sprintf("  %12d %6s %s/", d.size, pct(d.size), d.path))
+	}
+	out = append(out, "the largest files:")
+	for _, f := range files[:min(top, len(files))] {
+		out = append(out, fmt.Sprintf("  %12d %6s %s", f.size, pct(f.size), f.path))
+	}
+	return out
 }
