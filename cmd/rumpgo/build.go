@@ -7,16 +7,19 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/image"
+	"github.com/rumpgo/rumpgo/image/layers"
 	"github.com/rumpgo/rumpgo/image/pack"
 	"github.com/rumpgo/rumpgo/launch"
 )
 
 const buildUsage = `usage: rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]
        rumpgo build -o IMAGE --rootfs DIR [flags] PROGRAM [--] [ARGS...]
+       rumpgo build -o IMAGE --image DOCKER-SAVE.tar|OCI-LAYOUT [flags] [COMMAND [ARGS...]]
 
 Writes IMAGE: PROGRAM (at /bin/NAME unless --entry says), the --file
 trees, and how to run it (argv PROGRAM ARGS..., env, workdir, user, memory,
@@ -26,6 +29,12 @@ its interpreter and libraries, as ld.so would find them: from DIR only
 with --rootfs (a library found nowhere is a warning naming the ELF),
 otherwise from the host for what the tree lacks. The same inputs give
 the same bytes.
+
+With --image the tree is a container image's: a docker save tarball or an
+OCI image layout (a directory, or a tar of one), its layers applied in
+order with their whiteouts; its config's Entrypoint and Cmd (COMMAND
+replaces Cmd, as docker run's), Env, WorkingDir, User, ExposedPorts and
+Volumes become the image's, each flag overriding or adding to them.
 `
 
 // stringList is a repeatable string flag.
@@ -44,6 +53,7 @@ func build(args []string, stderr io.Writer) int {
 	user := fl.String("user", "", "run as `UID[:GID]` (default root)")
 	memory := fl.Uint64("memory", 0, "guest memory in `MiB` (default rumpgo's)")
 	rootfs := fl.String("rootfs", "", "take host `DIR` as the image's whole tree; PROGRAM is a path in it")
+	fromImage := fl.String("image", "", "take the tree and config of a container image: a docker save `TARBALL` or an OCI image layout")
 	var files, env, ports, volumes stringList
 	fl.Var(&files, "file", "copy host `SRC:DST` (a file or a directory tree) into the image (repeatable)")
 	fl.Var(&env, "e", "set `KEY=VALUE` in the environment (repeatable)")
@@ -59,6 +69,10 @@ func build(args []string, stderr io.Writer) int {
 		fl.SetOutput(stderr)
 		fl.PrintDefaults()
 		return exitFailure
+	}
+	if *fromImage != "" {
+		return buildFromImage(*fromImage, *out, fl, buildFlags{entry: *entry, workdir: *workdir, user: *user, memory: *memory,
+			rootfs: *rootfs, files: files, env: env, ports: ports, volumes: volumes}, stderr)
 	}
 	if *out == "" || fl.NArg() == 0 {
 		fmt.Fprint(stderr, "rumpgo build: -o IMAGE and PROGRAM are required\n"+buildUsage)
@@ -144,6 +158,18 @@ func build(args []string, stderr io.Writer) int {
 			}
 		}
 	}
+	return finishBuild(b, m, files, *rootfs, libPath, *out, stderr)
+}
+
+// finishBuild adds the --file trees, gives every ELF of the tree its
+// libraries (the --file trees' programs and the modules programs dlopen
+// too) and writes the image.
+func finishBuild(b *image.Builder, m *image.Manifest, files []string, root, libPath, out string, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
+		return exitFailure
+	}
+	warn := func(s string) { fmt.Fprintf(stderr, "rumpgo build: warning: %s\n", s) }
 	if err := m.Validate(); err != nil {
 		return fail("%v", err)
 	}
@@ -156,12 +182,113 @@ func build(args []string, stderr io.Writer) int {
 			return fail("--file %s: %v", f, err)
 		}
 	}
-	// Every other ELF of the tree (the --file trees' programs and the
-	// modules programs dlopen) gets its libraries too.
-	if _, err := pack.ResolveTree(b, pack.Options{Root: *rootfs, LibraryPath: libPath, Warn: warn}); err != nil {
+	if _, err := pack.ResolveTree(b, pack.Options{Root: root, LibraryPath: libPath, Warn: warn}); err != nil {
 		return fail("%v", err)
 	}
-	return writeImage(b, m, *out, fail)
+	return writeImage(b, m, out, fail)
+}
+
+// buildFlags are build's flags buildFromImage takes.
+type buildFlags struct {
+	entry, workdir, user, rootfs string
+	memory                       uint64
+	files, env, ports, volumes   []string
+}
+
+// buildFromImage is `rumpgo build --image`: the container image's tree,
+// unpacked into a scratch directory, and its config as the manifest.
+func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
+		return exitFailure
+	}
+	warn := func(s string) { fmt.Fprintf(stderr, "rumpgo build: warning: %s\n", s) }
+	switch {
+	case out == "":
+		return fail("-o IMAGE is required")
+	case f.rootfs != "":
+		return fail("--image and --rootfs are two sources of the tree: give one")
+	case f.entry != "":
+		return fail("--entry is for a host PROGRAM; with --image COMMAND is resolved in the image")
+	}
+	im, err := layers.Open(src)
+	if err != nil {
+		return fail("--image %v", err)
+	}
+	defer im.Close()
+	scratch, err := os.MkdirTemp("", "rumpgo-build-image-")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.RemoveAll(scratch)
+	tree, err := im.Unpack(filepath.Join(scratch, "root"))
+	if err != nil {
+		return fail("--image %s: %v", src, err)
+	}
+	c := im.Config
+	argv := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
+	if fl.NArg() > 0 {
+		argv = append(append([]string(nil), c.Entrypoint...), fl.Args()...) // COMMAND replaces Cmd
+	}
+	if len(argv) == 0 {
+		return fail("--image %s: the image config has no Entrypoint or Cmd: give COMMAND", src)
+	}
+	m := &image.Manifest{Version: image.Version, MemoryMiB: f.memory}
+	m.Env = setEnv(append([]string(nil), c.Env...), f.env)
+	m.Workdir = f.workdir
+	if m.Workdir == "" && c.WorkingDir != "" {
+		m.Workdir = path.Clean("/" + c.WorkingDir)
+	}
+	m.User = f.user
+	if m.User == "" {
+		if m.User, err = layers.ResolveUser(tree.Dir, c.User); err != nil {
+			return fail("--image %s: %v", src, err)
+		}
+	}
+	m.Ports = f.ports
+	if len(m.Ports) == 0 {
+		for _, p := range c.Ports() {
+			if _, err := launch.ParseForward(expandPort(p)); err != nil {
+				warn(fmt.Sprintf("exposed port %s left out: %v", p, err))
+				continue
+			}
+			m.Ports = append(m.Ports, p)
+		}
+	}
+	for _, p := range m.Ports {
+		if _, err := launch.ParseForward(expandPort(p)); err != nil {
+			return fail("%v", err)
+		}
+	}
+	for _, v := range append(c.VolumeList(), f.volumes...) {
+		if v = path.Clean("/" + v); !slices.Contains(m.Volumes, v) {
+			m.Volumes = append(m.Volumes, v)
+		}
+	}
+	pathEnv, libPath := strings.TrimPrefix(defaultPath, "PATH="), ""
+	for _, kv := range m.Env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = p
+		}
+		if p, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
+			libPath = p
+		}
+	}
+	if m.Entry, m.Argv, err = pack.FindProgram(tree.Dir, argv, pathEnv, m.Workdir); err != nil {
+		return fail("--image %s: %v", src, err)
+	}
+	b := image.NewBuilder()
+	if err := pack.AddRoot(b, tree.Dir, warn); err != nil {
+		return fail("%v", err)
+	}
+	for p, mode := range tree.Modes {
+		b.Chmod(p, mode) // a path a later layer removed is simply gone
+	}
+	if len(tree.Skipped) > 0 {
+		warn(fmt.Sprintf("left out %d layer entries an image cannot hold (device nodes, FIFOs; rumpgo provides /dev): %s",
+			len(tree.Skipped), strings.Join(tree.Skipped[:min(5, len(tree.Skipped))], ", ")))
+	}
+	return finishBuild(b, m, f.files, tree.Dir, libPath, out, stderr)
 }
 
 // writeImage writes the image beside out and renames it into place: a
