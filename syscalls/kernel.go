@@ -250,10 +250,10 @@ func (t *Thread) Attach(cpu rumpglue.CPU) {
 		t.initFPU = nil
 	}
 	t.Task.SetKick(cpu.Kick)
-	t.cpuJoin()
 	t.K.addThread(t)
 	t.runHooks(cpu) // an observer's stop at entry (launch.Config.Observe)
 	t.Task.SetCPUClock(newTaskClock(cpu))
+	t.watchCPULimit()
 }
 
 // Interrupted implements rumpglue.Thread: a kick, usually a signal for

@@ -3,6 +3,7 @@ package syscalls
 import (
 	"encoding/binary"
 
+	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -158,16 +159,14 @@ func sysLinkat(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	var odir vfs.Path
 	if opath == "" && flags&unix.AT_EMPTY_PATH != 0 {
-		// linkat(fd, "", ..., AT_EMPTY_PATH) links the file fd is
-		// (CAP_DAC_READ_SEARCH, as Linux asks).
-		if !t.capable(2) {
-			return 0, unix.ENOENT
-		}
+		// linkat(fd, "", ..., AT_EMPTY_PATH) links the file fd is: for
+		// the identity that opened it, or with CAP_DAC_READ_SEARCH
+		// (Linux 6.10 on).
 		vf, _, e := t.vfile(a.Int(0))
 		if e != 0 {
 			return 0, e
 		}
-		if vf == nil {
+		if vf == nil || (!t.capable(posix.CAP_DAC_READ_SEARCH) && !vf.OpenedBy(t.cred())) {
 			return 0, unix.ENOENT
 		}
 		odir = vf.Path()

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register(unix.SYS_OPENAT, Entry{Name: "openat", Support: Partial, Note: "O_TMPFILE is EOPNOTSUPP; O_DIRECT, O_SYNC, O_DSYNC, O_NOATIME are accepted and have no effect in memory",
+	register(unix.SYS_OPENAT, Entry{Name: "openat", Support: Partial, Note: "O_TMPFILE on tmpfs and overlays (EOPNOTSUPP on host volumes); O_DIRECT, O_SYNC, O_DSYNC, O_NOATIME are accepted and have no effect in memory",
 		fn: sysOpenat, args: []argKind{aDirFD, aPath, aOpenFlags, aOctal}})
 	register(unix.SYS_OPEN, Entry{Name: "open", Support: Partial, Note: "as openat",
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) {

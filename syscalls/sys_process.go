@@ -161,7 +161,6 @@ func (t *Thread) leave(code int) {
 	t.left, t.gone = true, true
 	t.K.removeThread(t)
 	t.exitRobustList()
-	t.cpuLeave()
 	t.recordForCore() // while its process dumps core, the registers go in (core_dump.go)
 	g := t.Task.Group
 	if t.Task.Exit(code & 0xff) {

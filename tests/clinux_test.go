@@ -37,27 +37,50 @@ import (
 // SA_RESETHAND resetting only the handler, SIGSEGV (catchable) for a
 // frame that cannot be written, RLIMIT_SIGPENDING; a child's crash puts
 // no report on the guest's stderr.
+//
+// files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
+// /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
+// after O_EXCL, the argument checks and EACCES for the user).
 func TestCLinux(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	bin := cProgram(t, "clinux")
+	img := buildImage(t, bin)
 	for _, tc := range []struct {
 		name string
 		args []string
+		// image: the guest runs the program from an image (its root an
+		// overlay of the image and a writable layer), and an argument
+		// "DIR" is a fresh directory natively and / in the guest.
+		image bool
 	}{
-		{"proc", []string{"proc"}},
-		{"proc as user", []string{"proc", "user"}},
-		{"sys", []string{"sys"}},
-		{"sys as user", []string{"sys", "user"}},
-		{"others", []string{"others"}},
-		{"others as user", []string{"others", "user"}},
-		{"signals", []string{"signals"}},
-		{"signals as user", []string{"signals", "user"}},
+		{"proc", []string{"proc"}, false},
+		{"proc as user", []string{"proc", "user"}, false},
+		{"sys", []string{"sys"}, false},
+		{"sys as user", []string{"sys", "user"}, false},
+		{"others", []string{"others"}, false},
+		{"others as user", []string{"others", "user"}, false},
+		{"signals", []string{"signals"}, false},
+		{"signals as user", []string{"signals", "user"}, false},
+		{"files", []string{"files"}, false},
+		{"files as user", []string{"files", "user"}, false},
+		{"files in an image", []string{"files", "DIR"}, true},
+		{"files in an image as user", []string{"files", "user", "DIR"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			native := run(t, os.Environ(), nil, append([]string{bin}, tc.args...)...)
+			nargs, gargs := append([]string{bin}, tc.args...), append([]string{rumpgo, "run", bin}, tc.args...)
+			if tc.image {
+				gargs[2] = img
+				dir := t.TempDir() // root's, 0755: the user may not write there, nor in the image's /
+				for i, a := range tc.args {
+					if a == "DIR" {
+						nargs[1+i], gargs[3+i] = dir, "/"
+					}
+				}
+			}
+			native := run(t, os.Environ(), nil, nargs...)
 			require.Equal(t, 0, native.status, "native stderr:\n%s", native.stderr)
-			guest := run(t, os.Environ(), nil, append([]string{rumpgo, "run", bin}, tc.args...)...)
+			guest := run(t, os.Environ(), nil, gargs...)
 			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
 			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
 			require.NotContains(t, guest.stderr, "rumpgo:", "children's deaths are their parent's business")

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"slices"
 	"strings"
 	"sync"
 
@@ -61,6 +62,9 @@ type File struct {
 	name string // its name there ("" for the root)
 	impl FileImpl
 	typ  uint32 // S_IFMT of the file
+	// opener is who opened it (Linux's f_cred): linkat(AT_EMPTY_PATH)
+	// lets the opener name the file without CAP_DAC_READ_SEARCH.
+	opener posix.Cred
 
 	mu     sync.Mutex
 	off    int64
@@ -75,6 +79,15 @@ func (f *File) Path() Path { return f.path }
 
 // Impl is the file system's side of the file (nil for O_PATH).
 func (f *File) Impl() FileImpl { return f.impl }
+
+// OpenedBy reports whether c is the identity that opened the file (Linux
+// compares the cred pointers; equal values here).
+func (f *File) OpenedBy(c posix.Cred) bool {
+	o := f.opener
+	return o.RUID == c.RUID && o.EUID == c.EUID && o.SUID == c.SUID && o.FSUID == c.FSUID &&
+		o.RGID == c.RGID && o.EGID == c.EGID && o.SGID == c.SGID && o.FSGID == c.FSGID &&
+		o.CapEff == c.CapEff && o.CapPrm == c.CapPrm && slices.Equal(o.Groups, c.Groups)
+}
 
 // VFS is the namespace the file belongs to.
 func (f *File) VFS() *VFS { return f.v }

@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"strconv"
+
 	"github.com/rumpgo/rumpgo/posix"
 	"golang.org/x/sys/unix"
 )
@@ -37,8 +39,8 @@ func (v *VFS) Open(ctx *Context, fsc *FSContext, dir Path, path string, how Open
 	if flags&unix.O_PATH != 0 {
 		flags &= openPathFlags
 	}
-	if flags&unix.O_TMPFILE == unix.O_TMPFILE {
-		return nil, unix.EOPNOTSUPP // no unnamed files yet
+	if flags&(unix.O_TMPFILE&^unix.O_DIRECTORY) != 0 {
+		return v.openTmpfile(ctx, fsc, dir, path, how)
 	}
 	start := startOf(fsc, dir)
 	if path == "" {
@@ -147,9 +149,19 @@ func (v *VFS) create(ctx *Context, dir Path, name string, a CreateAttr) (Path, u
 	if e := checkWrite(dir); e != 0 {
 		return Path{}, e
 	}
-	// Owner and group as Linux's inode_init_owner: the fsuid, and the
-	// directory's group when it is setgid (directories inherit the bit;
-	// files lose it unless the creator is in the group or privileged).
+	initOwner(ctx, &dst, &a)
+	ino, e := dir.Inode.Create(ctx, name, a)
+	if e != 0 {
+		return Path{}, e
+	}
+	return Path{dir.Mnt, ino}, 0
+}
+
+// initOwner sets a new file's owner and group as Linux's inode_init_owner:
+// the fsuid, and the directory's group when it is setgid (directories
+// inherit the bit; files lose it unless the creator is in the group or
+// privileged).
+func initOwner(ctx *Context, dst *Stat, a *CreateAttr) {
 	a.UID, a.GID = ctx.Cred.FSUID, ctx.Cred.FSGID
 	if dst.Mode&S_ISGID != 0 {
 		a.GID = dst.GID
@@ -159,11 +171,81 @@ func (v *VFS) create(ctx *Context, dir Path, name string, a CreateAttr) (Path, u
 			a.Mode &^= S_ISGID
 		}
 	}
-	ino, e := dir.Inode.Create(ctx, name, a)
-	if e != 0 {
-		return Path{}, e
+}
+
+// TmpfileDir is a directory that makes unnamed regular files, for
+// open(O_TMPFILE); a file system without it answers EOPNOTSUPP, as Linux
+// does for one without ->tmpfile.
+type TmpfileDir interface {
+	// CreateTmpfile makes a regular file with no link in the directory.
+	// Unless linkable is false (O_EXCL) a link may name it later while
+	// it has none (Linux's I_LINKABLE); the file system counts it as an
+	// inode while it lives.
+	CreateTmpfile(ctx *Context, a CreateAttr, linkable bool) (Inode, unix.Errno)
+}
+
+// LinkableInode is an inode without links that linkat may still name
+// (an O_TMPFILE file opened without O_EXCL).
+type LinkableInode interface{ Linkable() bool }
+
+// openTmpfile is open(dir, O_TMPFILE): an unnamed regular file in the
+// directory path names, checked in the order of Linux's build_open_flags,
+// do_tmpfile and vfs_tmpfile.
+func (v *VFS) openTmpfile(ctx *Context, fsc *FSContext, dir Path, path string, how OpenHow) (posix.File, unix.Errno) {
+	flags := how.Flags
+	acc := flags & unix.O_ACCMODE
+	if flags&(unix.O_TMPFILE|unix.O_CREAT) != unix.O_TMPFILE || (acc != unix.O_WRONLY && acc != unix.O_RDWR) {
+		return nil, unix.EINVAL
 	}
-	return Path{dir.Mnt, ino}, 0
+	if path == "" {
+		return nil, unix.ENOENT
+	}
+	start := startOf(fsc, dir)
+	w := v.walker(ctx, fsc, start, how.Resolve)
+	f, e := w.resolveFrom(start, path, true, true)
+	if e != 0 {
+		return nil, e
+	}
+	if f.file != nil {
+		return nil, unix.ENOTDIR // a magic link to a pipe or socket
+	}
+	d := f.Path
+	dst, e := d.Inode.Stat(ctx)
+	if e != 0 {
+		return nil, e
+	}
+	if !IsDir(dst.Mode) {
+		return nil, unix.ENOTDIR
+	}
+	if e := checkWrite(d); e != 0 {
+		return nil, e
+	}
+	if e := Permission(ctx.Cred, &dst, MayWrite|MayExec); e != 0 {
+		return nil, e
+	}
+	td, ok := d.Inode.(TmpfileDir)
+	if !ok {
+		return nil, unix.EOPNOTSUPP
+	}
+	if dst.Nlink == 0 {
+		return nil, unix.ENOENT
+	}
+	a := CreateAttr{Mode: S_IFREG | how.Mode&0o7777&^how.Umask}
+	initOwner(ctx, &dst, &a)
+	ino, e := td.CreateTmpfile(ctx, a, flags&unix.O_EXCL == 0)
+	if e != 0 {
+		return nil, e
+	}
+	// /proc/self/fd shows "DIR/#INO (deleted)", as Linux names the
+	// dentry of a tmpfile.
+	file := &File{v: v, path: Path{d.Mnt, ino}, typ: S_IFREG, dir: d, name: "#" + strconv.FormatUint(ino.Ino(), 10), opener: ctx.Cred}
+	impl, e := ino.Open(ctx, flags&^unix.O_TMPFILE)
+	if e != 0 {
+		return nil, e
+	}
+	file.impl = impl
+	file.Init(flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC | unix.O_CLOEXEC))
+	return file, 0
 }
 
 // openPath opens a resolved file.
@@ -177,7 +259,7 @@ func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (posix.F
 	if flags&unix.O_DIRECTORY != 0 && typ != S_IFDIR {
 		return nil, unix.ENOTDIR
 	}
-	f := &File{v: v, path: p, typ: typ}
+	f := &File{v: v, path: p, typ: typ, opener: ctx.Cred}
 	if typ != S_IFDIR {
 		f.dir, f.name = fd.dir, fd.name // a directory is named by walking ".."
 	}
@@ -470,7 +552,11 @@ func (v *VFS) Link(ctx *Context, fsc *FSContext, olddir Path, oldpath string, ne
 		}
 	}
 	if ost.Nlink == 0 {
-		return unix.ENOENT
+		// Only an O_TMPFILE file opened without O_EXCL takes a first
+		// link (I_LINKABLE).
+		if l, ok := old.Inode.(LinkableInode); !ok || !l.Linkable() {
+			return unix.ENOENT
+		}
 	}
 	return d.Inode.Link(ctx, last, old.Inode)
 }

@@ -155,7 +155,11 @@ func TestOpenFlags(t *testing.T) {
 		{"/a/rel", unix.O_RDONLY | unix.O_NOFOLLOW, unix.ELOOP},
 		{"/a/rel", unix.O_PATH | unix.O_NOFOLLOW, 0},
 		{"/ro/x", unix.O_CREAT | unix.O_WRONLY, unix.EROFS},
-		{"/a/file", unix.O_RDONLY | unix.O_TMPFILE, unix.EOPNOTSUPP},
+		{"/a/file", unix.O_RDONLY | unix.O_TMPFILE, unix.EINVAL},
+		{"/a", unix.O_RDWR | unix.O_TMPFILE | unix.O_CREAT, unix.EINVAL},
+		{"/a/file", unix.O_RDWR | unix.O_TMPFILE, unix.ENOTDIR},
+		{"/a", unix.O_RDWR | unix.O_TMPFILE, 0},
+		{"/ro", unix.O_WRONLY | unix.O_TMPFILE, unix.EROFS},
 	} {
 		require.Equal(t, tc.want, open(tc.path, tc.flags), "%s %#o", tc.path, tc.flags)
 	}

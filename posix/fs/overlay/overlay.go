@@ -462,6 +462,38 @@ func (n *node) Create(ctx *vfs.Context, name string, a vfs.CreateAttr) (vfs.Inod
 	return fs.nodeFor(n, name, c, nil), 0
 }
 
+// CreateTmpfile implements vfs.TmpfileDir: the unnamed file lives in the
+// upper layer, as Linux's overlayfs (6.6 on) makes it there.
+func (n *node) CreateTmpfile(ctx *vfs.Context, a vfs.CreateAttr, linkable bool) (vfs.Inode, unix.Errno) {
+	fs := n.fs
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if !n.isDir() {
+		return nil, unix.ENOTDIR
+	}
+	if e := n.copyUp(true); e != 0 {
+		return nil, e
+	}
+	td, ok := n.upper.(vfs.TmpfileDir)
+	if !ok {
+		return nil, unix.EOPNOTSUPP
+	}
+	c, e := td.CreateTmpfile(ctx, a, linkable)
+	if e != 0 {
+		return nil, e
+	}
+	return fs.nodeFor(n, "", c, nil), 0
+}
+
+// Linkable implements vfs.LinkableInode.
+func (n *node) Linkable() bool {
+	n.fs.mu.Lock()
+	up := n.upper
+	n.fs.mu.Unlock()
+	l, ok := up.(vfs.LinkableInode)
+	return ok && l.Linkable()
+}
+
 // Link implements vfs.Inode.
 func (n *node) Link(ctx *vfs.Context, name string, target vfs.Inode) unix.Errno {
 	t, ok := target.(*node)
@@ -484,7 +516,13 @@ func (n *node) Link(ctx *vfs.Context, name string, target vfs.Inode) unix.Errno 
 		return e
 	}
 	n.dropWhiteout(name)
-	return n.upper.Link(ctx, name, t.upper)
+	if e := n.upper.Link(ctx, name, t.upper); e != 0 {
+		return e
+	}
+	if t.name == "" {
+		t.parent, t.name = n, name // a tmpfile's first name
+	}
+	return 0
 }
 
 // whiteout hides the lower name in d (fs.mu held).

@@ -131,6 +131,9 @@ type inode struct {
 	atime, mtime, ctime, btime vfs.Timespec
 	xattrs                     map[string][]byte
 	opens, maps                int // open descriptions and mapping address spaces
+	// An O_TMPFILE file that no link has named yet: counted in
+	// fs.inodes until it goes, and linkable unless opened O_EXCL.
+	unnamed, linkable bool
 
 	// Directories (fs.mu).
 	entries map[string]*dirent
@@ -355,16 +358,44 @@ func (n *inode) Link(_ *vfs.Context, name string, target vfs.Inode) unix.Errno {
 	if !n.isDir() {
 		return unix.ENOTDIR
 	}
-	if n.nlink == 0 || t.nlink == 0 {
+	if n.nlink == 0 || (t.nlink == 0 && !t.linkable) {
 		return unix.ENOENT
 	}
 	if _, ok := n.entries[name]; ok {
 		return unix.EEXIST
 	}
+	// A tmpfile's first link: its inode count carries over, and it is
+	// never linkable again once its links go (Linux clears I_LINKABLE).
+	t.unnamed, t.linkable = false, false
 	t.nlink++
 	t.ctime = vfs.Now()
 	n.addEntry(name, t)
 	return 0
+}
+
+// CreateTmpfile implements vfs.TmpfileDir.
+func (n *inode) CreateTmpfile(_ *vfs.Context, a vfs.CreateAttr, linkable bool) (vfs.Inode, unix.Errno) {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	if !n.isDir() {
+		return nil, unix.ENOTDIR
+	}
+	if n.nlink == 0 {
+		return nil, unix.ENOENT
+	}
+	if n.fs.inodes.Load() >= n.fs.ilimit {
+		return nil, unix.ENOSPC
+	}
+	c := n.fs.newInode(vfs.S_IFREG|a.Mode&0o7777, a.UID, a.GID)
+	c.nlink, c.unnamed, c.linkable = 0, true, linkable
+	return c, 0
+}
+
+// Linkable implements vfs.LinkableInode.
+func (n *inode) Linkable() bool {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.nlink == 0 && n.linkable
 }
 
 // Unlink implements vfs.Inode.
@@ -415,6 +446,10 @@ func (c *inode) dropLink() {
 func (c *inode) maybeEvict() {
 	if c.nlink != 0 || c.opens != 0 || c.maps != 0 || vfs.FileType(c.mode) != vfs.S_IFREG {
 		return
+	}
+	if c.unnamed {
+		c.unnamed, c.linkable = false, false
+		c.fs.inodes.Add(-1)
 	}
 	c.dropXattrs()
 	c.data.Lock()

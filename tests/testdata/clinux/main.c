@@ -53,6 +53,51 @@ static const char *en(int e) {
 	case EEXIST: return "EEXIST";
 	case EFBIG: return "EFBIG";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOTDIR: return "ENOTDIR";
+	case EISDIR: return "EISDIR";
+	case ENXIO: return "ENXIO";
+	case ETXTBSY: return "ETXTBSY";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	case ENOTSOCK: return "ENOTSOCK";
+	case EISCONN: return "EISCONN";
+	case ENOTCONN: return "ENOTCONN";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
+	case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+	case EDEADLK: return "EDEADLK";
+	case ENOMEM: return "ENOMEM";
+	case ENOTTY: return "ENOTTY";
+	case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+	case EPROTOTYPE: return "EPROTOTYPE";
+	case EDESTADDRREQ: return "EDESTADDRREQ";
+	case ENOPROTOOPT: return "ENOPROTOOPT";
+	case EBUSY: return "EBUSY";
+	case E2BIG: return "E2BIG";
+	case ENAMETOOLONG: return "ENAMETOOLONG";
+	case ELOOP: return "ELOOP";
+	case EXDEV: return "EXDEV";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case EMSGSIZE: return "EMSGSIZE";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case ENOSPC: return "ENOSPC";
+	case EIO: return "EIO";
+	case ENOEXEC: return "ENOEXEC";
+	case EADDRINUSE: return "EADDRINUSE";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case EPIPE: return "EPIPE";
+	case ERANGE: return "ERANGE";
+	case EOVERFLOW: return "EOVERFLOW";
+	case ENODEV: return "ENODEV";
+	case EALREADY: return "EALREADY";
+	case EINPROGRESS: return "EINPROGRESS";
+	case ECONNRESET: return "ECONNRESET";
+	case EMLINK: return "EMLINK";
+	case ESTALE: return "ESTALE";
+	case EDOM: return "EDOM";
+	case ENOLCK: return "ENOLCK";
+	case EIDRM: return "EIDRM";
+	case ENOMSG: return "ENOMSG";
 	}
 	snprintf(buf, sizeof buf, "errno %d", e);
 	return buf;
@@ -820,6 +865,85 @@ static void signals_group(void) {
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* files: open(O_TMPFILE) — an unnamed file in a directory, named later
+ * by linkat through /proc/self/fd or AT_EMPTY_PATH, never when opened
+ * O_EXCL — and its argument checks. */
+static void tmpfile_in(const char *dir, const char *label) {
+	printf("-- O_TMPFILE in %s\n", label);
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0640);
+	ret("open O_TMPFILE", fd);
+	if (fd < 0) return;
+	ret("write", write(fd, "hello", 5));
+	struct stat st;
+	fstat(fd, &st);
+	printf("nlink %d mode %o regular %d\n", (int)st.st_nlink, st.st_mode & 07777, S_ISREG(st.st_mode));
+	char link[64], target[256];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	target[n < 0 ? 0 : n] = 0;
+	char want[256];
+	snprintf(want, sizeof want, "%s%s#", dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
+	printf("fd link names DIR/#INO (deleted): %d\n",
+		strncmp(target, want, strlen(want)) == 0 && strstr(target, " (deleted)") != NULL);
+	char name[256], name2[256];
+	snprintf(name, sizeof name, "%s/named", dir);
+	snprintf(name2, sizeof name2, "%s/named2", dir);
+	ret("linkat /proc/self/fd", linkat(AT_FDCWD, link, AT_FDCWD, name, AT_SYMLINK_FOLLOW));
+	fstat(fd, &st);
+	printf("nlink after link %d\n", (int)st.st_nlink);
+	char buf[16] = {0};
+	int r = open(name, O_RDONLY);
+	read(r, buf, sizeof buf - 1);
+	close(r);
+	printf("read by name: %s\n", buf);
+	ret("linkat AT_EMPTY_PATH", linkat(fd, "", AT_FDCWD, name2, AT_EMPTY_PATH));
+	fstat(fd, &st);
+	printf("nlink after second link %d\n", (int)st.st_nlink);
+	unlink(name);
+	unlink(name2);
+	ret("linkat once its names went", linkat(AT_FDCWD, link, AT_FDCWD, name, AT_SYMLINK_FOLLOW));
+	close(fd);
+
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_EXCL, 0600);
+	ret("open O_TMPFILE|O_EXCL", fd);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ret("linkat of an O_EXCL tmpfile", linkat(AT_FDCWD, link, AT_FDCWD, name, AT_SYMLINK_FOLLOW));
+	ret("AT_EMPTY_PATH of an O_EXCL tmpfile", linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH));
+	close(fd);
+	ret("the name is absent", access(name, F_OK));
+}
+
+static void files_group(const char *extra) {
+	/* extra: a directory of another file system (an image's root). */
+	if (extra) tmpfile_in(extra, "the directory given");
+	char dir[] = "/tmp/clinuxt.XXXXXX";
+	mkdtemp(dir);
+	tmpfile_in(dir, "a directory of /tmp");
+	ret("O_TMPFILE|O_RDONLY", open(dir, O_TMPFILE | O_RDONLY, 0600));
+	ret("O_TMPFILE|O_CREAT", open(dir, O_TMPFILE | O_CREAT | O_RDWR, 0600));
+	char f[64];
+	snprintf(f, sizeof f, "%s/f", dir);
+	close(open(f, O_CREAT | O_WRONLY, 0600));
+	ret("O_TMPFILE on a file", open(f, O_TMPFILE | O_RDWR, 0600));
+	snprintf(f, sizeof f, "%s/missing", dir);
+	ret("O_TMPFILE on a missing name", open(f, O_TMPFILE | O_RDWR, 0600));
+	ret("O_TMPFILE in /proc", open("/proc", O_TMPFILE | O_RDWR, 0600));
+	if (user) {
+		chmod(dir, 0555);
+		ret("O_TMPFILE in an unwritable directory", open(dir, O_TMPFILE | O_RDWR, 0600));
+		chmod(dir, 0755);
+	}
+	int fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+	char link[64], name[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	snprintf(name, sizeof name, "%s/f", dir);
+	ret("linkat over an existing name", linkat(AT_FDCWD, link, AT_FDCWD, name, AT_SYMLINK_FOLLOW));
+	close(fd);
+	unlink(name);
+	rmdir(dir);
+	ret("the directory is empty and gone", access(dir, F_OK));
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -845,6 +969,8 @@ int main(int argc, char **argv) {
 		sys_calls();
 	} else if (strcmp(argv[1], "others") == 0) {
 		others();
+	} else if (strcmp(argv[1], "files") == 0) {
+		files_group(argc > 2 + user ? argv[2 + user] : NULL);
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
