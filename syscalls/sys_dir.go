@@ -213,15 +213,19 @@ func sysReadlinkat(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	var dir vfs.Path
 	if path == "" {
-		// An empty path reads the symlink dirfd is (an O_PATH fd).
-		vf, _, e := t.vfile(a.Int(0))
-		if e != 0 {
-			return 0, e
+		// An empty path reads the symlink dirfd is (an O_PATH fd); any
+		// other file, the working directory included, is ENOENT
+		// (do_readlinkat: "empty ? -ENOENT : -EINVAL").
+		if a.Int(0) != unix.AT_FDCWD {
+			vf, _, e := t.vfile(a.Int(0))
+			if e != 0 {
+				return 0, e
+			}
+			if vf == nil {
+				return 0, unix.ENOENT
+			}
+			dir = vf.Path()
 		}
-		if vf == nil {
-			return 0, unix.ENOENT
-		}
-		dir = vf.Path()
 	} else if dir, e = t.dirArg(a.Int(0), path); e != 0 {
 		return 0, e
 	}

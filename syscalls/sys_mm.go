@@ -126,6 +126,13 @@ func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
 	if vf.PathOnly() {
 		return 0, unix.EBADF
 	}
+	// file_mmap_ok: the mapping must end within the largest file offset
+	// (MAX_LFS_FILESIZE), before the flags and access are checked.
+	const maxLFSFileSize = 1<<63 - 1
+	if length := (a[1] + mm.PageSize - 1) &^ (mm.PageSize - 1); a[1] != 0 && length != 0 &&
+		(length > maxLFSFileSize || a[5] > maxLFSFileSize-length) {
+		return 0, unix.EOVERFLOW
+	}
 	if flags&MAP_SHARED_VALIDATE == MAP_SHARED_VALIDATE {
 		// Shared, with the flags checked: Linux's legacy ones only
 		// (MAP_SYNC needs a DAX file, which none is here).

@@ -119,18 +119,58 @@ const (
 	RWF_DSYNC    = 0x02
 	RWF_SYNC     = 0x04
 	RWF_NOWAIT   = 0x08
-	RWF_APPEND   = 0x10
-	RWF_NOAPPEND = 0x20
-	rwfAll       = 0x3f
+	RWF_APPEND    = 0x10
+	RWF_NOAPPEND  = 0x20
+	RWF_ATOMIC    = 0x40
+	RWF_DONTCACHE = 0x80
+	RWF_NOSIGNAL  = 0x100
+	rwfAll        = 0x1ff
 )
 
-func preadv(t *Thread, a Args, flags int, v2 bool) (uint64, unix.Errno) {
-	if flags&^rwfAll != 0 {
-		return 0, unix.EOPNOTSUPP
+// rwfCheck is kiocb_set_rw_flags' verdict on preadv2/pwritev2 flags,
+// which Linux reaches only after the descriptor, offset and iovec checks:
+// unknown flags, and the ones memory files cannot honour (atomic and
+// uncached writes) are EOPNOTSUPP, APPEND with NOAPPEND EINVAL.
+func rwfCheck(flags int, write bool) unix.Errno {
+	switch {
+	case flags&^rwfAll != 0, flags&(RWF_ATOMIC|RWF_DONTCACHE) != 0:
+		return unix.EOPNOTSUPP
+	case flags&RWF_APPEND != 0 && flags&RWF_NOAPPEND != 0:
+		return unix.EINVAL
 	}
+	return 0
+}
+
+// rwv2Stream checks a preadv2/pwritev2 at offset -1 (the file position)
+// as vfs_readv/vfs_writev do before the flags, then hands it to readv or
+// writev.
+func rwv2Stream(t *Thread, a Args, flags int, write bool) (uint64, unix.Errno) {
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	if (write && !writable(f)) || (!write && !readable(f)) {
+		return 0, unix.EBADF
+	}
+	if _, e := t.iovecs(a[1], a.Int(2)); e != 0 {
+		return 0, e
+	}
+	if e := rwfCheck(flags, write); e != 0 {
+		return 0, e
+	}
+	if write {
+		return sysWritev(t, a)
+	}
+	return sysReadv(t, a)
+}
+
+func preadv(t *Thread, a Args, flags int, v2 bool) (uint64, unix.Errno) {
 	off := int64(a[3])
 	if v2 && off == -1 {
-		return sysReadv(t, a)
+		return rwv2Stream(t, a, flags, false)
+	}
+	if off < 0 {
+		return 0, unix.EINVAL // do_preadv, before the descriptor
 	}
 	vf, f, e := t.pfile(a.Int(0))
 	if f != nil && !readable(f) {
@@ -143,8 +183,8 @@ func preadv(t *Thread, a Args, flags int, v2 bool) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
-	if off < 0 {
-		return 0, unix.EINVAL
+	if e := rwfCheck(flags, false); e != 0 {
+		return 0, e
 	}
 	total := uint64(0)
 	for _, v := range iov {
@@ -203,12 +243,12 @@ func (t *Thread) gather(iov []iovec) ([]byte, unix.Errno) {
 }
 
 func pwritev(t *Thread, a Args, flags int, v2 bool) (uint64, unix.Errno) {
-	if flags&^rwfAll != 0 {
-		return 0, unix.EOPNOTSUPP
-	}
 	off := int64(a[3])
 	if v2 && off == -1 && flags&RWF_APPEND == 0 {
-		return sysWritev(t, a)
+		return rwv2Stream(t, a, flags, true)
+	}
+	if off < 0 && !(v2 && off == -1) {
+		return 0, unix.EINVAL // do_pwritev, before the descriptor
 	}
 	vf, f, e := t.pfile(a.Int(0))
 	if f != nil && !writable(f) {
@@ -221,8 +261,8 @@ func pwritev(t *Thread, a Args, flags int, v2 bool) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
-	if off < 0 && !(v2 && off == -1) {
-		return 0, unix.EINVAL
+	if e := rwfCheck(flags, true); e != 0 {
+		return 0, e
 	}
 	buf, e := t.gather(iov)
 	if e != 0 {
@@ -615,8 +655,11 @@ func sysCopyFileRange(t *Thread, a Args) (uint64, unix.Errno) {
 	return done, e
 }
 
-// SPLICE_F_NONBLOCK (linux/splice.h).
-const SPLICE_F_NONBLOCK = 0x02
+// splice flags (linux/splice.h).
+const (
+	SPLICE_F_NONBLOCK = 0x02
+	SPLICE_F_ALL      = 0x0f // MOVE, NONBLOCK, MORE, GIFT
+)
 
 // pipeOf returns f's pipe end, for splice and tee.
 func pipeOf(f *posix.OpenFile) *posix.PipeEnd {
@@ -630,6 +673,16 @@ func pipeOf(f *posix.OpenFile) *posix.PipeEnd {
 }
 
 func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
+	// Linux's order (splice(2), __do_splice, do_splice): a zero length
+	// before anything, the flags, the descriptors, offsets given for a
+	// pipe, copying the offsets in, the access modes, then what the
+	// pair can do.
+	if a[4] == 0 {
+		return 0, 0
+	}
+	if a[5]&^SPLICE_F_ALL != 0 {
+		return 0, unix.EINVAL
+	}
 	in, e := t.file(a.Int(0))
 	if e != 0 {
 		return 0, e
@@ -638,33 +691,33 @@ func sysSplice(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	pin, pout := pipeOf(in), pipeOf(out)
+	if (pin != nil && a[1] != 0) || (pout != nil && a[3] != 0) {
+		return 0, unix.ESPIPE
+	}
+	outOff, e := t.offArg(a[3])
+	if e != 0 {
+		return 0, e
+	}
+	inOff, e := t.offArg(a[1])
+	if e != 0 {
+		return 0, e
+	}
 	if !readable(in) || !writable(out) {
 		return 0, unix.EBADF
 	}
-	pin, pout := pipeOf(in), pipeOf(out)
 	if pin == nil && pout == nil {
 		return 0, unix.EINVAL
 	}
 	if pin != nil && pout != nil && pin.Pipe() == pout.Pipe() {
 		return 0, unix.EINVAL // splice_pipe_to_pipe: a pipe into itself
 	}
-	if (pin != nil && a[1] != 0) || (pout != nil && a[3] != 0) {
-		return 0, unix.ESPIPE
-	}
 	// A socket has no offsets to give (do_splice: no FMODE_PREAD/PWRITE).
 	if (socketOf(in) != nil && a[1] != 0) || (socketOf(out) != nil && a[3] != 0) {
 		return 0, unix.EINVAL
 	}
-	if a[4] == 0 {
-		return 0, 0
-	}
-	inOff, e := t.offArg(a[1])
-	if e != 0 {
-		return 0, e
-	}
-	outOff, e := t.offArg(a[3])
-	if e != 0 {
-		return 0, e
+	if pin != nil && pout == nil && out.Flags()&unix.O_APPEND != 0 {
+		return 0, unix.EINVAL // do_splice: no splicing into an O_APPEND file
 	}
 	nonblock := a[5]&SPLICE_F_NONBLOCK != 0
 	if pin != nil {
@@ -753,6 +806,14 @@ func (t *Thread) spliceIntoPipe(pout *posix.PipeEnd, buf []byte, nonblock bool) 
 }
 
 func sysTee(t *Thread, a Args) (uint64, unix.Errno) {
+	// tee(2)'s order: flags, a zero length, the descriptors and their
+	// modes, then two different pipes.
+	if a[3]&^SPLICE_F_ALL != 0 {
+		return 0, unix.EINVAL
+	}
+	if a[2] == 0 {
+		return 0, 0
+	}
 	in, e := t.file(a.Int(0))
 	if e != 0 {
 		return 0, e
@@ -761,12 +822,12 @@ func sysTee(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	if !readable(in) || !writable(out) {
+		return 0, unix.EBADF
+	}
 	pin, pout := pipeOf(in), pipeOf(out)
 	if pin == nil || pout == nil || pin.Pipe() == pout.Pipe() {
 		return 0, unix.EINVAL
-	}
-	if !readable(in) || !writable(out) {
-		return 0, unix.EBADF
 	}
 	buf := make([]byte, min(a[2], ioChunk))
 	for {

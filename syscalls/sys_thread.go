@@ -293,6 +293,14 @@ func sysFutex(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return uint64(n), 0
 	case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE:
+		// futex_requeue's checks: the counts, then both addresses
+		// (aligned; the first readable), then the value.
+		if int32(val) < 0 || int32(a[3]) < 0 {
+			return 0, unix.EINVAL
+		}
+		if a[4]%4 != 0 {
+			return 0, unix.EINVAL
+		}
 		var word *uint32
 		if cmd == FUTEX_CMP_REQUEUE {
 			var e unix.Errno

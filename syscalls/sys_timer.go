@@ -337,14 +337,16 @@ func (t *Thread) posixTimer(id int) (*timer, unix.Errno) {
 }
 
 func sysTimerSettime(t *Thread, a Args) (uint64, unix.Errno) {
-	tm, e := t.posixTimer(a.Int(0))
+	// Linux's order: no new value is EINVAL, then copying it in, then
+	// its checks (itimerspec), then the timer id.
+	if a[2] == 0 {
+		return 0, unix.EINVAL
+	}
+	value, interval, e := t.itimerspec(a[2])
 	if e != 0 {
 		return 0, e
 	}
-	if a[2] == 0 {
-		return 0, unix.EFAULT
-	}
-	value, interval, e := t.itimerspec(a[2])
+	tm, e := t.posixTimer(a.Int(0))
 	if e != 0 {
 		return 0, e
 	}

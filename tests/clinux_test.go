@@ -38,6 +38,16 @@ import (
 // frame that cannot be written, RLIMIT_SIGPENDING; a child's crash puts
 // no report on the guest's stderr.
 //
+// errnos: the ERRORS sections of the man pages in Linux's order of
+// checks for accept, epoll_ctl/create/wait, clock_nanosleep, nanosleep,
+// timer_settime (EINVAL for no value), getsockopt/setsockopt,
+// getsockname/getpeername, socket, socketpair, mmap (EOVERFLOW past the
+// largest offset), msync (EBUSY invalidating locked pages), munmap,
+// mprotect, readlink (ENOENT for an empty path), fsync of sockets and
+// devices, execveat, pwritev2/preadv2 (the flags checked last), splice
+// and tee (flags, zero length, ESPIPE, O_APPEND), futex requeue (negative
+// counts, alignment), waitpid/waitid/wait4 options.
+//
 // files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
 // /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
 // after O_EXCL, the argument checks and EACCES for the user).
@@ -62,6 +72,8 @@ func TestCLinux(t *testing.T) {
 		{"others as user", []string{"others", "user"}, false},
 		{"signals", []string{"signals"}, false},
 		{"signals as user", []string{"signals", "user"}, false},
+		{"errnos", []string{"errnos"}, false},
+		{"errnos as user", []string{"errnos", "user"}, false},
 		{"files", []string{"files"}, false},
 		{"files as user", []string{"files", "user"}, false},
 		{"files in an image", []string{"files", "DIR"}, true},

@@ -209,6 +209,10 @@ func (as *AddressSpace) Msync(addr, length uint64, flags int) unix.Errno {
 			continue
 		}
 		v := as.vmas[i]
+		if flags&msInvalidate != 0 && v.Locked {
+			as.mu.RUnlock()
+			return unix.EBUSY // msync(2): MS_INVALIDATE of locked pages
+		}
 		if v.sharedFile() {
 			s, t := max(v.Start, start), min(v.End, end)
 			v.Off += s - v.Start

@@ -406,6 +406,9 @@ func (f *File) Sync(ctx *Context, dataOnly bool) unix.Errno {
 	if s, ok := f.impl.(Syncer); ok {
 		return s.Sync(ctx, dataOnly)
 	}
+	if f.typ != S_IFREG && f.typ != S_IFDIR {
+		return unix.EINVAL // FIFOs and devices have no fsync (vfs_fsync_range)
+	}
 	return 0
 }
 

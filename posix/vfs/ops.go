@@ -709,6 +709,9 @@ func (v *VFS) Readlink(ctx *Context, fsc *FSContext, dir Path, path string) (str
 		return "", e
 	}
 	if !IsLink(st.Mode) {
+		if path == "" {
+			return "", unix.ENOENT // the file dirfd is, which is no symlink
+		}
 		return "", unix.EINVAL
 	}
 	return p.Inode.Readlink(ctx)

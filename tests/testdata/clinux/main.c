@@ -16,7 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -944,6 +950,296 @@ static void files_group(const char *extra) {
 	ret("the directory is empty and gone", access(dir, F_OK));
 }
 
+/* errnos: the ERRORS sections of the man pages, in Linux's order of
+ * checks, for the calls C test suites probe with bad arguments. */
+static void errnos_group(void) {
+	int p[2];
+	pipe(p);
+	char path[] = "/tmp/clinuxe.XXXXXX";
+	int f = mkstemp(path);
+	unlink(path);
+	ftruncate(f, 8192);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	int ds = socket(AF_UNIX, SOCK_DGRAM, 0);
+	struct sockaddr_un sun;
+	socklen_t sl = sizeof sun;
+	int v;
+	socklen_t vl = sizeof v;
+
+	/* accept */
+	ret("accept bad fd", accept(999, NULL, NULL));
+	ret("accept not a socket", accept(f, NULL, NULL));
+	ret("accept not listening", accept(s, NULL, NULL));
+	ret("accept datagram", accept(ds, NULL, NULL));
+	ret("accept4 bad flags", accept4(s, NULL, NULL, 0x1));
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_un la = {.sun_family = AF_UNIX};
+	snprintf(la.sun_path + 1, sizeof la.sun_path - 1, "clinux-errnos-%d", getpid());
+	bind(ls, (struct sockaddr *)&la, sizeof la);
+	listen(ls, 1);
+	ret("accept nothing pending (nonblocking)", accept(ls, NULL, NULL));
+	sl = (socklen_t)-1;
+	ret("accept negative addrlen", accept(ls, (struct sockaddr *)&sun, &sl));
+	ret("accept bad addrlen pointer", accept(ls, (struct sockaddr *)&sun, (socklen_t *)8));
+
+	/* epoll_ctl */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN};
+	ret("epoll_ctl bad epfd", epoll_ctl(999, EPOLL_CTL_ADD, p[0], &ev));
+	ret("epoll_ctl epfd not epoll", epoll_ctl(p[0], EPOLL_CTL_ADD, p[1], &ev));
+	ret("epoll_ctl bad fd", epoll_ctl(ep, EPOLL_CTL_ADD, 999, &ev));
+	ret("epoll_ctl regular file", epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev));
+	ret("epoll_ctl itself", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev));
+	ret("epoll_ctl bad op", epoll_ctl(ep, 99, p[0], &ev));
+	ret("epoll_ctl MOD absent", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	ret("epoll_ctl DEL absent", epoll_ctl(ep, EPOLL_CTL_DEL, p[0], &ev));
+	ret("epoll_ctl ADD", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ret("epoll_ctl ADD again", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ret("epoll_ctl bad event pointer", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], (void *)8));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ret("epoll_ctl MOD EPOLLEXCLUSIVE", epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev));
+	ret("epoll_ctl ADD EPOLLEXCLUSIVE|EPOLLONESHOT", (ev.events = EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT, epoll_ctl(ep, EPOLL_CTL_ADD, p[1], &ev)));
+	int ep2 = epoll_create1(0);
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ret("epoll_ctl EPOLLEXCLUSIVE on an epoll fd", epoll_ctl(ep, EPOLL_CTL_ADD, ep2, &ev));
+	ret("epoll_create size 0", epoll_create(0));
+	ret("epoll_create1 bad flags", epoll_create1(1));
+	struct epoll_event evs[1];
+	ret("epoll_wait maxevents 0", epoll_wait(ep, evs, 0, 0));
+	ret("epoll_wait not epoll", epoll_wait(p[0], evs, 1, 0));
+	ret("epoll_wait bad events", (write(p[1], "x", 1), epoll_wait(ep, (void *)8, 1, 0)));
+	close(ep2);
+	close(ep);
+
+	/* clock_nanosleep, nanosleep, timers */
+	struct timespec ts = {0, 2000000000};
+	errno = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	printf("clock_nanosleep bad nsec: %s\n", en(errno));
+	ts.tv_nsec = 0;
+	errno = clock_nanosleep(12345, 0, &ts, NULL);
+	printf("clock_nanosleep bad clock: %s\n", en(errno));
+	errno = clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &ts, NULL);
+	printf("clock_nanosleep thread CPU clock: %s\n", en(errno));
+	errno = clock_nanosleep(CLOCK_MONOTONIC, 0, (void *)8, NULL);
+	printf("clock_nanosleep bad pointer: %s\n", en(errno));
+	ts.tv_sec = -1;
+	errno = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	printf("clock_nanosleep negative: %s\n", en(errno));
+	errno = clock_nanosleep(CLOCK_MONOTONIC, 99, &(struct timespec){0, 0}, NULL);
+	printf("clock_nanosleep unknown flags: %s\n", en(errno));
+	ret("nanosleep negative", nanosleep(&ts, NULL));
+	timer_t tm;
+	ret("timer_create", timer_create(CLOCK_MONOTONIC, NULL, &tm));
+	ret("timer_settime NULL value", syscall(SYS_timer_settime, tm, 0, NULL, NULL));
+	struct itimerspec its = {.it_value = {0, 2000000000}};
+	ret("timer_settime bad nsec", timer_settime(tm, 0, &its, NULL));
+	its.it_value.tv_nsec = 0;
+	its.it_interval.tv_nsec = -1;
+	ret("timer_settime bad interval", timer_settime(tm, 0, &its, NULL));
+	ret("timer_settime bad timer", syscall(SYS_timer_settime, 12345, 0, &its, NULL));
+	ret("timer_gettime bad pointer", syscall(SYS_timer_gettime, tm, (void *)8));
+	timer_delete(tm);
+	ret("timer_create bad clock", timer_create(12345, NULL, &tm));
+
+	/* getsockopt, setsockopt */
+	ret("getsockopt bad fd", getsockopt(999, SOL_SOCKET, SO_TYPE, &v, &vl));
+	ret("getsockopt not a socket", getsockopt(f, SOL_SOCKET, SO_TYPE, &v, &vl));
+	ret("getsockopt unknown option", getsockopt(s, SOL_SOCKET, 12345, &v, &vl));
+	ret("getsockopt unknown level", getsockopt(s, 12345, 1, &v, &vl));
+	vl = (socklen_t)-1;
+	ret("getsockopt negative optlen", getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &vl));
+	ret("getsockopt bad optlen pointer", getsockopt(s, SOL_SOCKET, SO_TYPE, &v, (socklen_t *)8));
+	vl = sizeof v;
+	ret("getsockopt bad optval", getsockopt(s, SOL_SOCKET, SO_TYPE, (void *)8, &vl));
+	vl = 2;
+	ret("getsockopt short int", getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &vl));
+	printf("  optlen now %d\n", (int)vl);
+	ret("setsockopt short int", setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, 2));
+	ret("setsockopt unknown option", setsockopt(s, SOL_SOCKET, 12345, &v, sizeof v));
+	ret("setsockopt not a socket", setsockopt(f, SOL_SOCKET, SO_RCVBUF, &v, sizeof v));
+	ret("setsockopt bad optval", setsockopt(s, SOL_SOCKET, SO_RCVBUF, (void *)8, sizeof v));
+
+	/* getsockname, getpeername */
+	sl = sizeof sun;
+	ret("getsockname bad fd", getsockname(999, (struct sockaddr *)&sun, &sl));
+	ret("getsockname not a socket", getsockname(f, (struct sockaddr *)&sun, &sl));
+	ret("getsockname bad addr", getsockname(s, (struct sockaddr *)8, &sl));
+	ret("getsockname bad len pointer", getsockname(s, (struct sockaddr *)&sun, (socklen_t *)8));
+	sl = (socklen_t)-1;
+	ret("getsockname negative len", getsockname(s, (struct sockaddr *)&sun, &sl));
+	sl = sizeof sun;
+	ret("getpeername not connected", getpeername(s, (struct sockaddr *)&sun, &sl));
+	ret("getpeername not a socket", getpeername(f, (struct sockaddr *)&sun, &sl));
+
+	/* socket, socketpair */
+	ret("socket bad domain", socket(12345, SOCK_STREAM, 0));
+	ret("socket bad type", socket(AF_INET, 12345, 0));
+	ret("socket bad flags", socket(AF_INET, SOCK_STREAM | 0x100000, 0));
+	ret("socket bad protocol", socket(AF_INET, SOCK_STREAM, 12345));
+	ret("socket inet stream UDP", socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+	ret("socket inet dgram TCP", socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP));
+	ret("socket unix bad protocol", socket(AF_UNIX, SOCK_STREAM, 1));
+	ret("socket unix raw", socket(AF_UNIX, SOCK_RAW, 0));
+	ret("socket AF_UNSPEC", socket(AF_UNSPEC, SOCK_STREAM, 0));
+	int sp[2];
+	ret("socketpair inet", socketpair(AF_INET, SOCK_STREAM, 0, sp));
+	ret("socketpair inet6", socketpair(AF_INET6, SOCK_DGRAM, 0, sp));
+	ret("socketpair bad domain", socketpair(12345, SOCK_STREAM, 0, sp));
+	ret("socketpair unix bad protocol", socketpair(AF_UNIX, SOCK_STREAM, 1, sp));
+	ret("socketpair unix bad type", socketpair(AF_UNIX, 12345, 0, sp));
+	ret("socketpair bad pointer", socketpair(AF_UNIX, SOCK_STREAM, 0, (int *)8));
+	ret("socketpair bad flags", socketpair(AF_UNIX, SOCK_STREAM | 0x100000, 0, sp));
+
+	/* mmap, msync, munmap, mprotect */
+	void *m;
+	m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ret("mmap anonymous", m == MAP_FAILED ? -1 : 0);
+	ret("mmap length 0", mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap neither shared nor private", mmap(NULL, 4096, PROT_READ, MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap shared and private", mmap(NULL, 4096, PROT_READ, MAP_SHARED | MAP_PRIVATE, f, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap bad fd", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 999, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap unaligned offset", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, f, 100) == MAP_FAILED ? -1 : 0);
+	ret("mmap a pipe", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, p[0], 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap a directory", (v = open("/tmp", O_RDONLY), mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, v, 0) == MAP_FAILED ? -1 : 0));
+	close(v);
+	int wo = open("/proc/self/fd/0", O_RDONLY);
+	close(wo);
+	ret("mmap shared writable of a read-only fd", (v = open("/etc/passwd", O_RDONLY), mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, v, 0) == MAP_FAILED ? -1 : 0));
+	ret("mmap private writable of a read-only fd", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, v, 0) == MAP_FAILED ? -1 : 0);
+	close(v);
+	ret("mmap MAP_FIXED unaligned", mmap((void *)0x10001, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap huge length", mmap(NULL, (size_t)-4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED ? -1 : 0);
+	ret("mmap offset overflow", mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, f, (off_t)0x7ffffffffffff000) == MAP_FAILED ? -1 : 0);
+	ret("mmap bad fd for anonymous (ignored)", mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, 999, 0) == MAP_FAILED ? -1 : 0);
+	ret("msync unaligned", msync((char *)m + 1, 4096, MS_SYNC));
+	ret("msync bad flags", msync(m, 4096, 0x100));
+	ret("msync MS_SYNC|MS_ASYNC", msync(m, 4096, MS_SYNC | MS_ASYNC));
+	ret("msync unmapped", msync((void *)0x10000, 4096, MS_SYNC));
+	ret("msync ok", msync(m, 4096, MS_SYNC));
+	ret("msync MS_INVALIDATE of a locked page", (mlock(m, 4096), msync(m, 4096, MS_INVALIDATE)));
+	munlock(m, 4096);
+	ret("munmap unaligned", munmap((char *)m + 1, 4096));
+	ret("munmap length 0", munmap(m, 0));
+	ret("mprotect unaligned", mprotect((char *)m + 1, 4096, PROT_READ));
+	ret("mprotect bad prot", mprotect(m, 4096, 0x100));
+	ret("mprotect unmapped", mprotect((void *)0x10000, 4096, PROT_READ));
+	munmap(m, 4096);
+
+	/* readlink */
+	char buf[64];
+	ret("readlink not a link", readlink("/tmp", buf, sizeof buf));
+	ret("readlink bufsiz 0", readlink("/proc/self/exe", buf, 0));
+	ret("readlink missing", readlink("/tmp/clinux-none", buf, sizeof buf));
+	ret("readlink bad path pointer", syscall(SYS_readlink, (void *)8, buf, sizeof buf));
+	ret("readlink bad buffer", readlink("/proc/self/exe", (char *)8, sizeof buf));
+	ret("readlink not a directory", readlink("/etc/passwd/x", buf, sizeof buf));
+	ret("readlink empty", readlink("", buf, sizeof buf));
+	ret("readlinkat empty path on a file", readlinkat(f, "", buf, sizeof buf));
+	ret("readlinkat bad dirfd", readlinkat(999, "x", buf, sizeof buf));
+	ret("readlinkat empty path on a pipe", readlinkat(p[0], "", buf, sizeof buf));
+	ret("readlinkat dirfd a file", readlinkat(f, "x", buf, sizeof buf));
+
+	/* fsync, fdatasync */
+	ret("fsync socket", fsync(s));
+	ret("fdatasync socket", fdatasync(s));
+	ret("fsync bad fd", fsync(999));
+	ret("fsync file", fsync(f));
+	ret("fsync directory", (v = open("/tmp", O_RDONLY), fsync(v)));
+	close(v);
+	ret("fsync /dev/null", (v = open("/dev/null", O_WRONLY), fsync(v)));
+	close(v);
+
+	/* execveat */
+	char *argv[] = {"x", NULL};
+	ret("execveat bad dirfd", syscall(SYS_execveat, 999, "x", argv, NULL, 0));
+	ret("execveat bad flags", syscall(SYS_execveat, AT_FDCWD, "/bin/true", argv, NULL, 0x1));
+	ret("execveat empty path without AT_EMPTY_PATH", syscall(SYS_execveat, f, "", argv, NULL, 0));
+	ret("execveat AT_EMPTY_PATH of a non-executable", syscall(SYS_execveat, f, "", argv, NULL, AT_EMPTY_PATH));
+	ret("execveat a directory", syscall(SYS_execveat, AT_FDCWD, "/tmp", argv, NULL, 0));
+	ret("execveat dirfd a file", syscall(SYS_execveat, f, "x", argv, NULL, 0));
+	ret("execveat missing", syscall(SYS_execveat, AT_FDCWD, "/tmp/clinux-none", argv, NULL, 0));
+	ret("execveat bad path pointer", syscall(SYS_execveat, AT_FDCWD, (void *)8, argv, NULL, 0));
+	ret("execveat bad argv", syscall(SYS_execveat, AT_FDCWD, "/proc/self/exe", (void *)8, NULL, 0));
+	ret("execveat AT_SYMLINK_NOFOLLOW on a link", (symlink("/proc/self/exe", "/tmp/clinux-exe-link"),
+		syscall(SYS_execveat, AT_FDCWD, "/tmp/clinux-exe-link", argv, NULL, AT_SYMLINK_NOFOLLOW)));
+	unlink("/tmp/clinux-exe-link");
+
+	/* pwritev2, preadv2 */
+	struct iovec iov = {buf, 4};
+	ret("pwritev2 bad flags", pwritev2(f, &iov, 1, 0, 0x10000));
+	ret("pwritev2 bad flags and bad fd", pwritev2(999, &iov, 1, 0, 0x10000));
+	ret("pwritev2 RWF_APPEND|RWF_NOAPPEND", pwritev2(f, &iov, 1, 0, RWF_APPEND | RWF_NOAPPEND));
+	ret("pwritev2 pipe with offset", pwritev2(p[1], &iov, 1, 0, 0));
+	ret("pwritev2 pipe at -1", pwritev2(p[1], &iov, 1, -1, 0));
+	ret("pwritev2 negative offset", pwritev2(f, &iov, 1, -2, 0));
+	ret("pwritev2 bad fd", pwritev2(999, &iov, 1, 0, 0));
+	ret("pwritev2 read-only fd", (v = open("/etc/passwd", O_RDONLY), pwritev2(v, &iov, 1, 0, 0)));
+	ret("preadv2 bad flags", preadv2(v, &iov, 1, 0, 0x10000));
+	ret("preadv2 bad flags at -1", preadv2(v, &iov, 1, -1, 0x10000));
+	close(v);
+	ret("pwritev2 iovcnt -1", pwritev2(f, &iov, -1, 0, 0));
+	ret("pwritev2 iovcnt too many", pwritev2(f, &iov, 1025, 0, 0));
+	ret("pwritev2 bad iov pointer", pwritev2(f, (void *)8, 1, 0, 0));
+	ret("pwritev2 RWF_APPEND", pwritev2(f, &iov, 1, 0, RWF_APPEND));
+	ret("pwritev2 RWF_DSYNC|RWF_SYNC|RWF_HIPRI", pwritev2(f, &iov, 1, 0, RWF_DSYNC | RWF_SYNC | RWF_HIPRI));
+
+	/* splice */
+	int p2[2];
+	pipe(p2);
+	loff_t off = 0;
+	ret("splice no pipe", splice(f, NULL, f, NULL, 4, 0));
+	ret("splice bad flags", splice(p[0], NULL, p2[1], NULL, 4, 0x100));
+	ret("splice length 0 of bad fds", splice(999, NULL, 998, NULL, 0, 0));
+	ret("splice offset for a pipe before EBADF of modes", splice(p[1], &off, f, NULL, 4, 0));
+	ret("splice bad fd", splice(999, NULL, p2[1], NULL, 4, 0));
+	ret("splice offset on a pipe", splice(p[0], &off, p2[1], NULL, 4, 0));
+	ret("splice same pipe", splice(p[0], NULL, p[1], NULL, 4, 0));
+	ret("splice to a read end", splice(f, &off, p2[0], NULL, 4, 0));
+	ret("splice from a write end", splice(p[1], NULL, f, &off, 4, 0));
+	ret("splice to an O_APPEND file", (v = open("/dev/null", O_WRONLY | O_APPEND), splice(p[0], NULL, v, NULL, 1, 0)));
+	close(v);
+	ret("splice length 0", splice(f, &off, p2[1], NULL, 0, 0));
+	ret("splice bad offset pointer", splice(f, (loff_t *)8, p2[1], NULL, 4, 0));
+	off = -1;
+	ret("splice negative offset", splice(f, &off, p2[1], NULL, 4, 0));
+	ret("tee not pipes", tee(f, p2[1], 4, 0));
+	ret("tee same pipe", tee(p2[0], p2[1], 4, 0));
+	ret("tee bad flags", tee(p[0], p2[1], 4, 0x100));
+	close(p2[0]);
+	close(p2[1]);
+
+	/* futex requeue */
+	static int fa = 0, fb = 0;
+	ret("FUTEX_CMP_REQUEUE same futex", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, 1, 1, &fa, 0));
+	ret("FUTEX_CMP_REQUEUE value mismatch", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, 1, 1, &fb, 5));
+	ret("FUTEX_CMP_REQUEUE negative wake", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, -1, 1, &fb, 0));
+	ret("FUTEX_CMP_REQUEUE negative requeue", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, 1, -1, &fb, 0));
+	ret("FUTEX_CMP_REQUEUE ok", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, 1, 1, &fb, 0));
+	ret("FUTEX_REQUEUE ok", syscall(SYS_futex, &fa, FUTEX_REQUEUE, 1, 1, &fb, 0));
+	ret("FUTEX_CMP_REQUEUE unaligned", syscall(SYS_futex, (char *)&fa + 1, FUTEX_CMP_REQUEUE, 1, 1, &fb, 0));
+	ret("FUTEX_CMP_REQUEUE unaligned second", syscall(SYS_futex, &fa, FUTEX_CMP_REQUEUE, 1, 1, (char *)&fb + 1, 0));
+	ret("FUTEX_CMP_REQUEUE bad first", syscall(SYS_futex, (void *)8, FUTEX_CMP_REQUEUE, 1, 1, &fb, 0));
+	/* The PI operations are missing here (ENOSYS, as a kernel without
+	 * CONFIG_FUTEX_PI): no rows. */
+	ret("futex bad op", syscall(SYS_futex, &fa, 99, 0, NULL, NULL, 0));
+	ret("FUTEX_WAIT mismatch", syscall(SYS_futex, &fa, FUTEX_WAIT, 1, NULL, NULL, 0));
+	ret("FUTEX_WAIT bad timeout", syscall(SYS_futex, &fa, FUTEX_WAIT, 0, &(struct timespec){0, -1}, NULL, 0));
+	ret("FUTEX_WAKE_OP bad op", syscall(SYS_futex, &fa, FUTEX_WAKE_OP, 1, 1, &fb, 0xf0000000));
+
+	/* waitpid and waitid */
+	ret("waitpid no children", waitpid(-1, NULL, WNOHANG));
+	ret("waitpid bad options", waitpid(-1, NULL, 0x10000000));
+	ret("waitid bad idtype", waitid(99, 0, NULL, WEXITED));
+	ret("waitid no options", waitid(P_ALL, 0, NULL, 0));
+	ret("wait4 bad options", syscall(SYS_wait4, -1, NULL, 0x10000000, NULL));
+	close(s);
+	close(ds);
+	close(ls);
+	close(p[0]);
+	close(p[1]);
+	close(f);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -971,6 +1267,8 @@ int main(int argc, char **argv) {
 		others();
 	} else if (strcmp(argv[1], "files") == 0) {
 		files_group(argc > 2 + user ? argv[2 + user] : NULL);
+	} else if (strcmp(argv[1], "errnos") == 0) {
+		errnos_group();
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
