@@ -26,25 +26,6 @@ func init() {
 	reg(unix.SYS_LREMOVEXATTR, "lremovexattr", func(t *Thread, a Args) (uint64, unix.Errno) { return removexattr(t, xLink, a) }, aPath, aPath)
 	reg(unix.SYS_FREMOVEXATTR, "fremovexattr", func(t *Thread, a Args) (uint64, unix.Errno) { return removexattr(t, xFD, a) }, aFD, aPath)
 
-	// inotify is not implemented: ENOSYS, counted in the exit summary.
-	// Go's fsnotify and similar libraries report the error to their user.
-	for _, c := range []struct {
-		nr   uintptr
-		name string
-		args []argKind
-	}{
-		{unix.SYS_INOTIFY_INIT, "inotify_init", nil},
-		{unix.SYS_INOTIFY_INIT1, "inotify_init1", []argKind{aHex}},
-		{unix.SYS_INOTIFY_ADD_WATCH, "inotify_add_watch", []argKind{aFD, aPath, aHex}},
-		{unix.SYS_INOTIFY_RM_WATCH, "inotify_rm_watch", []argKind{aFD, aInt}},
-	} {
-		nr := uint64(c.nr)
-		register(c.nr, Entry{Name: c.name, Support: Error, Note: "not implemented: ENOSYS, counted in the exit summary",
-			fn: func(t *Thread, a Args) (uint64, unix.Errno) {
-				t.K.countUnsupported(nr)
-				return 0, unix.ENOSYS
-			}, args: c.args})
-	}
 }
 
 type xattrTarget int

@@ -48,6 +48,13 @@ import (
 // and tee (flags, zero length, ESPIPE, O_APPEND), futex requeue (negative
 // counts, alignment), waitpid/waitid/wait4 options.
 //
+// inotify: inotify_init1/add_watch/rm_watch and their errors; the events
+// of the program's own creates, writes (merged while unread), opens,
+// reads, closes, chmod, truncate, renames (cookies), links, unlinks,
+// rmdir (DELETE_SELF, IGNORED), IN_ONESHOT, rm_watch; poll, epoll,
+// FIONREAD and a blocking read woken by a child; on tmpfs, an image's
+// root and a host volume.
+//
 // files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
 // /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
 // after O_EXCL, the argument checks and EACCES for the user).
@@ -63,30 +70,43 @@ func TestCLinux(t *testing.T) {
 		// overlay of the image and a writable layer), and an argument
 		// "DIR" is a fresh directory natively and / in the guest.
 		image bool
+		// volume: "DIR" is a fresh directory natively and, in the guest,
+		// /vol, another fresh host directory mounted there (-v).
+		volume bool
 	}{
-		{"proc", []string{"proc"}, false},
-		{"proc as user", []string{"proc", "user"}, false},
-		{"sys", []string{"sys"}, false},
-		{"sys as user", []string{"sys", "user"}, false},
-		{"others", []string{"others"}, false},
-		{"others as user", []string{"others", "user"}, false},
-		{"signals", []string{"signals"}, false},
-		{"signals as user", []string{"signals", "user"}, false},
-		{"errnos", []string{"errnos"}, false},
-		{"errnos as user", []string{"errnos", "user"}, false},
-		{"files", []string{"files"}, false},
-		{"files as user", []string{"files", "user"}, false},
-		{"files in an image", []string{"files", "DIR"}, true},
-		{"files in an image as user", []string{"files", "user", "DIR"}, true},
+		{"proc", []string{"proc"}, false, false},
+		{"proc as user", []string{"proc", "user"}, false, false},
+		{"sys", []string{"sys"}, false, false},
+		{"sys as user", []string{"sys", "user"}, false, false},
+		{"others", []string{"others"}, false, false},
+		{"others as user", []string{"others", "user"}, false, false},
+		{"signals", []string{"signals"}, false, false},
+		{"signals as user", []string{"signals", "user"}, false, false},
+		{"errnos", []string{"errnos"}, false, false},
+		{"errnos as user", []string{"errnos", "user"}, false, false},
+		{"files", []string{"files"}, false, false},
+		{"files as user", []string{"files", "user"}, false, false},
+		{"files in an image", []string{"files", "DIR"}, true, false},
+		{"files in an image as user", []string{"files", "user", "DIR"}, true, false},
+		{"inotify", []string{"inotify"}, false, false},
+		{"inotify as user", []string{"inotify", "user"}, false, false},
+		{"inotify in an image", []string{"inotify", "DIR"}, true, false},
+		{"inotify on a volume", []string{"inotify", "DIR"}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nargs, gargs := append([]string{bin}, tc.args...), append([]string{rumpgo, "run", bin}, tc.args...)
-			if tc.image {
-				gargs[2] = img
-				dir := t.TempDir() // root's, 0755: the user may not write there, nor in the image's /
+			if tc.image || tc.volume {
+				dir := t.TempDir() // root's, 0700: the user may not write there, nor in the image's /
+				gdir := "/"
+				if tc.image {
+					gargs[2] = img
+				} else {
+					gdir = "/vol"
+					gargs = append([]string{rumpgo, "run", "-v", t.TempDir() + ":/vol"}, gargs[2:]...)
+				}
 				for i, a := range tc.args {
 					if a == "DIR" {
-						nargs[1+i], gargs[3+i] = dir, "/"
+						nargs[1+i], gargs[len(gargs)-len(tc.args)+i] = dir, gdir
 					}
 				}
 			}

@@ -144,12 +144,19 @@ func (f *File) ReadCtx(ctx *Context, p []byte) (int, unix.Errno) {
 		return 0, unix.EISDIR
 	}
 	if f.stream() {
-		return f.impl.ReadAt(ctx, p, 0)
+		n, e := f.impl.ReadAt(ctx, p, 0)
+		if n > 0 {
+			f.notify(IN_ACCESS)
+		}
+		return n, e
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n, e := f.impl.ReadAt(ctx, p, f.off)
 	f.off += int64(n)
+	if n > 0 {
+		f.notify(IN_ACCESS)
+	}
 	return n, e
 }
 
@@ -158,6 +165,14 @@ func (f *File) Write(p []byte) (int, unix.Errno) { return f.WriteCtx(nil, p) }
 
 // WriteCtx is Write with a caller.
 func (f *File) WriteCtx(ctx *Context, p []byte) (int, unix.Errno) {
+	n, e := f.write(ctx, p)
+	if n > 0 {
+		f.notify(IN_MODIFY)
+	}
+	return n, e
+}
+
+func (f *File) write(ctx *Context, p []byte) (int, unix.Errno) {
 	if f.impl == nil {
 		return 0, unix.EBADF
 	}
@@ -195,7 +210,11 @@ func (f *File) Pread(ctx *Context, p []byte, off int64) (int, unix.Errno) {
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
-	return f.impl.ReadAt(ctx, p, off)
+	n, e := f.impl.ReadAt(ctx, p, off)
+	if n > 0 {
+		f.notify(IN_ACCESS)
+	}
+	return n, e
 }
 
 // Pwrite writes at off without moving the offset. As on Linux, O_APPEND
@@ -215,7 +234,11 @@ func (f *File) Pwrite(ctx *Context, p []byte, off int64) (int, unix.Errno) {
 	} else if off+int64(len(p)) < 0 {
 		return 0, unix.EFBIG
 	}
-	return f.impl.WriteAt(ctx, p, off)
+	n, e := f.impl.WriteAt(ctx, p, off)
+	if n > 0 {
+		f.notify(IN_MODIFY)
+	}
+	return n, e
 }
 
 func (f *File) size(ctx *Context) (int64, bool) {
@@ -341,6 +364,7 @@ func (f *File) ReadDir(ctx *Context, fn func(Dirent) bool) unix.Errno {
 		}
 		f.dirPos = FirstPos
 	}
+	f.notify(IN_ACCESS) // iterate_dir's fsnotify_access
 	// Entries a mount covers show the mounted root's inode number, as
 	// Linux's readdir does not (it shows the covered one); keep Linux's.
 	return f.path.Inode.ReadDir(ctx, f.dirPos, func(d Dirent) bool {
@@ -357,6 +381,11 @@ func (f *File) Close() unix.Errno {
 	f.v.locks.releaseFile(f)
 	if f.impl != nil {
 		f.impl.Release()
+		if acc := f.Flags() & unix.O_ACCMODE; acc == unix.O_WRONLY || acc == unix.O_RDWR {
+			f.notify(IN_CLOSE_WRITE)
+		} else {
+			f.notify(IN_CLOSE_NOWRITE)
+		}
 	}
 	return 0
 }

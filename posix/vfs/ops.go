@@ -154,6 +154,7 @@ func (v *VFS) create(ctx *Context, dir Path, name string, a CreateAttr) (Path, u
 	if e != 0 {
 		return Path{}, e
 	}
+	notify(Path{}, IsDir(a.Mode), dir, name, IN_CREATE, 0)
 	return Path{dir.Mnt, ino}, 0
 }
 
@@ -245,6 +246,7 @@ func (v *VFS) openTmpfile(ctx *Context, fsc *FSContext, dir Path, path string, h
 	}
 	file.impl = impl
 	file.Init(flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC | unix.O_CLOEXEC))
+	notify(file.path, false, Path{}, "", IN_OPEN, 0) // no name: it has none
 	return file, 0
 }
 
@@ -340,6 +342,10 @@ func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (posix.F
 		}
 		f.impl = impl
 	}
+	if flags&unix.O_TRUNC != 0 && typ == S_IFREG && !created {
+		f.notify(IN_MODIFY) // do_truncate's fsnotify_change
+	}
+	f.notify(IN_OPEN)
 	return f, 0
 }
 
@@ -461,7 +467,27 @@ func (v *VFS) remove(ctx *Context, d Path, last string, child Path, cst *Stat, i
 	if e := checkWrite(d); e != 0 {
 		return e
 	}
-	return d.Inode.Unlink(ctx, last, isDir)
+	if e := d.Inode.Unlink(ctx, last, isDir); e != 0 {
+		return e
+	}
+	// Linux's order: the file's link count (IN_ATTRIB), its removal
+	// when that was the last link (IN_DELETE_SELF, its watches' end:
+	// IN_IGNORED), then the directory's IN_DELETE. A file still open is
+	// reported deleted at once here; Linux waits for its last close.
+	if nwatches.Load() != 0 {
+		last0 := isDir
+		if !isDir {
+			notify(child, false, Path{}, "", IN_ATTRIB, 0)
+			st, e := child.Inode.Stat(ctx)
+			last0 = e == 0 && st.Nlink == 0
+		}
+		if last0 {
+			notify(child, false, Path{}, "", IN_DELETE_SELF, 0) // without IN_ISDIR, as Linux
+			endWatches(child)
+		}
+		notify(Path{}, isDir, d, last, IN_DELETE, 0)
+	}
+	return 0
 }
 
 func (v *VFS) isMountPoint(p Path) bool {
@@ -558,7 +584,12 @@ func (v *VFS) Link(ctx *Context, fsc *FSContext, olddir Path, oldpath string, ne
 			return unix.ENOENT
 		}
 	}
-	return d.Inode.Link(ctx, last, old.Inode)
+	if e := d.Inode.Link(ctx, last, old.Inode); e != 0 {
+		return e
+	}
+	notify(old, false, Path{}, "", IN_ATTRIB, 0) // fsnotify_link: the count
+	notify(Path{}, false, d, last, IN_CREATE, 0)
+	return 0
 }
 
 // Rename is renameat2(2).
@@ -673,7 +704,35 @@ func (v *VFS) Rename(ctx *Context, fsc *FSContext, olddir Path, oldpath string, 
 	if ne == 0 && flags&RENAME_EXCHANGE == 0 && IsDir(nst.Mode) && v.isAncestor(ctx, nchild, od) {
 		return unix.ENOTEMPTY
 	}
-	return od.Inode.Rename(ctx, olast, nd.Inode, nlast, flags)
+	if e := od.Inode.Rename(ctx, olast, nd.Inode, nlast, flags); e != 0 {
+		return e
+	}
+	if nwatches.Load() != 0 {
+		notifyMove(ctx, od, olast, nd, nlast, ochild, IsDir(ost.Mode), nchild, ne == 0 && flags&RENAME_EXCHANGE == 0)
+		if ne == 0 && flags&RENAME_EXCHANGE != 0 {
+			notifyMove(ctx, nd, nlast, od, olast, nchild, IsDir(nst.Mode), Path{}, false)
+		}
+	}
+	return 0
+}
+
+// notifyMove reports a rename as Linux's fsnotify_move: MOVED_FROM and
+// MOVED_TO sharing a cookie, the replaced file's link count, the moved
+// file's IN_MOVE_SELF; a replaced file whose last link went is deleted.
+func notifyMove(ctx *Context, od Path, olast string, nd Path, nlast string, moved Path, isDir bool, replaced Path, hasReplaced bool) {
+	cookie := cookies.Add(1)
+	notify(Path{}, isDir, od, olast, IN_MOVED_FROM, cookie)
+	notify(Path{}, isDir, nd, nlast, IN_MOVED_TO, cookie)
+	if hasReplaced {
+		notify(replaced, false, Path{}, "", IN_ATTRIB, 0)
+	}
+	notify(moved, isDir, Path{}, "", IN_MOVE_SELF, 0)
+	if hasReplaced {
+		if st, e := replaced.Inode.Stat(ctx); e == 0 && (st.Nlink == 0 || IsDir(st.Mode)) {
+			notify(replaced, false, Path{}, "", IN_DELETE_SELF, 0)
+			endWatches(replaced)
+		}
+	}
 }
 
 // isAncestor reports whether a is p or one of p's ancestors within p's
@@ -738,7 +797,7 @@ func (v *VFS) Chmod(ctx *Context, p Path, mode uint32) unix.Errno {
 	if mode&S_ISGID != 0 && !InGroup(ctx.Cred, st.GID) && !ctx.Cred.Capable(posix.CAP_FSETID) {
 		mode &^= S_ISGID
 	}
-	return p.Inode.SetAttr(ctx, &SetAttr{Mask: SetMode | SetCtime, Mode: mode, Ctime: Now()})
+	return notifyIf(ctx, p, IN_ATTRIB, p.Inode.SetAttr(ctx, &SetAttr{Mask: SetMode | SetCtime, Mode: mode, Ctime: Now()}))
 }
 
 // Chown is fchownat(2) on a resolved file; posix.NoID leaves an id.
@@ -783,7 +842,7 @@ func (v *VFS) Chown(ctx *Context, p Path, uid, gid uint32) unix.Errno {
 			a.Mode = nm
 		}
 	}
-	return p.Inode.SetAttr(ctx, &a)
+	return notifyIf(ctx, p, IN_ATTRIB, p.Inode.SetAttr(ctx, &a))
 }
 
 // Special values of utimensat's tv_nsec.
@@ -841,7 +900,7 @@ func (v *VFS) Utimes(ctx *Context, p Path, times *[2]Timespec) unix.Errno {
 	if e := checkWrite(p); e != 0 {
 		return e
 	}
-	return p.Inode.SetAttr(ctx, &a)
+	return notifyIf(ctx, p, IN_ATTRIB, p.Inode.SetAttr(ctx, &a))
 }
 
 // Truncate is truncate(2) on a resolved file (permission checked by the
@@ -878,7 +937,7 @@ func (v *VFS) Truncate(ctx *Context, p Path, size int64, checkPerm bool) unix.Er
 			a.Mode &^= S_ISGID
 		}
 	}
-	return p.Inode.SetAttr(ctx, &a)
+	return notifyIf(ctx, p, IN_MODIFY, p.Inode.SetAttr(ctx, &a))
 }
 
 // Access is faccessat(2)'s check of mode (R_OK|W_OK|X_OK, or F_OK = 0)

@@ -18,6 +18,9 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <sys/epoll.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -1240,6 +1243,176 @@ static void errnos_group(void) {
 	close(f);
 }
 
+/* inotify: the events of the program's own changes, read through read,
+ * poll and epoll, with names relative to the watched directory. */
+static int wd_dir, wd_file, wd_sub;
+static const char *wdname(int wd) {
+	if (wd == wd_dir) return "dir";
+	if (wd == wd_file) return "file";
+	if (wd == wd_sub) return "sub";
+	if (wd == -1) return "-1";
+	return "?";
+}
+static void maskname(uint32_t m, char *out) {
+	static const struct { uint32_t bit; const char *name; } bits[] = {
+		{IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"}, {IN_ATTRIB, "ATTRIB"}, {IN_CLOSE_WRITE, "CLOSE_WRITE"},
+		{IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"}, {IN_MOVED_FROM, "MOVED_FROM"},
+		{IN_MOVED_TO, "MOVED_TO"}, {IN_CREATE, "CREATE"}, {IN_DELETE, "DELETE"}, {IN_DELETE_SELF, "DELETE_SELF"},
+		{IN_MOVE_SELF, "MOVE_SELF"}, {IN_UNMOUNT, "UNMOUNT"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"}, {IN_IGNORED, "IGNORED"},
+		{IN_ISDIR, "ISDIR"}, {0, NULL}};
+	out[0] = 0;
+	for (int i = 0; bits[i].name; i++)
+		if (m & bits[i].bit) {
+			if (out[0]) strcat(out, "|");
+			strcat(out, bits[i].name);
+		}
+}
+static uint32_t last_cookie;
+/* drain prints every queued event; cookies show as "cookie" (shared with
+ * the previous one or not), never their value. */
+static void drain(int fd, const char *what) {
+	printf("%s:\n", what);
+	char buf[4096] __attribute__((aligned(8)));
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0) {
+			if (errno != EAGAIN) printf("  read: %s\n", en(errno));
+			return;
+		}
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+			char m[256];
+			maskname(ev->mask, m);
+			printf("  %s %s%s%s", wdname(ev->wd), m, ev->len ? " " : "", ev->len ? ev->name : "");
+			if (ev->cookie) {
+				printf(" cookie%s", ev->cookie == last_cookie ? " (same)" : "");
+				last_cookie = ev->cookie;
+			}
+			printf("\n");
+			p += sizeof *ev + ev->len;
+		}
+	}
+}
+
+static void inotify_group(const char *base) {
+	char dir[256];
+	if (base) {
+		snprintf(dir, sizeof dir, "%s/clinux-inotify", base);
+		mkdir(dir, 0755);
+	} else {
+		strcpy(dir, "/tmp/clinuxi.XXXXXX");
+		mkdtemp(dir);
+	}
+	char f[300], g[300], sub[300], h[300];
+	snprintf(f, sizeof f, "%s/f", dir);
+	snprintf(g, sizeof g, "%s/g", dir);
+	snprintf(sub, sizeof sub, "%s/sub", dir);
+	snprintf(h, sizeof h, "%s/sub/h", dir);
+
+	ret("inotify_init1 bad flags", inotify_init1(0x1));
+	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ret("inotify_init1", in);
+	ret("add_watch no events", inotify_add_watch(in, dir, 0));
+	ret("add_watch MASK_ADD|MASK_CREATE", inotify_add_watch(in, dir, IN_CREATE | IN_MASK_ADD | IN_MASK_CREATE));
+	ret("add_watch bad fd", inotify_add_watch(999, dir, IN_CREATE));
+	ret("add_watch not inotify", inotify_add_watch(0, dir, IN_CREATE));
+	ret("add_watch missing", inotify_add_watch(in, "/tmp/clinux-missing", IN_CREATE));
+	ret("rm_watch bad wd", inotify_rm_watch(in, 12345));
+	ret("rm_watch not inotify", inotify_rm_watch(0, 1));
+	char rb[8];
+	ret("read nothing queued", read(in, rb, sizeof rb));
+
+	wd_dir = inotify_add_watch(in, dir, IN_ALL_EVENTS & ~(IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE));
+	printf("wd_dir > 0: %d\n", wd_dir > 0);
+	ret("add_watch MASK_CREATE again", inotify_add_watch(in, dir, IN_CREATE | IN_MASK_CREATE));
+	printf("same watch, same wd: %d\n", inotify_add_watch(in, dir, IN_ALL_EVENTS & ~(IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE)) == wd_dir);
+
+	int fd = open(f, O_CREAT | O_WRONLY, 0644);
+	write(fd, "hello", 5);
+	write(fd, "hello", 5); /* merged with the unread MODIFY before */
+	close(fd);
+	drain(in, "create, write twice, close");
+	ret("read into a small buffer", (close(open(g, O_CREAT | O_WRONLY, 0644)), read(in, rb, sizeof rb)));
+	drain(in, "(the events of g)");
+
+	wd_file = inotify_add_watch(in, f, IN_ALL_EVENTS);
+	fd = open(f, O_RDONLY);
+	read(fd, rb, 1);
+	close(fd);
+	drain(in, "open, read, close f (watched itself too)");
+	chmod(f, 0600);
+	truncate(f, 2);
+	drain(in, "chmod, truncate");
+
+	ret("rename f to moved", rename(f, g));
+	drain(in, "rename f over g");
+	mkdir(sub, 0755);
+	wd_sub = inotify_add_watch(in, sub, IN_ALL_EVENTS & ~(IN_ACCESS | IN_OPEN | IN_CLOSE_NOWRITE));
+	ret("rename into sub", rename(g, h));
+	drain(in, "mkdir sub, rename g to sub/h");
+	ret("link", link(h, f));
+	unlink(h);
+	drain(in, "link sub/h to f, unlink sub/h");
+	unlink(f);
+	drain(in, "unlink f (its last name)");
+	rmdir(sub);
+	drain(in, "rmdir sub");
+	symlink("target", f);
+	mknod(g, S_IFIFO | 0600, 0);
+	unlink(f);
+	unlink(g);
+	drain(in, "symlink, mkfifo, unlinks");
+
+	/* IN_ONESHOT and rm_watch end with IN_IGNORED. */
+	close(open(f, O_CREAT | O_WRONLY, 0644));
+	drain(in, "create f");
+	wd_file = inotify_add_watch(in, f, IN_MODIFY | IN_ONESHOT);
+	fd = open(f, O_WRONLY);
+	write(fd, "a", 1);
+	write(fd, "b", 1);
+	close(fd);
+	drain(in, "two writes under IN_ONESHOT");
+	ret("rm_watch of the ended oneshot", inotify_rm_watch(in, wd_file));
+	wd_file = inotify_add_watch(in, f, IN_MODIFY);
+	ret("rm_watch", inotify_rm_watch(in, wd_file));
+	drain(in, "after rm_watch");
+
+	/* Readiness: poll and epoll see the queue; FIONREAD counts it. */
+	struct pollfd pf = {.fd = in, .events = POLLIN};
+	printf("poll empty: %d\n", poll(&pf, 1, 0));
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	epoll_ctl(ep, EPOLL_CTL_ADD, in, &ev);
+	printf("epoll empty: %d\n", epoll_wait(ep, &out, 1, 0));
+	unlink(f);
+	printf("poll after unlink: %d revents %#x\n", poll(&pf, 1, 1000), pf.revents);
+	printf("epoll after unlink: %d\n", epoll_wait(ep, &out, 1, 1000));
+	int avail = -1;
+	ioctl(in, FIONREAD, &avail);
+	printf("FIONREAD: %d\n", avail);
+	drain(in, "unlink f");
+
+	/* A blocking read waits for the event another process makes. */
+	int bin = inotify_init();
+	inotify_add_watch(bin, dir, IN_CREATE);
+	pid_t c = fork();
+	if (c == 0) {
+		usleep(50000);
+		close(open(f, O_CREAT | O_WRONLY, 0644));
+		_exit(0);
+	}
+	char bb[256];
+	ssize_t n = read(bin, bb, sizeof bb);
+	struct inotify_event *bev = (struct inotify_event *)bb;
+	printf("blocking read: %zd bytes, %s\n", n, n > 0 && (bev->mask & IN_CREATE) ? bev->name : "?");
+	waitpid(c, NULL, 0);
+	close(bin);
+	unlink(f);
+	close(ep);
+	close(in);
+	rmdir(dir);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -1269,6 +1442,8 @@ int main(int argc, char **argv) {
 		files_group(argc > 2 + user ? argv[2 + user] : NULL);
 	} else if (strcmp(argv[1], "errnos") == 0) {
 		errnos_group();
+	} else if (strcmp(argv[1], "inotify") == 0) {
+		inotify_group(argc > 2 + user ? argv[2 + user] : NULL);
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
