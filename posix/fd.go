@@ -198,6 +198,13 @@ func (t *FDTable) Dup(fd, min int, cloexec bool, limit uint64) (int, unix.Errno)
 	return t.install(of, min, cloexec, limit)
 }
 
+// InstallOpen puts an open file another table holds (pidfd_getfd) at the
+// lowest free fd >= min: one more descriptor of the same description. The
+// caller holds of (Hold) so that it cannot close meanwhile.
+func (t *FDTable) InstallOpen(of *OpenFile, min int, cloexec bool, limit uint64) (int, unix.Errno) {
+	return t.install(of, min, cloexec, limit)
+}
+
 // Close removes fd, closing the file with its last descriptor.
 func (t *FDTable) Close(fd int) unix.Errno {
 	t.mu.Lock()

@@ -315,6 +315,10 @@ func (p *Processes) reapLocked(c *ThreadGroup) {
 	}
 }
 
+// Gone is closed once the process has ended: a zombie, or reaped (what
+// a pidfd's poll waits for).
+func (g *ThreadGroup) Gone() <-chan struct{} { return g.gone }
+
 // Ended makes g a zombie once its last task is gone: its children go to
 // the first process, and its parent is told (the returned signal, with
 // info, is for the caller to send to parent), or reaps it at once when it
@@ -324,6 +328,9 @@ func (g *ThreadGroup) Ended(uid uint32) (parent *ThreadGroup, info SigInfo) {
 	p := g.procs
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !g.zombie {
+		close(g.gone)
+	}
 	g.zombie, g.uid = true, uid
 	g.mu.Lock()
 	status := g.status

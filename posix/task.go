@@ -37,6 +37,7 @@ type ThreadGroup struct {
 	exiting bool
 	status  ExitStatus
 	dying   chan struct{} // closed when the group starts to exit
+	gone    chan struct{} // closed when its last task is gone (process.go: Ended)
 
 	endedCPU CPUTimes // of the tasks that ended (cputime.go); guarded by mu
 	childCPU CPUTimes // of the children reaped, and theirs; guarded by mu
@@ -88,6 +89,7 @@ func newThreadGroup(p *Processes, pid int) *ThreadGroup {
 		Limits:     DefaultLimits(),
 		tasks:      map[int]*Task{},
 		dying:      make(chan struct{}),
+		gone:       make(chan struct{}),
 		procs:      p,
 		children:   map[*ThreadGroup]struct{}{},
 		childEvent: make(chan struct{}),

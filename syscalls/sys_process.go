@@ -18,14 +18,14 @@ import (
 func init() {
 	register(unix.SYS_FORK, Entry{Name: "fork", Note: "private pages copy-on-write, shared mappings shared",
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) {
-			return t.cloneProcess(unix.SYS_FORK, uint64(unix.SIGCHLD), 0, 0, 0, 0)
+			return t.cloneProcess(unix.SYS_FORK, uint64(unix.SIGCHLD), 0, 0, 0, 0, 0)
 		}})
 	register(unix.SYS_VFORK, Entry{Name: "vfork", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
-		return t.cloneProcess(unix.SYS_VFORK, unix.CLONE_VM|unix.CLONE_VFORK|uint64(unix.SIGCHLD), 0, 0, 0, 0)
+		return t.cloneProcess(unix.SYS_VFORK, unix.CLONE_VM|unix.CLONE_VFORK|uint64(unix.SIGCHLD), 0, 0, 0, 0, 0)
 	}})
 	register(unix.SYS_WAIT4, Entry{Name: "wait4", Support: Partial, Note: "rusage reads zero",
 		fn: sysWait4, args: []argKind{aInt, aPtr, aHex, aPtr}})
-	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "P_PIDFD answers EBADF (no pidfds); rusage reads zero",
+	register(unix.SYS_WAITID, Entry{Name: "waitid", Support: Partial, Note: "rusage reads zero",
 		fn: sysWaitid, args: []argKind{aInt, aInt, aPtr, aHex, aPtr}})
 	register(unix.SYS_GETPPID, Entry{Name: "getppid", Note: "0 for the machine's first process, as for PID 1 of a namespace",
 		fn: func(t *Thread, a Args) (uint64, unix.Errno) { return uint64(t.Task.Group.PPID()), 0 }})
@@ -37,22 +37,20 @@ func init() {
 		return uint64(sid), e
 	}})
 	register(unix.SYS_SETPGID, Entry{Name: "setpgid", fn: sysSetpgid, args: []argKind{aInt, aInt}})
-	register(unix.SYS_PIDFD_OPEN, Entry{Name: "pidfd_open", Support: Error, Note: "ENOSYS: no pidfds; Go's os and os/exec fall back to wait4",
-		fn: enosys, args: []argKind{aInt, aHex}})
 }
 
 // cloneFlagsUnsupported are clone flags a new process cannot have here:
-// pidfds, CLONE_PARENT, a shared io context, and shared signal handlers
-// without a shared thread group. New namespaces answer EPERM, as for a
+// CLONE_PARENT, a shared io context, and shared signal handlers without a
+// shared thread group. New namespaces answer EPERM, as for a
 // process without CAP_SYS_ADMIN; CLONE_PTRACE and CLONE_UNTRACED mean
 // nothing to a process nobody traces, as on Linux.
-const cloneFlagsUnsupported = unix.CLONE_PIDFD | unix.CLONE_PARENT | unix.CLONE_IO | unix.CLONE_SIGHAND
+const cloneFlagsUnsupported = unix.CLONE_PARENT | unix.CLONE_IO | unix.CLONE_SIGHAND
 
 // cloneProcess starts a new process: a copy of the caller's address
 // space (fork), or the same one with the caller waiting until the child
 // execs or ends (CLONE_VM|CLONE_VFORK). flags' low byte is the signal the
 // parent gets when the child ends.
-func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
+func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls, pidfdAddr uint64) (uint64, unix.Errno) {
 	if flags&cloneNamespaces != 0 {
 		t.K.countUnsupported(nr)
 		return 0, unix.EPERM
@@ -126,6 +124,22 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 	if flags&unix.CLONE_CHILD_CLEARTID != 0 {
 		task.ClearChildTID = childTID
 	}
+	pidfd := -1
+	if flags&unix.CLONE_PIDFD != 0 {
+		// The parent's pidfd of the child, close-on-exec, written before
+		// the child runs (copy_process: EFAULT undoes the fork).
+		fd, e := g.FDs.Install(posix.NewPidFD(child, 0), 0, true, t.fdLimit())
+		if e == 0 {
+			if e = t.putU32(pidfdAddr, uint32(fd)); e != 0 {
+				t.closeFD(fd)
+			}
+		}
+		if e != 0 {
+			task.Exit(0)
+			return abandon(e)
+		}
+		pidfd = fd
+	}
 	task.SetMask(t.Task.Mask())
 	task.AltStack = t.Task.AltStack
 	task.Affinity.Store(t.Task.Affinity.Load())
@@ -134,6 +148,9 @@ func (t *Thread) cloneProcess(nr, flags, newSP, parentTID, childTID, tls uint64)
 		vforked = child.Vfork()
 	}
 	if err := t.K.Machine.Start(t.childThread(task), child.MM.Pager(), regs, fs); err != nil {
+		if pidfd >= 0 {
+			t.closeFD(pidfd)
+		}
 		task.Exit(0)
 		if !errors.Is(err, rumpglue.ErrThreadLimit) {
 			t.K.report("rumpgo: cannot start process: %v", err)
@@ -285,6 +302,7 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	f := posix.WaitFilter{Clone: opts&__WCLONE != 0, All: opts&__WALL != 0,
 		Exited: opts&WEXITED != 0, Stopped: opts&WUNTRACED != 0, Continued: opts&WCONTINUED != 0}
+	nonblock := false
 	switch idtype {
 	case P_PID:
 		if id <= 0 {
@@ -300,11 +318,26 @@ func sysWaitid(t *Thread, a Args) (uint64, unix.Errno) {
 			f.PGID = t.Task.Group.PGID()
 		}
 	case P_PIDFD:
-		return 0, unix.EBADF // pidfd_open never made one
+		if id < 0 {
+			return 0, unix.EINVAL
+		}
+		p, e := t.pidfdOf(id)
+		if e != 0 {
+			return 0, e
+		}
+		f.PID = p.G.PID
+		nonblock = p.Flags()&unix.O_NONBLOCK != 0
 	}
-	z, e := t.waitChild(f, opts)
+	waitOpts := opts
+	if nonblock {
+		waitOpts |= WNOHANG // a nonblocking pidfd's wait does not wait (Linux 5.10 on)
+	}
+	z, e := t.waitChild(f, waitOpts)
 	if e != 0 {
 		return 0, e
+	}
+	if z.PID == 0 && nonblock && opts&WNOHANG == 0 {
+		return 0, unix.EAGAIN
 	}
 	if a[2] != 0 {
 		// Linux clears si_signo and si_pid when WNOHANG finds nothing.

@@ -14,9 +14,9 @@ import (
 )
 
 func init() {
-	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork, CLONE_FILES and CLONE_FS (root and cwd; the umask stays per process); namespaces, pidfds, CLONE_PARENT and CLONE_SIGHAND for a process answer ENOSYS",
+	register(unix.SYS_CLONE, Entry{Name: "clone", Support: Partial, Note: "threads, fork and vfork, CLONE_FILES and CLONE_FS (root and cwd; the umask stays per process); namespaces, CLONE_PARENT and CLONE_SIGHAND for a process answer ENOSYS; CLONE_PIDFD for processes (a thread's, Linux 6.9, is EINVAL)",
 		fn: sysClone, args: []argKind{aCloneFlags, aPtr, aPtr, aPtr, aHex}})
-	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid answers EPERM, CLONE_INTO_CGROUP EBADF (no cgroups), pidfds ENOSYS",
+	register(unix.SYS_CLONE3, Entry{Name: "clone3", Support: Partial, Note: "as clone; set_tid answers EPERM, CLONE_INTO_CGROUP EBADF (no cgroups)",
 		fn: sysClone3, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_EXIT, Entry{Name: "exit", fn: sysExit, args: []argKind{aInt}})
 	register(unix.SYS_EXIT_GROUP, Entry{Name: "exit_group", fn: sysExitGroup, args: []argKind{aInt}})
@@ -53,7 +53,11 @@ func (t *Thread) putU64(addr uint64, v uint64) unix.Errno {
 const threadFlags = unix.CLONE_VM | unix.CLONE_THREAD | unix.CLONE_SIGHAND
 
 func sysClone(t *Thread, a Args) (uint64, unix.Errno) {
-	return t.clone(unix.SYS_CLONE, a[0], a[1], a[2], a[3], a[4])
+	flags := a[0]
+	if flags&unix.CLONE_PIDFD != 0 && flags&unix.CLONE_PARENT_SETTID != 0 {
+		return 0, unix.EINVAL // clone(2) puts both at parent_tid
+	}
+	return t.clone(unix.SYS_CLONE, flags, a[1], a[2], a[3], a[4], a[2])
 }
 
 // cloneArgsSize0 is CLONE_ARGS_SIZE_VER0, the first struct clone_args.
@@ -119,14 +123,22 @@ func sysClone3(t *Thread, a Args) (uint64, unix.Errno) {
 	if stack != 0 {
 		sp = stack + stackSize
 	}
-	return t.clone(unix.SYS_CLONE3, flags|exitSignal, sp, le.Uint64(b[24:]), le.Uint64(b[16:]), le.Uint64(b[56:]))
+	return t.clone(unix.SYS_CLONE3, flags|exitSignal, sp, le.Uint64(b[24:]), le.Uint64(b[16:]), le.Uint64(b[56:]), le.Uint64(b[8:]))
 }
 
 // clone starts a thread, or a process without CLONE_THREAD
-// (sys_process.go).
-func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls uint64) (uint64, unix.Errno) {
+// (sys_process.go); with CLONE_PIDFD the process's pidfd goes to
+// pidfdAddr.
+func (t *Thread) clone(nr, flags, newSP, parentTID, childTID, tls, pidfdAddr uint64) (uint64, unix.Errno) {
+	if flags&unix.CLONE_PIDFD != 0 && flags&(unix.CLONE_THREAD|unix.CLONE_DETACHED) != 0 {
+		// Thread pidfds came with Linux 6.9; before, as here, EINVAL.
+		if flags&unix.CLONE_THREAD != 0 {
+			t.K.countUnsupported(nr)
+		}
+		return 0, unix.EINVAL
+	}
 	if flags&unix.CLONE_THREAD == 0 {
-		return t.cloneProcess(nr, flags, newSP, parentTID, childTID, tls)
+		return t.cloneProcess(nr, flags, newSP, parentTID, childTID, tls, pidfdAddr)
 	}
 	if flags&cloneNamespaces != 0 {
 		return 0, unix.EINVAL // copy_process: no new namespace for a thread

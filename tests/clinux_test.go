@@ -48,6 +48,11 @@ import (
 // and tee (flags, zero length, ESPIPE, O_APPEND), futex requeue (negative
 // counts, alignment), waitpid/waitid/wait4 options.
 //
+// pidfd: pidfd_open (a zombie, a thread, a reaped child), pidfd_send_signal,
+// waitid(P_PIDFD) blocking and not (EAGAIN for a nonblocking pidfd),
+// poll and epoll readable at the end, pidfd_getfd, clone(CLONE_PIDFD) and
+// clone3's pidfd, and another user's process (EPERM).
+//
 // inotify: inotify_init1/add_watch/rm_watch and their errors; the events
 // of the program's own creates, writes (merged while unread), opens,
 // reads, closes, chmod, truncate, renames (cookies), links, unlinks,
@@ -88,6 +93,8 @@ func TestCLinux(t *testing.T) {
 		{"files as user", []string{"files", "user"}, false, false},
 		{"files in an image", []string{"files", "DIR"}, true, false},
 		{"files in an image as user", []string{"files", "user", "DIR"}, true, false},
+		{"pidfd", []string{"pidfd"}, false, false},
+		{"pidfd as user", []string{"pidfd", "user"}, false, false},
 		{"inotify", []string{"inotify"}, false, false},
 		{"inotify as user", []string{"inotify", "user"}, false, false},
 		{"inotify in an image", []string{"inotify", "DIR"}, true, false},

@@ -22,6 +22,7 @@
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -1413,6 +1414,144 @@ static void inotify_group(const char *base) {
 	rmdir(dir);
 }
 
+/* pidfds: pidfd_open, pidfd_send_signal, waitid(P_PIDFD), poll and epoll
+ * on a pidfd, pidfd_getfd, clone(CLONE_PIDFD) and clone3's pidfd. */
+static void *pidfd_thread(void *arg) {
+	*(pid_t *)arg = gettid();
+	pause();
+	return NULL;
+}
+
+static void pidfd_group(void) {
+	ret("pidfd_open bad flags", syscall(SYS_pidfd_open, getpid(), 0x1));
+	ret("pidfd_open pid 0", syscall(SYS_pidfd_open, 0, 0));
+	ret("pidfd_open pid -1", syscall(SYS_pidfd_open, -1, 0));
+	ret("pidfd_open no such pid", syscall(SYS_pidfd_open, 4000000, 0));
+	int self = syscall(SYS_pidfd_open, getpid(), 0);
+	ret("pidfd_open self", self);
+	char link[64], target[64];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", self);
+	ssize_t n = readlink(link, target, sizeof target - 1);
+	target[n < 0 ? 0 : n] = 0;
+	printf("fd link: %s\n", target);
+	ret("pidfd_send_signal 0 to self", syscall(SYS_pidfd_send_signal, self, 0, NULL, 0));
+	ret("pidfd_send_signal bad flags", syscall(SYS_pidfd_send_signal, self, 0, NULL, 0x100));
+	ret("pidfd_send_signal bad signal", syscall(SYS_pidfd_send_signal, self, 12345, NULL, 0));
+	ret("pidfd_send_signal not a pidfd", syscall(SYS_pidfd_send_signal, 0, 0, NULL, 0));
+	ret("pidfd_send_signal bad fd", syscall(SYS_pidfd_send_signal, 999, 0, NULL, 0));
+	siginfo_t si = {0};
+	ret("waitid P_PIDFD self", waitid(P_PIDFD, self, &si, WEXITED | WNOHANG));
+	ret("waitid P_PIDFD not a pidfd", waitid(P_PIDFD, 0, &si, WEXITED | WNOHANG));
+	ret("waitid P_PIDFD bad fd", waitid(P_PIDFD, 999, &si, WEXITED | WNOHANG));
+	ret("read of a pidfd", read(self, link, 8));
+	ret("pidfd_getfd bad flags", syscall(SYS_pidfd_getfd, self, 0, 1));
+	int dupd = syscall(SYS_pidfd_getfd, self, 1, 0);
+	ret("pidfd_getfd own stdout", dupd);
+	printf("it is close-on-exec: %d\n", dupd >= 0 && (fcntl(dupd, F_GETFD) & FD_CLOEXEC) != 0);
+	close(dupd);
+	ret("pidfd_getfd a closed fd", syscall(SYS_pidfd_getfd, self, 999, 0));
+
+	/* A thread's id: a process pidfd needs a thread-group leader. */
+	pthread_t th;
+	volatile pid_t tid = 0;
+	pthread_create(&th, NULL, pidfd_thread, (void *)&tid);
+	while (!tid) usleep(1000);
+	ret("pidfd_open of a thread", syscall(SYS_pidfd_open, tid, 0));
+
+	/* A child: poll says nothing until it ends; the signal ends it;
+	 * then waitid through the pidfd reaps it. */
+	pid_t c = fork();
+	if (c == 0) {
+		for (;;) pause();
+	}
+	int pfd = syscall(SYS_pidfd_open, c, PIDFD_NONBLOCK);
+	ret("pidfd_open child", pfd);
+	ret("waitid P_PIDFD nonblocking pidfd before it ends", waitid(P_PIDFD, pfd, &si, WEXITED));
+	ret("waitid P_PIDFD WNOHANG before it ends", waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+	printf("  si_pid %d\n", si.si_pid);
+	struct pollfd pf = {.fd = pfd, .events = POLLIN};
+	printf("poll before: %d\n", poll(&pf, 1, 0));
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN}, out;
+	ret("epoll_ctl pidfd", epoll_ctl(ep, EPOLL_CTL_ADD, pfd, &ev));
+	ret("pidfd_send_signal SIGTERM", syscall(SYS_pidfd_send_signal, pfd, SIGTERM, NULL, 0));
+	int pr = poll(&pf, 1, 5000);
+	printf("poll after: %d revents %#x\n", pr, pf.revents);
+	printf("epoll after: %d\n", epoll_wait(ep, &out, 1, 5000));
+	ret("pidfd_send_signal 0 to the zombie", syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0));
+	ret("waitid P_PIDFD (nonblocking pidfd)", waitid(P_PIDFD, pfd, &si, WEXITED));
+	printf("  signo %d code %d status %d is child %d\n", si.si_signo, si.si_code, si.si_status, si.si_pid == c);
+	ret("pidfd_send_signal after reaping", syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0));
+	ret("waitid P_PIDFD after reaping", waitid(P_PIDFD, pfd, &si, WEXITED | WNOHANG));
+	ret("pidfd_open reaped", syscall(SYS_pidfd_open, c, 0));
+	close(ep);
+	close(pfd);
+
+	/* A blocking pidfd: waitid waits for the end. */
+	c = fork();
+	if (c == 0) {
+		usleep(50000);
+		_exit(7);
+	}
+	pfd = syscall(SYS_pidfd_open, c, 0);
+	ret("waitid P_PIDFD blocking", waitid(P_PIDFD, pfd, &si, WEXITED));
+	printf("  code %d status %d\n", si.si_code, si.si_status);
+	close(pfd);
+
+	/* clone(CLONE_PIDFD): the pidfd at parent_tid, close-on-exec. */
+	int cpfd = -1;
+	long r = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, &cpfd, NULL, NULL);
+	if (r == 0) _exit(3);
+	printf("clone CLONE_PIDFD: %s, pidfd %s, cloexec %d\n", r > 0 ? "ok" : en(errno), cpfd >= 0 ? "set" : "unset",
+		cpfd >= 0 && (fcntl(cpfd, F_GETFD) & FD_CLOEXEC) != 0);
+	ret("waitid P_PIDFD of the clone", waitid(P_PIDFD, cpfd, &si, WEXITED));
+	printf("  status %d\n", si.si_status);
+	close(cpfd);
+	ret("clone CLONE_PIDFD|CLONE_PARENT_SETTID", syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, NULL, &cpfd, NULL, NULL));
+	struct clone_args { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls; } ca = {0};
+	int c3fd = -1;
+	ca.flags = CLONE_PIDFD;
+	ca.pidfd = (uintptr_t)&c3fd;
+	ca.exit_signal = SIGCHLD;
+	r = syscall(SYS_clone3, &ca, sizeof ca);
+	if (r == 0) _exit(4);
+	printf("clone3 pidfd: %s, pidfd %s\n", r > 0 ? "ok" : en(errno), c3fd >= 0 ? "set" : "unset");
+	ret("waitid P_PIDFD of the clone3", waitid(P_PIDFD, c3fd, &si, WEXITED));
+	printf("  status %d\n", si.si_status);
+	close(c3fd);
+
+	/* Another user's process, seen by an unprivileged one: EPERM. */
+	if (!user) {
+		pid_t a = fork();
+		if (a == 0) {
+			setresgid(2000, 2000, 2000);
+			setresuid(2000, 2000, 2000);
+			sleeper_child();
+		}
+		waitstate(a, 'S');
+		pid_t b = fork();
+		if (b == 0) {
+			setgroups(0, NULL);
+			setresgid(1000, 1000, 1000);
+			setresuid(1000, 1000, 1000);
+			int afd = syscall(SYS_pidfd_open, a, 0);
+			ret("pidfd_open other user's", afd);
+			ret("pidfd_send_signal other user's", syscall(SYS_pidfd_send_signal, afd, SIGTERM, NULL, 0));
+			ret("pidfd_getfd other user's", syscall(SYS_pidfd_getfd, afd, 0, 0));
+			fflush(stdout);
+			_exit(0);
+		}
+		waitpid(b, NULL, 0);
+		int afd = syscall(SYS_pidfd_open, a, 0);
+		ret("pidfd_getfd as root", (dupd = syscall(SYS_pidfd_getfd, afd, 1, 0)));
+		close(dupd);
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+		close(afd);
+	}
+	close(self);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -1444,6 +1583,8 @@ int main(int argc, char **argv) {
 		errnos_group();
 	} else if (strcmp(argv[1], "inotify") == 0) {
 		inotify_group(argc > 2 + user ? argv[2 + user] : NULL);
+	} else if (strcmp(argv[1], "pidfd") == 0) {
+		pidfd_group();
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
