@@ -115,10 +115,10 @@ func (t *Thread) pwriteChecked(vf *vfs.File, buf []byte, off int64) (uint64, uni
 
 // RWF_* flags of preadv2/pwritev2 (linux/fs.h).
 const (
-	RWF_HIPRI    = 0x01
-	RWF_DSYNC    = 0x02
-	RWF_SYNC     = 0x04
-	RWF_NOWAIT   = 0x08
+	RWF_HIPRI     = 0x01
+	RWF_DSYNC     = 0x02
+	RWF_SYNC      = 0x04
+	RWF_NOWAIT    = 0x08
 	RWF_APPEND    = 0x10
 	RWF_NOAPPEND  = 0x20
 	RWF_ATOMIC    = 0x40
