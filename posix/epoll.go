@@ -283,7 +283,13 @@ func (ep *Epoll) Wait(max int) []EpollEvent {
 	}
 	// Items not looked at stay first, then the level-triggered ones that
 	// were reported, as Linux's ep_send_events leaves them.
+	// (The ones not looked at are still marked ready: unmark them first,
+	// or they would be dropped from the list while marked on it, never
+	// reported again.)
 	rest := append(pending[i:len(pending):len(pending)], again...)
+	for _, it := range pending[i:] {
+		it.ready = false
+	}
 	for _, it := range rest {
 		if !it.ready {
 			it.ready = true

@@ -48,6 +48,11 @@ import (
 // and tee (flags, zero length, ESPIPE, O_APPEND), futex requeue (negative
 // counts, alignment), waitpid/waitid/wait4 options.
 //
+// events: epoll with more ready descriptors than maxevents (the ready
+// list rotates; level- and edge-triggered, one-shot), shutdown's
+// EPOLLRDHUP/EPOLLHUP; F_GETLK's conflicting lock in Linux's order,
+// EDEADLK for two processes' crossing F_SETLKW.
+//
 // pidfd: pidfd_open (a zombie, a thread, a reaped child), pidfd_send_signal,
 // waitid(P_PIDFD) blocking and not (EAGAIN for a nonblocking pidfd),
 // poll and epoll readable at the end, pidfd_getfd, clone(CLONE_PIDFD) and
@@ -93,6 +98,8 @@ func TestCLinux(t *testing.T) {
 		{"files as user", []string{"files", "user"}, false, false},
 		{"files in an image", []string{"files", "DIR"}, true, false},
 		{"files in an image as user", []string{"files", "user", "DIR"}, true, false},
+		{"events", []string{"events"}, false, false},
+		{"events as user", []string{"events", "user"}, false, false},
 		{"pidfd", []string{"pidfd"}, false, false},
 		{"pidfd as user", []string{"pidfd", "user"}, false, false},
 		{"inotify", []string{"inotify"}, false, false},

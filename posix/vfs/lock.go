@@ -1,7 +1,9 @@
 package vfs
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +37,35 @@ type fileLocks struct {
 type lockTable struct {
 	mu    sync.Mutex
 	files map[lockKey]*fileLocks
+	// waiting maps a process blocked in F_SETLKW to the process holding
+	// the lock it waits for (Linux's blocked_hash), for EDEADLK.
+	waiting map[any]any
+}
+
+// maxDeadlockSteps bounds the walk of the waits-for chain, as Linux's
+// MAX_DEADLK_ITERATIONS.
+const maxDeadlockSteps = 10
+
+// deadlock reports whether owner waiting for holder closes a cycle of
+// POSIX lock waits (t.mu held). OFD locks are never checked, as on Linux.
+func (t *lockTable) deadlock(owner, holder any) bool {
+	if _, ok := owner.(int); !ok {
+		return false
+	}
+	if _, ok := holder.(int); !ok {
+		return false
+	}
+	for i := 0; i < maxDeadlockSteps; i++ {
+		if holder == owner {
+			return true
+		}
+		next, ok := t.waiting[holder]
+		if !ok {
+			return false
+		}
+		holder = next
+	}
+	return false
 }
 
 func (t *lockTable) get(k lockKey) *fileLocks {
@@ -103,29 +134,43 @@ func (f *File) SetLock(ctx *Context, owner RecordOwner, l Lock, wait bool) unix.
 	} else {
 		l.PID = int32(owner.PID)
 	}
+	defer func() {
+		t.mu.Lock()
+		delete(t.waiting, l.owner)
+		t.mu.Unlock()
+	}()
 	for {
 		t.mu.Lock()
 		fl := t.get(keyOf(f))
-		blocked := false
+		var holder any
 		if l.Type != unix.F_UNLCK {
 			for _, x := range fl.records {
 				if conflicts(x, l) {
-					blocked = true
+					holder = x.owner
 					break
 				}
 			}
 		}
-		if !blocked {
+		if holder == nil {
 			fl.records = setRange(fl.records, l)
 			fl.wake()
 			t.mu.Unlock()
 			return 0
 		}
-		ch := fl.changed
-		t.mu.Unlock()
 		if !wait || ctx == nil || ctx.Block == nil {
+			t.mu.Unlock()
 			return unix.EAGAIN
 		}
+		if t.deadlock(l.owner, holder) {
+			t.mu.Unlock()
+			return unix.EDEADLK
+		}
+		if t.waiting == nil {
+			t.waiting = map[any]any{}
+		}
+		t.waiting[l.owner] = holder
+		ch := fl.changed
+		t.mu.Unlock()
 		if e := ctx.Block(ch); e != 0 {
 			return e
 		}
@@ -133,8 +178,37 @@ func (f *File) SetLock(ctx *Context, owner RecordOwner, l Lock, wait bool) unix.
 }
 
 // setRange replaces owner's locks over l's range with l (or removes them
-// for F_UNLCK), splitting and merging as Linux's posix_lock_inode.
+// for F_UNLCK), splitting and merging as Linux's posix_lock_inode, and
+// keeps the list in Linux's order: each owner's locks together, by start,
+// where its first lock was (a new owner's at the end) — the order F_GETLK
+// finds conflicts in.
 func setRange(recs []Lock, l Lock) []Lock {
+	at := -1
+	n := 0
+	for _, x := range recs {
+		if x.owner == l.owner {
+			at = n
+			break
+		}
+		n++
+	}
+	out := setRangeUnordered(recs, l)
+	var mine, others []Lock
+	for _, x := range out {
+		if x.owner == l.owner {
+			mine = append(mine, x)
+		} else {
+			others = append(others, x)
+		}
+	}
+	slices.SortFunc(mine, func(a, b Lock) int { return cmp.Compare(a.Start, b.Start) })
+	if at < 0 || at > len(others) {
+		at = len(others)
+	}
+	return slices.Concat(others[:at], mine, others[at:])
+}
+
+func setRangeUnordered(recs []Lock, l Lock) []Lock {
 	var out []Lock
 	for _, x := range recs {
 		if x.owner != l.owner || !overlaps(x, l) {

@@ -1552,6 +1552,241 @@ static void pidfd_group(void) {
 	close(self);
 }
 
+/* events: epoll with more ready descriptors than maxevents (every one
+ * reported, in turn), shutdown's events, EPERM for a regular file. */
+static void epoll_rows(void) {
+	int ep = epoll_create1(0);
+	int p[8][2];
+	for (int i = 0; i < 8; i++) {
+		pipe(p[i]);
+		write(p[i][1], "x", 1);
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+		epoll_ctl(ep, EPOLL_CTL_ADD, p[i][0], &ev);
+	}
+	/* Level-triggered, 3 at a time: the ready list rotates, so four
+	 * calls see all eight. */
+	int seen[8] = {0};
+	for (int call = 0; call < 4; call++) {
+		struct epoll_event out[3];
+		int n = epoll_wait(ep, out, 3, 0);
+		printf("epoll_wait %d: %d events\n", call, n);
+		for (int i = 0; i < n; i++) seen[out[i].data.u32]++;
+	}
+	int all = 1;
+	for (int i = 0; i < 8; i++) all &= seen[i] > 0;
+	printf("every ready fd reported: %d\n", all);
+	/* Edge-triggered: each reported once. */
+	for (int i = 0; i < 8; i++) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = i};
+		epoll_ctl(ep, EPOLL_CTL_MOD, p[i][0], &ev);
+	}
+	int total = 0;
+	for (int call = 0; call < 4; call++) {
+		struct epoll_event out[3];
+		total += epoll_wait(ep, out, 3, 0);
+	}
+	printf("edge-triggered, 4 calls of 3: %d events\n", total);
+	/* EPOLLONESHOT: once, then disabled until MOD. */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = 0};
+	epoll_ctl(ep, EPOLL_CTL_MOD, p[0][0], &ev);
+	for (int i = 1; i < 8; i++) epoll_ctl(ep, EPOLL_CTL_DEL, p[i][0], NULL);
+	struct epoll_event out[8];
+	printf("oneshot first: %d\n", epoll_wait(ep, out, 8, 0));
+	printf("oneshot second: %d\n", epoll_wait(ep, out, 8, 0));
+	for (int i = 0; i < 8; i++) close(p[i][0]), close(p[i][1]);
+	close(ep);
+
+	/* shutdown of a connected socket: events on both ends. */
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	ep = epoll_create1(0);
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+	ev.data.u32 = 1;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sv[1], &ev);
+	epoll_wait(ep, out, 8, 0);
+	ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+	epoll_ctl(ep, EPOLL_CTL_MOD, sv[1], &ev);
+	shutdown(sv[0], SHUT_WR);
+	int n = epoll_wait(ep, out, 8, 1000);
+	printf("peer SHUT_WR: %d events %#x\n", n, n > 0 ? out[0].events : 0);
+	shutdown(sv[1], SHUT_RDWR);
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP;
+	epoll_ctl(ep, EPOLL_CTL_MOD, sv[1], &ev);
+	n = epoll_wait(ep, out, 8, 1000);
+	printf("own SHUT_RDWR: %d events %#x\n", n, n > 0 ? out[0].events : 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(ep);
+}
+
+/* locks: F_GETLK's conflicting lock, EDEADLK, F_OFD_*, leases, owners,
+ * memfd seals. */
+static void lock_rows(void) {
+	char path[] = "/tmp/clinuxl.XXXXXX";
+	int fd = mkstemp(path);
+	ftruncate(fd, 100);
+	int sync1[2], sync2[2];
+	pipe(sync1);
+	pipe(sync2);
+	pid_t c = fork();
+	if (c == 0) {
+		int cfd = open(path, O_RDWR);
+		struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 10};
+		fcntl(cfd, F_SETLK, &l);
+		l.l_start = 40;
+		l.l_len = 5;
+		l.l_type = F_RDLCK;
+		fcntl(cfd, F_SETLK, &l);
+		write(sync1[1], "x", 1);
+		char b;
+		read(sync2[0], &b, 1);
+		/* Wait for the parent's lock on 60..69 while the parent waits
+		 * for ours: one of us gets EDEADLK. */
+		l.l_type = F_WRLCK;
+		l.l_start = 60;
+		l.l_len = 10;
+		int r = fcntl(cfd, F_SETLKW, &l);
+		printf("child F_SETLKW: %s\n", r < 0 ? en(errno) : "0");
+		fflush(stdout);
+		_exit(0);
+	}
+	char b;
+	read(sync1[0], &b, 1);
+	struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	ret("F_GETLK whole file", fcntl(fd, F_GETLK, &l));
+	printf("  type %s start %ld len %ld pid is child %d\n", l.l_type == F_WRLCK ? "W" : l.l_type == F_RDLCK ? "R" : "U",
+		(long)l.l_start, (long)l.l_len, l.l_pid == c);
+	l = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 30, .l_len = 0};
+	ret("F_GETLK from 30", fcntl(fd, F_GETLK, &l));
+	printf("  type %s start %ld len %ld\n", l.l_type == F_WRLCK ? "W" : l.l_type == F_RDLCK ? "R" : "U", (long)l.l_start, (long)l.l_len);
+	l = (struct flock){.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 40, .l_len = 5};
+	ret("F_GETLK read over a read lock", fcntl(fd, F_GETLK, &l));
+	printf("  type %s\n", l.l_type == F_UNLCK ? "U" : "locked");
+	l = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 60, .l_len = 10};
+	ret("F_SETLK 60..69", fcntl(fd, F_SETLK, &l));
+	l = (struct flock){.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 10, .l_len = 10};
+	write(sync2[1], "x", 1);
+	usleep(100000); /* the child blocks on 60..69 first */
+	int r = fcntl(fd, F_SETLKW, &l);
+	printf("parent F_SETLKW: %s\n", r < 0 ? en(errno) : "0");
+	l.l_type = F_UNLCK;
+	l.l_start = 0;
+	l.l_len = 0;
+	fcntl(fd, F_SETLK, &l);
+	waitpid(c, NULL, 0);
+	close(fd);
+	unlink(path);
+}
+
+/* fcntl: owners and signals for I/O, leases, memfd seals. */
+static void fcntl_rows(void) {
+	char path[] = "/tmp/clinuxo.XXXXXX";
+	int fd = mkstemp(path);
+	/* Owners and signals for I/O. */
+	struct f_owner_ex ox = {.type = F_OWNER_PID, .pid = getpid()};
+	ret("F_SETOWN_EX", fcntl(fd, F_SETOWN_EX, &ox));
+	ox = (struct f_owner_ex){0};
+	ret("F_GETOWN_EX", fcntl(fd, F_GETOWN_EX, &ox));
+	printf("  type %d is self %d\n", ox.type, ox.pid == getpid());
+	ox.type = 99;
+	ret("F_SETOWN_EX bad type", fcntl(fd, F_SETOWN_EX, &ox));
+	printf("F_GETOWN: is self %d\n", fcntl(fd, F_GETOWN) == getpid());
+	ret("F_SETSIG SIGUSR1", fcntl(fd, F_SETSIG, SIGUSR1));
+	printf("F_GETSIG: %d\n", (int)fcntl(fd, F_GETSIG));
+	ret("F_SETSIG bad", fcntl(fd, F_SETSIG, 12345));
+
+	/* Leases: a read lease on a file opened read-only, as its owner. */
+	int rfd = open(path, O_RDONLY);
+	ret("F_SETLEASE read on O_RDWR fd", fcntl(fd, F_SETLEASE, F_RDLCK));
+	close(fd);
+	ret("F_SETLEASE read", fcntl(rfd, F_SETLEASE, F_RDLCK));
+	printf("F_GETLEASE: %s\n", fcntl(rfd, F_GETLEASE) == F_RDLCK ? "F_RDLCK" : "other");
+	ret("F_SETLEASE unlock", fcntl(rfd, F_SETLEASE, F_UNLCK));
+	printf("F_GETLEASE after: %s\n", fcntl(rfd, F_GETLEASE) == F_UNLCK ? "F_UNLCK" : "other");
+	ret("F_SETLEASE bad", fcntl(rfd, F_SETLEASE, 99));
+	close(rfd);
+	unlink(path);
+
+	/* memfd seals. */
+	int m = memfd_create("clinux", MFD_ALLOW_SEALING);
+	ftruncate(m, 4096);
+	printf("F_GET_SEALS: %#x\n", (int)fcntl(m, F_GET_SEALS));
+	ret("F_ADD_SEALS SHRINK|GROW", fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW));
+	ret("ftruncate smaller", ftruncate(m, 100));
+	ret("ftruncate larger", ftruncate(m, 8192));
+	ret("write inside", pwrite(m, "x", 1, 0));
+	ret("write past the end", pwrite(m, "x", 1, 4096));
+	ret("F_ADD_SEALS WRITE", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
+	ret("write after F_SEAL_WRITE", pwrite(m, "x", 1, 0));
+	ret("mmap shared writable after F_SEAL_WRITE", mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0) == MAP_FAILED ? -1 : 0);
+	ret("F_ADD_SEALS SEAL", fcntl(m, F_ADD_SEALS, F_SEAL_SEAL));
+	ret("F_ADD_SEALS after F_SEAL_SEAL", fcntl(m, F_ADD_SEALS, F_SEAL_GROW));
+	printf("F_GET_SEALS: %#x\n", (int)fcntl(m, F_GET_SEALS));
+	close(m);
+	m = memfd_create("clinux", 0);
+	printf("without MFD_ALLOW_SEALING: %#x\n", (int)fcntl(m, F_GET_SEALS));
+	ret("F_ADD_SEALS without MFD_ALLOW_SEALING", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
+	close(m);
+	int p[2];
+	pipe(p);
+	ret("F_GET_SEALS of a pipe", fcntl(p[0], F_GET_SEALS));
+	close(p[0]);
+	close(p[1]);
+}
+
+/* sockets: EISCONN, MSG_MORE, AF_UNIX names in the file system. */
+static void socket_rows(void) {
+	char dir[] = "/tmp/clinuxs.XXXXXX";
+	mkdtemp(dir);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/sock", dir);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	umask(022);
+	ret("bind a path", bind(s, (struct sockaddr *)&a, sizeof a));
+	struct stat st;
+	ret("stat the socket file", stat(a.sun_path, &st));
+	printf("  is a socket %d mode %o\n", S_ISSOCK(st.st_mode), st.st_mode & 0777);
+	int s2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	ret("bind the same path", bind(s2, (struct sockaddr *)&a, sizeof a));
+	listen(s, 4);
+	int cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	ret("connect", connect(cl, (struct sockaddr *)&a, sizeof a));
+	ret("connect again", connect(cl, (struct sockaddr *)&a, sizeof a));
+	ret("open the socket file", open(a.sun_path, O_RDWR));
+	ret("unlink the socket file", unlink(a.sun_path));
+	int cl2 = socket(AF_UNIX, SOCK_STREAM, 0);
+	ret("connect after unlink", connect(cl2, (struct sockaddr *)&a, sizeof a));
+	ret("bind again after unlink", bind(s2, (struct sockaddr *)&a, sizeof a));
+	close(s2);
+	unlink(a.sun_path);
+	if (user) {
+		int s3 = socket(AF_UNIX, SOCK_STREAM, 0);
+		struct sockaddr_un r = {.sun_family = AF_UNIX};
+		strcpy(r.sun_path, "/clinux-sock");
+		ret("bind in an unwritable directory", bind(s3, (struct sockaddr *)&r, sizeof r));
+		close(s3);
+	}
+	/* MSG_MORE on a stream socket pair: the bytes arrive once sent. */
+	int sv[2];
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	ret("send MSG_MORE", send(sv[0], "ab", 2, MSG_MORE));
+	ret("send", send(sv[0], "cd", 2, 0));
+	char buf[8] = {0};
+	usleep(10000);
+	printf("recv: %zd\n", recv(sv[1], buf, sizeof buf, MSG_DONTWAIT));
+	close(sv[0]);
+	close(sv[1]);
+	close(cl);
+	close(cl2);
+	close(s);
+	rmdir(dir);
+}
+
+static void events_group(void) {
+	epoll_rows();
+	lock_rows();
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -1585,6 +1820,8 @@ int main(int argc, char **argv) {
 		inotify_group(argc > 2 + user ? argv[2 + user] : NULL);
 	} else if (strcmp(argv[1], "pidfd") == 0) {
 		pidfd_group();
+	} else if (strcmp(argv[1], "events") == 0) {
+		events_group();
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
