@@ -14,12 +14,12 @@ import (
 // AF_UNIX sockets: SOCK_STREAM, SOCK_DGRAM and SOCK_SEQPACKET, socketpair,
 // abstract and path names, SCM_RIGHTS and SCM_CREDENTIALS, SO_PEERCRED.
 //
-// Path names need socket files in the VFS, which does not exist yet: until
-// it does, a path name lives in the namespace as the path string (so it
-// must be spelled the same way by binder and connecter), no file appears,
-// and the name goes when the bound socket closes rather than when the file
-// is unlinked. Programs that unlink before binding, as most do, cannot
-// tell the difference.
+// Path names are socket files: the syscall layer makes the file on bind
+// and resolves it on connect and sendto (BindAt, ConnectAt, SendMsgTo),
+// and names the socket in the namespace by the file's identity, so any
+// spelling of the path reaches it, unlinking the file makes it
+// unreachable, and a file whose socket closed refuses connections. Without
+// that layer (Bind, Connect, SendMsg) a path name is keyed by its string.
 
 // sizes of struct sockaddr_un (linux/un.h).
 const (
@@ -187,10 +187,17 @@ func unnamed() []byte {
 }
 
 // Bind implements Socket.
-func (s *UnixSocket) Bind(sa []byte) unix.Errno {
+func (s *UnixSocket) Bind(sa []byte) unix.Errno { return s.BindAt(sa, "") }
+
+// BindAt binds sa under key, the identity of the socket file the caller
+// made for sa's path ("": sa's own name).
+func (s *UnixSocket) BindAt(sa []byte, fileKey string) unix.Errno {
 	key, name, e := unixAddr(sa)
 	if e != 0 {
 		return e
+	}
+	if fileKey != "" {
+		key = fileKey
 	}
 	ns := s.ns
 	ns.mu.Lock()
@@ -227,13 +234,26 @@ func (ns *UnixNamespace) autoName() (string, []byte) {
 // lookup finds the socket bound to sa for a connect or send of type typ:
 // ECONNREFUSED for a missing abstract name, ENOENT for a missing path
 // (there is no socket file), EPROTOTYPE for a socket of another type.
-func (ns *UnixNamespace) lookup(sa []byte, typ int) (*UnixSocket, unix.Errno) {
+func (ns *UnixNamespace) lookup(sa []byte, fileKey string, typ int) (*UnixSocket, unix.Errno) {
 	key, _, e := unixAddr(sa)
 	if e != 0 {
 		return nil, e
 	}
 	if key == "" {
 		return nil, unix.EINVAL
+	}
+	if fileKey != "" {
+		// A socket file nobody is bound to (its socket closed) refuses.
+		ns.mu.Lock()
+		o := ns.names[fileKey]
+		ns.mu.Unlock()
+		if o == nil {
+			return nil, unix.ECONNREFUSED
+		}
+		if o.typ != typ {
+			return nil, unix.EPROTOTYPE
+		}
+		return o, 0
 	}
 	ns.mu.Lock()
 	o := ns.names[key]
@@ -320,7 +340,11 @@ func (s *UnixSocket) sockName() []byte {
 // Connect implements Socket. A stream or seqpacket connect completes at
 // once, or answers EAGAIN while the listener's backlog is full; a
 // datagram connect sets the default destination (AF_UNSPEC clears it).
-func (s *UnixSocket) Connect(sa []byte) unix.Errno {
+func (s *UnixSocket) Connect(sa []byte) unix.Errno { return s.ConnectAt(sa, "") }
+
+// ConnectAt is Connect to the socket bound at fileKey, the identity of the
+// socket file sa's path names ("": sa's own name).
+func (s *UnixSocket) ConnectAt(sa []byte, fileKey string) unix.Errno {
 	if len(sa) >= 2 && binary.LittleEndian.Uint16(sa) == unix.AF_UNSPEC && !s.connOriented() {
 		s.mu.Lock()
 		s.peer, s.connected = nil, false
@@ -330,7 +354,7 @@ func (s *UnixSocket) Connect(sa []byte) unix.Errno {
 	if _, _, e := unixAddr(sa); e != 0 {
 		return e
 	}
-	o, e := s.ns.lookup(sa, s.typ)
+	o, e := s.ns.lookup(sa, fileKey, s.typ)
 	if e != 0 {
 		return e
 	}
@@ -575,14 +599,20 @@ func (s *UnixSocket) EventUnregister(e *waiter.Entry) {
 
 // SendMsg implements Socket.
 func (s *UnixSocket) SendMsg(p []byte, to []byte, ctl *ControlMessages, flags int) (int, unix.Errno) {
-	n, e := s.send(p, to, ctl, flags)
+	return s.SendMsgTo(p, to, "", ctl, flags)
+}
+
+// SendMsgTo is SendMsg to the socket bound at toKey, the identity of the
+// socket file to's path names ("": to's own name).
+func (s *UnixSocket) SendMsgTo(p []byte, to []byte, toKey string, ctl *ControlMessages, flags int) (int, unix.Errno) {
+	n, e := s.send(p, to, toKey, ctl, flags)
 	if e != 0 && e != unix.EAGAIN {
 		ctl.CloseRights()
 	}
 	return n, e
 }
 
-func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) (int, unix.Errno) {
+func (s *UnixSocket) send(p []byte, to []byte, toKey string, ctl *ControlMessages, flags int) (int, unix.Errno) {
 	if flags&unix.MSG_OOB != 0 {
 		return 0, unix.EOPNOTSUPP
 	}
@@ -615,7 +645,7 @@ func (s *UnixSocket) send(p []byte, to []byte, ctl *ControlMessages, flags int) 
 		}
 	} else {
 		if to != nil {
-			o, e := s.ns.lookup(to, s.typ)
+			o, e := s.ns.lookup(to, toKey, s.typ)
 			if e != 0 {
 				return 0, e
 			}

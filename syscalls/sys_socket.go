@@ -25,7 +25,7 @@ func init() {
 	register(unix.SYS_SOCKETPAIR, Entry{Name: "socketpair", Support: Partial, Note: "AF_UNIX only, as Linux (others EOPNOTSUPP)",
 		fn: sysSocketpair, args: []argKind{aSockDomain, aSockType, aInt, aPipeFDs}})
 	register(unix.SYS_BIND, Entry{Name: "bind", Support: Partial,
-		Note: "unix path names are kept by path string until the VFS holds socket files",
+		Note: "unix path names are socket files in the VFS",
 		fn:   sysBind, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_LISTEN, Entry{Name: "listen", fn: sysListen, args: []argKind{aFD, aInt}})
 	register(unix.SYS_ACCEPT, Entry{Name: "accept", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
@@ -299,6 +299,9 @@ func sysBind(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
+	if path, ok := unixPath(s, sa); ok {
+		return 0, t.unixBind(s.(*posix.UnixSocket), sa, path)
+	}
 	return 0, s.Bind(sa)
 }
 
@@ -391,7 +394,7 @@ func sysConnect(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	start := time.Now()
 	for {
-		e := s.Connect(sa)
+		e := t.connect(s, sa)
 		switch {
 		case e == unix.EAGAIN && !nonblocking(f, 0):
 			// A unix listener's backlog is full: wait for room.
@@ -510,8 +513,20 @@ func (t *Thread) sendData(s posix.Socket, f *posix.OpenFile, buf, to []byte, ctl
 	_, snd := s.Timeouts()
 	stream := s.Type() == unix.SOCK_STREAM
 	start := time.Now()
+	send := s.SendMsg
+	if path, ok := unixPath(s, to); ok && s.Type() != unix.SOCK_STREAM {
+		key, e := t.unixFind(path)
+		if e != 0 {
+			ctl.CloseRights()
+			return 0, e
+		}
+		us := s.(*posix.UnixSocket)
+		send = func(p, to []byte, ctl *posix.ControlMessages, flags int) (int, unix.Errno) {
+			return us.SendMsgTo(p, to, key, ctl, flags)
+		}
+	}
 	for {
-		n, e := s.SendMsg(buf[done:], to, ctl, flags)
+		n, e := send(buf[done:], to, ctl, flags)
 		if n > 0 || e == 0 {
 			ctl = nil // the control messages went with the first part
 		}

@@ -51,7 +51,11 @@ import (
 // events: epoll with more ready descriptors than maxevents (the ready
 // list rotates; level- and edge-triggered, one-shot), shutdown's
 // EPOLLRDHUP/EPOLLHUP; F_GETLK's conflicting lock in Linux's order,
-// EDEADLK for two processes' crossing F_SETLKW.
+// EDEADLK for two processes' crossing F_SETLKW; AF_UNIX path names as
+// socket files (stat, the umask, EADDRINUSE, ENXIO to open, ENOENT once
+// unlinked, EACCES in an unwritable directory, ECONNREFUSED for a closed
+// socket's file or a regular file, another spelling of the path), EISCONN,
+// MSG_MORE.
 //
 // pidfd: pidfd_open (a zombie, a thread, a reaped child), pidfd_send_signal,
 // waitid(P_PIDFD) blocking and not (EAGAIN for a nonblocking pidfd),

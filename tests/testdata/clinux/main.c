@@ -1766,6 +1766,29 @@ static void socket_rows(void) {
 		ret("bind in an unwritable directory", bind(s3, (struct sockaddr *)&r, sizeof r));
 		close(s3);
 	}
+	/* Datagrams to a path; a file whose socket closed refuses. */
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/dgram", dir);
+	int d1 = socket(AF_UNIX, SOCK_DGRAM, 0), d2 = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ret("bind dgram", bind(d1, (struct sockaddr *)&a, sizeof a));
+	char rel[128];
+	snprintf(rel, sizeof rel, "%s/../%s/dgram", dir, strrchr(dir, '/') + 1);
+	struct sockaddr_un ra = {.sun_family = AF_UNIX};
+	strcpy(ra.sun_path, rel);
+	ret("sendto by another spelling", sendto(d2, "hi", 2, 0, (struct sockaddr *)&ra, sizeof ra));
+	char db[8] = {0};
+	printf("recv: %zd %s\n", recv(d1, db, sizeof db, MSG_DONTWAIT), db);
+	close(d1);
+	ret("sendto a closed socket's file", sendto(d2, "hi", 2, 0, (struct sockaddr *)&a, sizeof a));
+	ret("connect a dgram to a closed socket's file", connect(d2, (struct sockaddr *)&a, sizeof a));
+	int ss = socket(AF_UNIX, SOCK_STREAM, 0);
+	ret("bind over the stale file", bind(ss, (struct sockaddr *)&a, sizeof a));
+	unlink(a.sun_path);
+	snprintf(a.sun_path, sizeof a.sun_path, "%s/plain", dir);
+	close(open(a.sun_path, O_CREAT | O_WRONLY, 0666));
+	ret("connect to a regular file", connect(ss, (struct sockaddr *)&a, sizeof a));
+	unlink(a.sun_path);
+	close(ss);
+	close(d2);
 	/* MSG_MORE on a stream socket pair: the bytes arrive once sent. */
 	int sv[2];
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
@@ -1785,6 +1808,7 @@ static void socket_rows(void) {
 static void events_group(void) {
 	epoll_rows();
 	lock_rows();
+	socket_rows();
 }
 
 static void dropRoot(void) {
