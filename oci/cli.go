@@ -181,28 +181,40 @@ func oneID(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
+// lookup reads container id's record; dir is its state directory.
+func (c *cli) lookup(id string) (*record, string, error) {
+	dir, err := containerDir(c.root, id)
+	if err != nil {
+		return nil, "", err
+	}
+	r, err := readRecord(dir)
+	return r, dir, err
+}
+
+// container parses a command that takes flags and one container ID, and
+// looks the container up.
+func (c *cli) container(fl *flag.FlagSet, args []string) (*record, string, error) {
+	pos, err := parse(fl, args)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := oneID(fl.Name(), pos)
+	if err != nil {
+		return nil, "", err
+	}
+	return c.lookup(id)
+}
+
 func (c *cli) run(args []string) error {
 	return errors.New("run: use create then start (the runc shim does)")
 }
 
 func (c *cli) start(args []string) error {
-	fl := flag.NewFlagSet("start", flag.ContinueOnError)
-	pos, err := parse(fl, args)
+	r, dir, err := c.container(flag.NewFlagSet("start", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
-	id, err := oneID("start", pos)
-	if err != nil {
-		return err
-	}
-	dir, err := containerDir(c.root, id)
-	if err != nil {
-		return err
-	}
-	r, err := readRecord(dir)
-	if err != nil {
-		return err
-	}
+	id := r.ID
 	switch st := status(dir, r); st {
 	case StatusCreated:
 	case StatusStopped:
@@ -253,20 +265,7 @@ func releaseMonitor(dir string, r *record) error {
 }
 
 func (c *cli) state(args []string) error {
-	fl := flag.NewFlagSet("state", flag.ContinueOnError)
-	pos, err := parse(fl, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("state", pos)
-	if err != nil {
-		return err
-	}
-	dir, err := containerDir(c.root, id)
-	if err != nil {
-		return err
-	}
-	r, err := readRecord(dir)
+	r, dir, err := c.container(flag.NewFlagSet("state", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
@@ -304,11 +303,7 @@ func (c *cli) kill(args []string) error {
 			return fmt.Errorf("kill: %v", err)
 		}
 	}
-	dir, err := containerDir(c.root, pos[0])
-	if err != nil {
-		return err
-	}
-	r, err := readRecord(dir)
+	r, dir, err := c.lookup(pos[0])
 	if err != nil {
 		return err
 	}
@@ -409,11 +404,7 @@ func (c *cli) ps(args []string) error {
 	if len(pos) < 1 {
 		return errors.New("ps: want ID")
 	}
-	dir, err := containerDir(c.root, pos[0])
-	if err != nil {
-		return err
-	}
-	r, err := readRecord(dir)
+	r, dir, err := c.lookup(pos[0])
 	if err != nil {
 		return err
 	}

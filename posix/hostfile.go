@@ -23,6 +23,7 @@ type HostFile struct {
 
 	watchOnce sync.Once
 	watch     *hostWatch // nil when the host cannot poll the descriptor
+	owned     bool       // Close closes FD (NewOwnedHostFile)
 }
 
 // NewHostFile wraps a host fd; the guest's status flags come from the host's.
@@ -129,8 +130,25 @@ func (h *HostFile) Write(p []byte) (int, unix.Errno) {
 	return total, 0
 }
 
-// Close leaves the host's descriptor alone: rumpgo still needs it.
-func (h *HostFile) Close() unix.Errno { return 0 }
+// NewOwnedHostFile is NewHostFile for a descriptor the file owns:
+// closing the file closes it. A process started in a running guest
+// (launch.Guest.Spawn) gets its stdio so, and its readers must see the
+// end when it ends.
+func NewOwnedHostFile(fd int) *HostFile {
+	h := NewHostFile(fd)
+	h.owned = true
+	return h
+}
+
+// Close leaves the host's descriptor alone, rumpgo still needs it,
+// unless the file owns it.
+func (h *HostFile) Close() unix.Errno {
+	if h.owned {
+		hostPoll.forget(h.FD)
+		unix.Close(h.FD)
+	}
+	return 0
+}
 
 // hostPoller watches host descriptors for readiness with one host epoll in
 // edge-triggered mode: one goroutine sleeps in epoll_wait and turns each
@@ -173,6 +191,18 @@ func (hp *hostPoller) watch(fd int) *hostWatch {
 	}
 	hp.watches[fd] = w
 	return w
+}
+
+// forget stops watching fd, which is about to close.
+func (hp *hostPoller) forget(fd int) {
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	if w, ok := hp.watches[fd]; ok {
+		if w != nil {
+			unix.EpollCtl(hp.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+		}
+		delete(hp.watches, fd)
+	}
 }
 
 func (hp *hostPoller) loop() {

@@ -202,46 +202,9 @@ func (t *Thread) execve(dirfd int, pathAddr, argvAddr, envpAddr uint64, flags in
 			filename += "/" + name
 		}
 	}
-	var file *vfs.File
-	var st vfs.Stat
-	for depth := 0; ; depth++ {
-		if file, st, e = t.execFile(dirfd, name, flags); e != 0 {
-			return 0, e
-		}
-		head := make([]byte, BINPRM_BUF_SIZE)
-		n, e := file.Pread(t.vctx(), head, 0)
-		if e != 0 {
-			file.Close()
-			return 0, e
-		}
-		head = head[:n]
-		interp, arg, script := parseShebang(head)
-		if !script {
-			if !bytes.HasPrefix(head, []byte("\x7fELF")) {
-				file.Close()
-				return 0, unix.ENOEXEC
-			}
-			break
-		}
-		file.Close()
-		if depth == maxInterpDepth {
-			return 0, unix.ELOOP
-		}
-		if interp == "" {
-			return 0, unix.ENOEXEC
-		}
-		// The script's path replaces argv[0]; the interpreter and its
-		// argument come first.
-		next := []string{interp}
-		if arg != "" {
-			next = append(next, arg)
-		}
-		next = append(next, filename)
-		if len(argv) > 1 {
-			next = append(next, argv[1:]...)
-		}
-		argv = next
-		name, dirfd, flags = interp, unix.AT_FDCWD, 0
+	file, st, argv, e := t.openProgram(dirfd, name, filename, argv, flags)
+	if e != 0 {
+		return 0, e
 	}
 	if t.K.Loader == nil {
 		file.Close()
@@ -259,6 +222,56 @@ func (t *Thread) execve(dirfd int, pathAddr, argvAddr, envpAddr uint64, flags in
 		file.Close()
 	}
 	return 0, e
+}
+
+// openProgram opens the ELF execve runs for name: a #! script's
+// interpreter (its argument and the script's filename then go before
+// argv[1:]), up to maxInterpDepth of them. The result is open for
+// reading; argv is what the ELF gets.
+func (t *Thread) openProgram(dirfd int, name, filename string, argv []string, flags int) (*vfs.File, vfs.Stat, []string, unix.Errno) {
+	var file *vfs.File
+	var st vfs.Stat
+	var e unix.Errno
+	for depth := 0; ; depth++ {
+		if file, st, e = t.execFile(dirfd, name, flags); e != 0 {
+			return nil, st, nil, e
+		}
+		head := make([]byte, BINPRM_BUF_SIZE)
+		n, e := file.Pread(t.vctx(), head, 0)
+		if e != 0 {
+			file.Close()
+			return nil, st, nil, e
+		}
+		head = head[:n]
+		interp, arg, script := parseShebang(head)
+		if !script {
+			if !bytes.HasPrefix(head, []byte("\x7fELF")) {
+				file.Close()
+				return nil, st, nil, unix.ENOEXEC
+			}
+			break
+		}
+		file.Close()
+		if depth == maxInterpDepth {
+			return nil, st, nil, unix.ELOOP
+		}
+		if interp == "" {
+			return nil, st, nil, unix.ENOEXEC
+		}
+		// The script's path replaces argv[0]; the interpreter and its
+		// argument come first.
+		next := []string{interp}
+		if arg != "" {
+			next = append(next, arg)
+		}
+		next = append(next, filename)
+		if len(argv) > 1 {
+			next = append(next, argv[1:]...)
+		}
+		argv = next
+		name, dirfd, flags = interp, unix.AT_FDCWD, 0
+	}
+	return file, st, argv, 0
 }
 
 // becomeImage is execve's point of no return: the other threads end, the

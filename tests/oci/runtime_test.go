@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -451,4 +452,83 @@ func TestFeatures(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &f))
 	require.Equal(t, "1.0.0", f["ociVersionMin"])
 	require.Contains(t, f["linux"].(map[string]any)["namespaces"], "network")
+}
+
+// TestExec: exec starts a new process in a running container's guest,
+// with its own args, env, cwd and user, its stdout and exit status
+// wired through (as the shim runs it: --process, and --detach with
+// --pid-file), and signals sent to its PID reaching it.
+func TestExec(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	s := newShim(t)
+	c, r := s.create("exec", bundle(t, spec("/bin/probe", "sleep")))
+	require.NotNil(t, c, r.stderr)
+	go c.wait(2 * time.Minute)
+	t.Cleanup(func() { s.run("delete", "--force", c.id) })
+	require.Equal(t, 0, s.run("start", c.id).code)
+	require.Eventually(t, func() bool { return c.output() != "" }, time.Minute, 10*time.Millisecond)
+
+	dir := t.TempDir()
+	process := func(args ...string) string {
+		p := spec(args...)["process"].(map[string]any)
+		p["env"] = append(p["env"].([]string), "PROBE_EXEC=yes")
+		p["cwd"] = "/etc"
+		p["user"] = map[string]any{"uid": 1000, "gid": 1000}
+		data, err := json.Marshal(p)
+		require.NoError(t, err)
+		f := filepath.Join(dir, fmt.Sprintf("process-%d.json", time.Now().UnixNano()))
+		require.NoError(t, os.WriteFile(f, data, 0o644))
+		return f
+	}
+	r = s.run("exec", "--process", process("probe", "info", "3"), c.id)
+	require.Equal(t, 3, r.code, r.stderr)
+	require.Equal(t, "args: info 3\ncwd: /etc\nuid: 1000 gid: 1000\nhostname: runc\nenv: PROBE_EXEC=yes\nnofile: 1024 1024\n", r.stdout)
+
+	r = s.run("exec", c.id, "/bin/probe", "info")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "args: info\ncwd: /\nuid: 0 gid: 0\n")
+
+	r = s.run("exec", "--process", process("nosuch"), c.id)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "executable file not found")
+
+	// Detached, as the shim runs it: the PID file's process is the one
+	// to wait for and signal, and its stdio are files (the shim's fifos)
+	// that the guest process holds until it ends.
+	pidFile := filepath.Join(dir, "exec.pid")
+	read := func(f *os.File) string { b, _ := os.ReadFile(f.Name()); return string(b) }
+	detached := func(args ...string) (pid int, out *os.File) {
+		out, err := os.Create(filepath.Join(dir, fmt.Sprintf("out-%d", time.Now().UnixNano())))
+		require.NoError(t, err)
+		t.Cleanup(func() { out.Close() })
+		cmd := exec.Command(runtimeBin, append([]string{"--root", s.root, "--log", s.log, "--log-format", "json",
+			"exec", "--detach", "--pid-file", pidFile, "--process", process(args...)}, c.id)...)
+		cmd.Stdout, cmd.Stderr = out, out // a pipe would stay open as long as the process runs
+		require.NoError(t, cmd.Run(), read(out))
+		b, err := os.ReadFile(pidFile)
+		require.NoError(t, err)
+		_, err = fmt.Sscan(string(b), &pid)
+		require.NoError(t, err)
+		return pid, out
+	}
+	pid, out := detached("/bin/probe", "wait")
+	ps := s.run("ps", "--format", "json", c.id)
+	require.Contains(t, ps.stdout, strconv.Itoa(pid))
+	// The guest process has its handler once it says so.
+	require.Eventually(t, func() bool { return read(out) == "waiting\n" }, 30*time.Second, 10*time.Millisecond)
+	require.NoError(t, unix.Kill(pid, unix.SIGTERM))
+	var ws unix.WaitStatus
+	_, err := unix.Wait4(pid, &ws, 0, nil) // a subreaper's child since exec exited
+	require.NoError(t, err)
+	require.True(t, ws.Exited(), "status %v", ws)
+	require.Equal(t, 0, ws.ExitStatus())
+	require.Equal(t, "waiting\ngot terminated\n", read(out))
+	require.Equal(t, "sleeping\n", c.output(), "the container's own output is unchanged")
+
+	pid, _ = detached("/bin/probe", "sleep")
+	require.NoError(t, unix.Kill(pid, unix.SIGKILL))
+	_, err = unix.Wait4(pid, &ws, 0, nil)
+	require.NoError(t, err)
+	require.Equal(t, "running", s.state(c.id)["status"], "killing an exec leaves the container running")
 }
