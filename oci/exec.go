@@ -18,6 +18,7 @@ import (
 
 	"github.com/rumpgo/rumpgo/launch"
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/syscalls"
 	"golang.org/x/sys/unix"
 )
 
@@ -138,7 +139,7 @@ func serveExec(conn *net.UnixConn, g *launch.Guest) {
 	}
 	p, err := g.Spawn(c) // owns the descriptors, also when it fails
 	if err != nil {
-		fail(fmt.Errorf("exec %s: %v", req.Args[0], execErrText(err)))
+		fail(errors.New(execErrText(err)))
 		return
 	}
 	enc.Encode(execMessage{PID: p.PID()})
@@ -161,15 +162,26 @@ func serveExec(conn *net.UnixConn, g *launch.Guest) {
 	enc.Encode(execMessage{Exit: &code, Signal: st.Signal})
 }
 
-// execErrText words Spawn's errors as runc's exec does.
+// execErrText words Spawn's errors as runc's exec does: dockerd takes
+// its exit status from them (127 for "no such file or directory" and
+// "executable file not found", 126 for "permission denied").
 func execErrText(err error) string {
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return "executable file not found in $PATH or no such file: " + err.Error()
-	case errors.Is(err, unix.EACCES):
-		return "permission denied: " + err.Error()
+	const prefix = "exec failed: unable to start container process: "
+	var se *syscalls.SpawnError
+	if !errors.As(err, &se) {
+		return err.Error()
 	}
-	return err.Error()
+	switch {
+	case se.Op == syscalls.SpawnCwd:
+		return fmt.Sprintf(prefix+"chdir to cwd (%q) set in config.json failed: %v", se.Name, se.Errno)
+	case se.Op == syscalls.SpawnLookup && se.Errno == unix.ENOENT && !strings.Contains(se.Name, "/"):
+		return fmt.Sprintf(prefix+"exec: %q: executable file not found in $PATH", se.Name)
+	case se.Op == syscalls.SpawnLookup && se.Errno == unix.ENOENT:
+		return fmt.Sprintf(prefix+"exec: %q: stat %s: %v", se.Name, se.Name, se.Errno)
+	case se.Op == syscalls.SpawnLookup || se.Op == syscalls.SpawnOpen:
+		return fmt.Sprintf(prefix+"exec: %q: %v", se.Name, se.Errno)
+	}
+	return prefix + err.Error()
 }
 
 // exec is runc's exec command: the process comes from --process (a

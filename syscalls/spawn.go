@@ -37,6 +37,25 @@ type SpawnRequest struct {
 	Rlimits map[int]posix.Rlimit
 }
 
+// SpawnError is why Spawn could not start the program: the step that
+// failed, the name it failed on and execve's answer there.
+type SpawnError struct {
+	Op    string // SpawnCwd, SpawnLookup, SpawnOpen or SpawnLoad
+	Name  string
+	Errno unix.Errno
+}
+
+// SpawnError's steps.
+const (
+	SpawnCwd    = "working directory" // Name is the directory
+	SpawnLookup = "lookup"            // Name is the program as asked, looked up in PATH
+	SpawnOpen   = "open"              // Name is the program's path (a #! interpreter's failure too)
+	SpawnLoad   = "load"              // the ELF could not be loaded
+)
+
+func (e *SpawnError) Error() string { return "spawn: " + e.Op + " " + e.Name + ": " + e.Errno.Error() }
+func (e *SpawnError) Unwrap() error { return e.Errno }
+
 // defaultSpawnPath is the PATH looked in when the environment has none
 // (runc's and Docker's default).
 const defaultSpawnPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -94,25 +113,25 @@ func (k *Kernel) Spawn(req SpawnRequest) (*posix.ThreadGroup, error) {
 	p, e := fs.VFS.Lookup(t.vctx(), fsc, vfs.Path{}, cwd, vfs.LookupFollow|vfs.LookupDirectory)
 	if e != 0 {
 		task.Exit(0)
-		return abandon(fmt.Errorf("spawn: working directory %s: %w", cwd, e))
+		return abandon(&SpawnError{Op: SpawnCwd, Name: cwd, Errno: e})
 	}
 	fsc.SetCwd(p)
 	name, e := t.lookPath(req.Path, req.Env)
 	if e != 0 {
 		task.Exit(0)
-		return abandon(fmt.Errorf("spawn: %s: %w", req.Path, e))
+		return abandon(&SpawnError{Op: SpawnLookup, Name: req.Path, Errno: e})
 	}
 	file, st, argv, e := t.openProgram(unix.AT_FDCWD, name, name, req.Argv, 0)
 	if e != 0 {
 		task.Exit(0)
-		return abandon(fmt.Errorf("spawn: %s: %w", name, e))
+		return abandon(&SpawnError{Op: SpawnOpen, Name: name, Errno: e})
 	}
 	prog, e := k.Loader.Load(ExecRequest{Process: g, File: file, Size: st.Size, Filename: name,
 		Argv: argv, Env: req.Env, Cred: t.cred()})
 	if e != 0 {
 		file.Close()
 		task.Exit(0)
-		return abandon(fmt.Errorf("spawn: loading %s: %w", name, e))
+		return abandon(&SpawnError{Op: SpawnLoad, Name: name, Errno: e})
 	}
 	g.MM = prog.MM
 	g.MarkExeced()
@@ -129,6 +148,12 @@ func (k *Kernel) Spawn(req SpawnRequest) (*posix.ThreadGroup, error) {
 // of that name (EACCES when only non-executable ones were found).
 func (t *Thread) lookPath(name string, env []string) (string, unix.Errno) {
 	if strings.Contains(name, "/") {
+		// As Go's LookPath (runc's): the file itself must be there.
+		f, _, e := t.execFile(unix.AT_FDCWD, name, 0)
+		if e != 0 {
+			return "", e
+		}
+		f.Close()
 		return name, 0
 	}
 	pathEnv := defaultSpawnPath

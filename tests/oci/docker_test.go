@@ -310,3 +310,55 @@ func TestDockerPublish(t *testing.T) {
 	_, err = d.docker("rm", id)
 	require.NoError(t, err)
 }
+
+// TestDockerExec: docker exec into a running rumpgo container (the shim
+// runs rumpgo-oci exec --process --detach --pid-file) prints, reads its
+// stdin and exits as the same docker exec into a runc container.
+func TestDockerExec(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	d := startDockerd(t)
+	probeImage(t, d)
+	ids := map[string]string{}
+	for _, rt := range []string{"runc", "rumpgo"} {
+		id, err := d.docker("run", "-d", "--runtime="+rt, "-h", "probe", "-e", "PROBE_C=container", "probe:1", "/bin/probe", "sleep")
+		require.NoError(t, err)
+		ids[rt] = strings.TrimSpace(id)
+		t.Cleanup(func() { d.run(nil, "rm", "-f", ids[rt]) })
+	}
+	for _, tc := range []struct {
+		name       string
+		opts, args []string
+		stdin      string
+	}{
+		{"status", nil, []string{"/bin/probe", "info", "3"}, ""},
+		{"env-workdir-user", []string{"-e", "PROBE_X=x y", "-e", "PROBE_FILES=/etc/motd", "-w", "/etc", "-u", "1000:1001"}, []string{"/bin/probe", "info"}, ""},
+		{"path-lookup", nil, []string{"probe", "info"}, ""},
+		{"stdin", []string{"-i"}, []string{"/bin/probe", "cat"}, "one\ntwo\n"},
+		{"stdin-closed", nil, []string{"/bin/probe", "cat"}, "unread\n"},
+		{"missing", nil, []string{"/bin/nosuch"}, ""},
+		{"not-in-path", nil, []string{"nosuch"}, ""},
+		{"not-executable", nil, []string{"/etc/motd"}, ""},
+		{"missing-cwd", []string{"-w", "/nosuch"}, []string{"/bin/probe", "info"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res [2]result
+			for i, rt := range []string{"runc", "rumpgo"} {
+				args := append(append(append([]string{"exec"}, tc.opts...), ids[rt]), tc.args...)
+				res[i] = d.run(strings.NewReader(tc.stdin), args...)
+			}
+			native, guest := res[0], res[1]
+			require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, native.code, guest.code, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+		})
+	}
+	logs, err := d.docker("logs", ids["rumpgo"])
+	require.NoError(t, err)
+	require.Equal(t, "sleeping\n", logs, "the execs' output is not the container's")
+	state, err := d.docker("inspect", "-f", "{{.State.Status}}", ids["rumpgo"])
+	require.NoError(t, err)
+	require.Equal(t, "running\n", state)
+}

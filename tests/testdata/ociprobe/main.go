@@ -8,10 +8,12 @@
 //	ociprobe sleep          sleep forever (the default SIGTERM action ends it)
 //	ociprobe serve PORT     answer HTTP on PORT with "hello from ociprobe"
 //	ociprobe write FILE     write "written" to FILE, print its contents back
+//	ociprobe cat            copy stdin to stdout, then print "bytes: N"
 package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: ociprobe info|wait|sleep|serve|write ...")
+		fmt.Fprintln(os.Stderr, "usage: ociprobe info|wait|sleep|serve|write|cat ...")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -60,6 +62,13 @@ func main() {
 		}
 		b, _ := os.ReadFile(os.Args[2])
 		fmt.Print(string(b))
+	case "cat":
+		n, err := io.Copy(os.Stdout, os.Stdin)
+		if err != nil {
+			fmt.Println("cat:", err)
+			os.Exit(1)
+		}
+		fmt.Println("bytes:", n)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", os.Args[1])
 		os.Exit(2)
