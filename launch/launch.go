@@ -281,6 +281,9 @@ func Run(cfg Config) (*Result, error) {
 	<-group.Dying()
 	m.Stop()
 	waitStopped(m, 2*time.Second)
+	if !timedOut.Load() {
+		k.ReportKill(group) // a sent SIGKILL's report line, as die writes the others'
+	}
 	return &Result{
 		Status:      group.Status(),
 		Unsupported: k.Unsupported(),

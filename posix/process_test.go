@@ -155,3 +155,32 @@ func TestFDTableAcrossProcesses(t *testing.T) {
 	require.Len(t, mine.FDs(), 1)
 	require.Len(t, fds.FDs(), 2, "the other process keeps its table")
 }
+
+// TestKilledBy: a sent SIGKILL ends the process and is kept for the report
+// of its death; an exit, or a SIGKILL status set directly (a timeout, a
+// machine failure), is no sent kill.
+func TestKilledBy(t *testing.T) {
+	p := NewProcesses()
+	init, _ := p.NewProcess(nil, 0)
+	sent, _ := p.NewProcess(init, int(unix.SIGCHLD))
+	exited, _ := p.NewProcess(init, int(unix.SIGCHLD))
+	direct, _ := p.NewProcess(init, int(unix.SIGCHLD))
+
+	kill := SigInfo{Signo: int32(unix.SIGKILL), Code: SI_USER, PID: 7, UID: 1000}
+	require.Zero(t, sent.Send(kill))
+	require.True(t, sent.Exiting())
+	require.Equal(t, ExitStatus{Signal: int(unix.SIGKILL)}, sent.Status())
+	got, ok := sent.KilledBy()
+	require.True(t, ok)
+	require.Equal(t, kill, got)
+
+	exited.ExitGroup(ExitStatus{Code: 1})
+	exited.Send(kill) // too late: it is exiting already
+	_, ok = exited.KilledBy()
+	require.False(t, ok, "an exit is no kill")
+	require.Equal(t, ExitStatus{Code: 1}, exited.Status())
+
+	direct.ExitGroup(ExitStatus{Signal: int(unix.SIGKILL)})
+	_, ok = direct.KilledBy()
+	require.False(t, ok, "a status set directly names no sender")
+}

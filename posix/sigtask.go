@@ -123,7 +123,7 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 	s := t.Group.Signals
 	sig := int(info.Signo)
 	if sig == int(unix.SIGKILL) {
-		t.Group.ExitGroup(ExitStatus{Signal: sig})
+		t.Group.Kill(info)
 		return 0
 	}
 	if sig == int(unix.SIGCONT) {
@@ -171,7 +171,7 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 	s := g.Signals
 	sig := int(info.Signo)
 	if sig == int(unix.SIGKILL) {
-		g.ExitGroup(ExitStatus{Signal: sig})
+		g.Kill(info)
 		return 0
 	}
 	if sig == int(unix.SIGCONT) {

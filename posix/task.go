@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/rumpgo/rumpgo/posix/mm"
+	"golang.org/x/sys/unix"
 )
 
 // ExitStatus is how a thread group ended.
@@ -34,8 +35,9 @@ type ThreadGroup struct {
 
 	mu      sync.Mutex
 	tasks   map[int]*Task
-	exiting bool
-	status  ExitStatus
+	exiting  bool
+	status   ExitStatus
+	killedBy *SigInfo // the SIGKILL that ended it, when one was sent (Kill)
 	dying   chan struct{} // closed when the group starts to exit
 	gone    chan struct{} // closed when its last task is gone (process.go: Ended)
 
@@ -196,6 +198,30 @@ func (g *ThreadGroup) ExitGroup(s ExitStatus) {
 		t.wakeLocked()
 	}
 	g.Signals.mu.Unlock()
+}
+
+// Kill ends the group for a SIGKILL sent to it (kill, tgkill, a limit),
+// and keeps who sent it for the report of the death: no thread of the
+// process sees a SIGKILL, so none can describe it as it does the other
+// fatal signals.
+func (g *ThreadGroup) Kill(info SigInfo) {
+	g.mu.Lock()
+	if !g.exiting {
+		g.killedBy = &info
+	}
+	g.mu.Unlock()
+	g.ExitGroup(ExitStatus{Signal: int(unix.SIGKILL)})
+}
+
+// KilledBy is the SIGKILL that ended the group, when Kill ended it (not
+// when a timeout or a machine failure did, which say so themselves).
+func (g *ThreadGroup) KilledBy() (SigInfo, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.killedBy == nil || g.status.Signal != int(unix.SIGKILL) {
+		return SigInfo{}, false
+	}
+	return *g.killedBy, true
 }
 
 // Exiting reports whether the group has started to exit.

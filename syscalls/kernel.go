@@ -311,6 +311,33 @@ func (k *Kernel) report(format string, args ...any) {
 	}
 }
 
+// killReasons says why the kernel itself sent a process SIGKILL (a
+// limit), for ReportKill; keyed by *posix.ThreadGroup.
+var killReasons sync.Map
+
+// ReportKill writes the one-line report of the guest's death by a SIGKILL
+// that was sent to it: who sent it, or why the kernel did. die writes the
+// report of every other fatal signal, from the thread that takes it; no
+// thread takes a SIGKILL (posix ends the process as it is sent), so the
+// caller that waits for the process's end asks for this one. Nothing is
+// written when no SIGKILL was sent (a timeout or a machine failure ended
+// it, and say so themselves).
+func (k *Kernel) ReportKill(g *posix.ThreadGroup) {
+	info, ok := g.KilledBy()
+	if !ok {
+		return
+	}
+	reason, _ := killReasons.LoadAndDelete(g)
+	switch {
+	case reason != nil:
+		k.report("rumpgo: guest killed by SIGKILL: %s", reason)
+	case info.Code == posix.SI_USER || info.Code == posix.SI_TKILL:
+		k.report("rumpgo: guest killed by SIGKILL (sent by pid %d)", info.PID)
+	default:
+		k.report("rumpgo: guest killed by SIGKILL")
+	}
+}
+
 func signalName(sig int) string {
 	return strings.ToUpper(unix.SignalName(unix.Signal(sig)))
 }

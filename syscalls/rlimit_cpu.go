@@ -1,6 +1,7 @@
 package syscalls
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -51,6 +52,7 @@ func cpuWatchdog(g *posix.ThreadGroup) {
 		secs := uint64(g.CPUTotal() / time.Second)
 		switch {
 		case lim.Max != posix.RLIM_INFINITY && secs >= lim.Max:
+			killReasons.Store(g, fmt.Sprintf("its CPU time (%d s) reached RLIMIT_CPU's hard limit", secs))
 			g.Send(posix.SigInfo{Signo: int32(unix.SIGKILL), Code: posix.SI_KERNEL})
 			return
 		case secs >= lim.Cur:

@@ -200,6 +200,9 @@ func (k *Kernel) processEnded(g *posix.ThreadGroup) {
 	delete(k.procTimers, g)
 	k.timersMu.Unlock()
 	k.semExit(g) // SEM_UNDO
+	if g.PID != 1 {
+		killReasons.Delete(g) // only the first process's death is reported (ReportKill)
+	}
 	if parent, info := g.Ended(uid); parent != nil {
 		parent.Send(info)
 	}

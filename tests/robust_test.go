@@ -21,6 +21,8 @@ type robustCase struct {
 	// loopback up and ping sockets allowed (the host's lo has only ::1,
 	// and ping_group_range may exclude root).
 	netns bool
+	// report is a line rumpgo's stderr must hold (a death's report).
+	report string
 }
 
 var robustCases = []robustCase{
@@ -36,7 +38,7 @@ var robustCases = []robustCase{
 	{mode: "errqueue", netns: true},
 	{mode: "waitid-nochild"},
 	{mode: "rlimit-cpu"},
-	{mode: "rlimit-cpu-handled"},
+	{mode: "rlimit-cpu-handled", report: "rumpgo: guest killed by SIGKILL: its CPU time (2 s) reached RLIMIT_CPU's hard limit"},
 	{mode: "robust"},
 	{mode: "altstack-overflow"},
 	// Wrong answers.
@@ -68,6 +70,9 @@ func TestRobust(t *testing.T) {
 			requireNoMonitorFailure(t, r.stderr)
 			require.Equal(t, native.stdout, r.stdout, "stderr:\n%s", r.stderr)
 			require.Equal(t, native.status, r.status, "stderr:\n%s", r.stderr)
+			if tc.report != "" {
+				require.Contains(t, r.stderr, tc.report)
+			}
 		})
 	}
 }

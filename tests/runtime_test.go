@@ -36,6 +36,7 @@ func TestSignals(t *testing.T) {
 		{name: "pprof", flags: []string{"--cpus", "2"}},
 		{name: "itimer"},
 		{name: "term-default", guestLine: "rumpgo: guest killed by SIGTERM"},
+		{name: "kill-default", guestLine: "rumpgo: guest killed by SIGKILL (sent by pid 1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			native := run(t, os.Environ(), nil, bin, tc.name)

@@ -28,6 +28,7 @@ func main() {
 		"usr1":         usr1,
 		"sigterm":      sigterm,
 		"term-default": termDefault,
+		"kill-default": killDefault,
 		"mutex":        mutex,
 		"sleep":        sleep,
 		"pprof":        cpuProfile,
@@ -107,6 +108,15 @@ func sigterm() {
 func termDefault() {
 	fmt.Println("raising")
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	time.Sleep(5 * time.Second)
+	fmt.Println("still alive")
+}
+
+// killDefault: SIGKILL sent to itself ends it (137); rumpgo reports it
+// as it reports any other fatal signal.
+func killDefault() {
+	fmt.Println("raising")
+	syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	time.Sleep(5 * time.Second)
 	fmt.Println("still alive")
 }
