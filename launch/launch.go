@@ -120,7 +120,7 @@ type Result struct {
 	Unsupported []string // unimplemented syscalls the guest made, "name×count"
 	Calls       uint64
 	CallTimes   []syscalls.CallStats // time per syscall, the most first
-	Failure     error // the machine failed (exit 125), not the guest
+	Failure     error                // the machine failed (exit 125), not the guest
 	Elapsed     time.Duration
 	TimedOut    bool // Config.Timeout stopped the guest
 }

@@ -33,13 +33,13 @@ type ThreadGroup struct {
 	Signals *SignalHandlers
 	Limits  *Limits
 
-	mu      sync.Mutex
-	tasks   map[int]*Task
+	mu       sync.Mutex
+	tasks    map[int]*Task
 	exiting  bool
 	status   ExitStatus
-	killedBy *SigInfo // the SIGKILL that ended it, when one was sent (Kill)
-	dying   chan struct{} // closed when the group starts to exit
-	gone    chan struct{} // closed when its last task is gone (process.go: Ended)
+	killedBy *SigInfo      // the SIGKILL that ended it, when one was sent (Kill)
+	dying    chan struct{} // closed when the group starts to exit
+	gone     chan struct{} // closed when its last task is gone (process.go: Ended)
 
 	endedCPU CPUTimes // of the tasks that ended (cputime.go); guarded by mu
 	childCPU CPUTimes // of the children reaped, and theirs; guarded by mu
