@@ -194,17 +194,19 @@ func (s *symbolizer) load(m *module) *elfSyms {
 		return m.syms
 	}
 	m.loaded = true
-	var data []byte
-	if m.host != "" {
-		data, _ = os.ReadFile(m.host)
-	}
-	if data == nil {
-		data = s.readGuest(m.path)
-	}
-	if data == nil {
-		return nil
-	}
-	m.syms = parseSyms(data)
+	m.syms = s.k.symCache.get(m.host, func() *elfSyms {
+		var data []byte
+		if m.host != "" {
+			data, _ = os.ReadFile(m.host)
+		}
+		if data == nil {
+			data = s.readGuest(m.path)
+		}
+		if data == nil {
+			return nil
+		}
+		return parseSyms(data)
+	})
 	if m.syms != nil && m.mapped {
 		// ld.so maps each PT_LOAD from its page-aligned offset to its
 		// page-aligned address plus the bias.
@@ -254,6 +256,7 @@ type elfSyms struct {
 	gotab *gosym.Table
 	dw    *dwarf.Data
 	eh    *ehFrame // call frame information, or nil
+	goCFI *ehFrame // a Go program's .debug_frame, or nil
 }
 
 // parseSyms reads the symbol sources of an ELF; nil when it is no ELF.
@@ -299,6 +302,9 @@ func parseSyms(data []byte) *elfSyms {
 	}
 	sort.Slice(s.funcs, func(i, j int) bool { return s.funcs[i].Value < s.funcs[j].Value })
 	s.eh = readEHFrame(f)
+	if s.gotab != nil {
+		s.goCFI = readDebugFrame(f)
+	}
 	if s.gotab == nil {
 		if d, err := f.DWARF(); err == nil {
 			s.dw = d

@@ -9,6 +9,7 @@ import (
 	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/mm"
 	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
 )
 
 // Inspection: what a profiler or debugger outside the guest (package
@@ -137,6 +138,36 @@ func (t *Thread) runHooks(cpu rumpglue.CPU) {
 // from the vCPU must then return through Finish.
 func (t *Thread) hooksPending() bool { return t.insp.pending.Load() }
 
+// symCache keeps the ELFs symbolizers parsed from host files (the
+// program and interpreter the monitor loaded, which do not change while
+// it runs): a profiler makes a symbolizer per process and again when a
+// library appears, and reading a Go program's tables takes tens of
+// milliseconds. Guest files may be rewritten, so they are read again.
+type symCache struct {
+	mu    sync.Mutex
+	parse map[string]*elfSyms
+}
+
+func (c *symCache) get(host string, parse func() *elfSyms) *elfSyms {
+	if host == "" {
+		return parse()
+	}
+	key := host
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.parse[key]; ok {
+		return s
+	}
+	s := parse()
+	if s != nil {
+		if c.parse == nil {
+			c.parse = map[string]*elfSyms{}
+		}
+		c.parse[key] = s
+	}
+	return s
+}
+
 // Group is the thread's process.
 func (t *Thread) Group() *posix.ThreadGroup { return t.Task.Group }
 
@@ -197,6 +228,20 @@ func (s *Symbolizer) Lookup(pc uint64) Location {
 
 // Covers reports whether addr lies in a module the symbolizer knows.
 func (s *Symbolizer) Covers(addr uint64) bool { return s.s.moduleOf(addr) != nil }
+
+// Stale reports whether the process has mapped executable code from a
+// file since the symbolizer was made (a library dlopen loaded): then a
+// new one knows more.
+func (s *Symbolizer) Stale() bool {
+	for _, v := range s.as.VMAs() {
+		if v.File != nil && v.Prot&unix.PROT_EXEC != 0 && !s.s.covered(v.Start) {
+			if _, _, name := v.File.MapInfo(); name != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Modules lists the ELFs of the process: guest path, run-time range and
 // load bias.

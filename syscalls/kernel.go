@@ -66,6 +66,7 @@ type Kernel struct {
 	stats    stats
 	times    timings   // time per syscall (timing.go)
 	threads  threadSet // live threads, for observers (inspect.go)
+	symCache symCache  // parsed ELFs, for symbolizers (inspect.go)
 	failure  atomic.Pointer[error]
 }
 

@@ -161,6 +161,10 @@ type ehFrame struct {
 	// index is every FDE, sorted, when there is no usable table.
 	index []fdeSpan
 	cies  map[uint64]*cie
+	// debug: the entries are .debug_frame's, which differ from
+	// .eh_frame's in two fields: a CIE's id is 0xffffffff, not 0, and an
+	// FDE's CIE pointer is an offset from the section's start.
+	debug bool
 }
 
 type fdeSpan struct{ start, end, off uint64 }
@@ -195,6 +199,25 @@ func readEHFrame(f *elf.File) *ehFrame {
 	if e.table == nil {
 		e.buildIndex()
 	}
+	return e
+}
+
+// readDebugFrame reads .debug_frame, which the Go linker writes for every
+// Go function from its SP deltas (Go binaries have no .eh_frame): what
+// unwinds a Go function that keeps no frame of its own, a leaf, where the
+// frame pointer already is the caller's. nil when the ELF has none
+// (stripped with -w).
+func readDebugFrame(f *elf.File) *ehFrame {
+	sec := f.Section(".debug_frame")
+	if sec == nil || sec.Type == elf.SHT_NOBITS {
+		return nil
+	}
+	data, err := sec.Data() // decompressed when SHF_COMPRESSED
+	if err != nil || len(data) == 0 {
+		return nil
+	}
+	e := &ehFrame{data: data, cies: map[uint64]*cie{}, debug: true}
+	e.buildIndex()
 	return e
 }
 
@@ -296,6 +319,9 @@ func (e *ehFrame) entryBounds(off uint64) (next uint64, isCIE bool, err error) {
 	id, err := r.u32()
 	if err != nil {
 		return 0, false, err
+	}
+	if e.debug {
+		return end, id == 0xffffffff, nil
 	}
 	return end, id == 0, nil
 }
@@ -408,10 +434,13 @@ func (e *ehFrame) fdeAt(off uint64) (*fde, error) {
 	}
 	r := cfiReader{b: e.data[:end], pos: int(off) + 4}
 	ptr, _ := r.u32() // distance back to the CIE, from this field
-	if uint64(ptr) > off+4 {
+	cieOff := off + 4 - uint64(ptr)
+	if e.debug {
+		cieOff = uint64(ptr) // .debug_frame: the CIE's offset
+	} else if uint64(ptr) > off+4 {
 		return nil, errors.New("FDE's CIE pointer out of range")
 	}
-	c, err := e.cieAt(off + 4 - uint64(ptr))
+	c, err := e.cieAt(cieOff)
 	if err != nil {
 		return nil, err
 	}

@@ -150,10 +150,19 @@ func (s *symbolizer) stepCFI(cur unwindRegs, lookup uint64, read func(uint64) (u
 		return cur, false, stepFail
 	}
 	syms := s.load(m)
-	if syms == nil || syms.eh == nil {
+	if syms == nil {
 		return cur, false, stepFail
 	}
-	f, err := syms.eh.find(lookup - m.bias)
+	var f *fde
+	err := errNoFDE
+	if syms.eh != nil {
+		f, err = syms.eh.find(lookup - m.bias)
+	}
+	goFrame := false
+	if err != nil && syms.goCFI != nil {
+		f, err = syms.goCFI.find(lookup - m.bias)
+		goFrame = true
+	}
 	if err != nil {
 		return cur, false, stepFail
 	}
@@ -161,7 +170,16 @@ func (s *symbolizer) stepCFI(cur unwindRegs, lookup uint64, read func(uint64) (u
 	if err != nil {
 		return cur, false, stepFail
 	}
-	return unwindRow(cur, row, int(f.cie.raReg), read, f.cie.signal)
+	next, signal, res = unwindRow(cur, row, int(f.cie.raReg), read, f.cie.signal)
+	if res == stepOK && goFrame && row.regs[dwRBP].kind == ruleUnspecified && cur.known[dwRBP] {
+		// Go's CFI says nothing of RBP. A Go function with a frame
+		// pushes the caller's RBP just below the return address and
+		// points RBP there; one without (a leaf) leaves the caller's.
+		if slot := next.v[dwRSP] - 16; cur.v[dwRBP] == slot {
+			next.v[dwRBP], next.known[dwRBP] = read(slot)
+		}
+	}
+	return next, signal, res
 }
 
 // unwindRow applies a row of rules to the callee's registers.

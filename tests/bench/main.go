@@ -39,6 +39,9 @@
 //   - [files] sequential read of a 256 MiB file (1 MiB reads) from an image
 //     and from a volume; creating small files in a tmpfs (files.go).
 //   - [size] hello's binary against the image `rumpgo build` makes of it.
+//   - [profile] the cost of `rumpgo run --profile` at its default rate:
+//     tests/testdata/cpuhot's work loop (hot Go code and a getpid a round),
+//     ns per round under rumpgo without and with the profiler.
 //
 // Cells are "median (min–max)" over the runs; ratio is rumpgo's median
 // over the baseline's (native unless the row names another).
@@ -94,7 +97,7 @@ var (
 		qemuRuns: 1, kvmTimeout: 3 * time.Second}
 )
 
-var allGroups = []string{"hello", "qemu", "syscall", "runtime", "touch", "http", "files", "size"}
+var allGroups = []string{"hello", "qemu", "syscall", "runtime", "touch", "http", "files", "size", "profile"}
 
 // bench is one run of the suite.
 type bench struct {
@@ -190,7 +193,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := gobuild.Build(b.root, b.dir+"/", "./tests/bench/hello", "./tests/testdata/getpid",
 		"./tests/testdata/timenow", "./tests/testdata/rtbench", "./tests/testdata/fsvol",
-		"./tests/testdata/httpserve"); err != nil {
+		"./tests/testdata/httpserve", "./tests/testdata/cpuhot"); err != nil {
 		return b.fail("%v", err)
 	}
 
@@ -215,6 +218,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			b.files()
 		case "size":
 			b.size()
+		case "profile":
+			b.profile()
 		}
 	}
 	m.loadEnd = loadAvg()
@@ -487,6 +492,31 @@ func (b *bench) touch() {
 	pg, errG := perCallNs(b.runs, b.rumpgo, "run", "--memory", strconv.Itoa(b.touchMiB+256), rtbench, "touch", arg)
 	b.add("touch", fmt.Sprintf("page fault: first touch of each 4 KiB page of a fresh %s mmap (per page, %s)", mibName(b.touchMiB), b.of(b.runs)),
 		pn, pg, errN, errG, ns)
+}
+
+// profile measures --profile's overhead against rumpgo without it. The
+// two sides alternate run by run, so that a neighbour's load on a shared
+// host weighs on both alike.
+func (b *bench) profile() {
+	cpuhot := b.bin("cpuhot")
+	arg := strconv.Itoa(b.opCalls * 20) // 40000 rounds, a few seconds, at full size
+	out := filepath.Join(b.dir, "cpuhot.pprof")
+	var plain, prof []float64
+	var errP, errQ error
+	for range b.runs {
+		if errP == nil {
+			var v []float64
+			v, errP = perCallNs(1, b.rumpgo, "run", cpuhot, "work", arg)
+			plain = append(plain, v...)
+		}
+		if errQ == nil {
+			var v []float64
+			v, errQ = perCallNs(1, b.rumpgo, "run", "--profile", out, cpuhot, "work", arg)
+			prof = append(prof, v...)
+		}
+	}
+	b.add("profile", fmt.Sprintf("--profile at its default 100 Hz: a round of hot Go code (65536 steps) and a getpid; baseline: rumpgo without --profile (per round, %s)", b.of(b.runs)),
+		plain, prof, errP, errQ, ns)
 }
 
 func mibName(mib int) string {

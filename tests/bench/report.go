@@ -231,4 +231,7 @@ const howText = `- **hello boot-to-exit**: ` + "`tests/bench/hello`" + ` (prints
   (` + "`-v`" + `) of the same host file.
 - **file creation**: ` + "`fsvol create`" + ` in a tmpfs on both sides (the guest's /tmp; /dev/shm natively).
 - **size**: hello's binary and the image ` + "`rumpgo build -o hello.img hello`" + ` writes, ` + "`stat`" + `'s size.
+- **profile**: ` + "`tests/testdata/cpuhot work N`" + ` times N rounds of a hot Go loop and a getpid inside the
+  program, under ` + "`rumpgo run`" + ` and ` + "`rumpgo run --profile FILE`" + ` (100 samples a second of every
+  thread, each guest sample a kick of its vCPU), the sides alternating; the ratio is the profiler's overhead.
 `

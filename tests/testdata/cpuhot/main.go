@@ -3,6 +3,10 @@
 // second argument it profiles itself with runtime/pprof, the reference the
 // profile rumpgo takes from outside is compared with. It also writes a
 // line to stdout every 100 ms, so a run makes syscalls all along.
+//
+// cpuhot work N is the profiler's bench row (tests/bench): N rounds of
+// 2^16 steps of hotLoop and one getpid, then "ns_per_call T" (per round)
+// on stderr.
 package main
 
 import (
@@ -10,6 +14,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -28,6 +33,22 @@ func hotLoop(n int) uint64 {
 func coldLoop(n int) uint64 { return hotLoop(n / 16) }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "work" {
+		n, err := strconv.Atoi(os.Args[2])
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "usage: cpuhot work ROUNDS")
+			os.Exit(2)
+		}
+		var sum uint64
+		start := time.Now()
+		for range n {
+			sum += hotLoop(1 << 16)
+			syscall.Getpid()
+		}
+		fmt.Fprintf(os.Stderr, "ns_per_call %.1f\n", float64(time.Since(start).Nanoseconds())/float64(n))
+		fmt.Println("sum", sum != 1)
+		return
+	}
 	secs, err := strconv.ParseFloat(os.Args[1], 64)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "usage: cpuhot SECONDS [NATIVE.pprof]")
