@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/image"
+	"github.com/rumpgo/rumpgo/image/deb"
 	"github.com/rumpgo/rumpgo/image/layers"
 	"github.com/rumpgo/rumpgo/image/pack"
 	"github.com/rumpgo/rumpgo/launch"
@@ -20,6 +22,7 @@ import (
 const buildUsage = `usage: rumpgo build -o IMAGE [flags] PROGRAM [--] [ARGS...]
        rumpgo build -o IMAGE --rootfs DIR [flags] PROGRAM [--] [ARGS...]
        rumpgo build -o IMAGE --image DOCKER-SAVE.tar|OCI-LAYOUT [flags] [COMMAND [ARGS...]]
+       rumpgo build -o IMAGE --deb PACKAGE[,PACKAGE...] [flags] COMMAND [ARGS...]
 
 Writes IMAGE: PROGRAM (at /bin/NAME unless --entry says), the --file
 trees, and how to run it (argv PROGRAM ARGS..., env, workdir, user, memory,
@@ -35,6 +38,13 @@ OCI image layout (a directory, or a tar of one), its layers applied in
 order with their whiteouts; its config's Entrypoint and Cmd (COMMAND
 replaces Cmd, as docker run's), Env, WorkingDir, User, ExposedPorts and
 Volumes become the image's, each flag overriding or adding to them.
+
+With --deb the tree is Debian packages' (names resolved with their
+Depends and Pre-Depends from the host's apt lists, fetched from its apt
+cache or by apt-get download into $RUMPGO_DEB_CACHE, default
+$XDG_CACHE_HOME/rumpgo/debs; or .deb files), unpacked by dpkg-deb into a
+merged-/usr tree; maintainer scripts do not run. Essential packages
+(dash for /bin/sh) come only when named. COMMAND is found in the tree.
 `
 
 // stringList is a repeatable string flag.
@@ -54,7 +64,8 @@ func build(args []string, stderr io.Writer) int {
 	memory := fl.Uint64("memory", 0, "guest memory in `MiB` (default rumpgo's)")
 	rootfs := fl.String("rootfs", "", "take host `DIR` as the image's whole tree; PROGRAM is a path in it")
 	fromImage := fl.String("image", "", "take the tree and config of a container image: a docker save `TARBALL` or an OCI image layout")
-	var files, env, ports, volumes stringList
+	var files, env, ports, volumes, debs stringList
+	fl.Var(&debs, "deb", "take the tree of Debian `PACKAGE[,PACKAGE...]` (names or .deb files) and their dependencies (repeatable)")
 	fl.Var(&files, "file", "copy host `SRC:DST` (a file or a directory tree) into the image (repeatable)")
 	fl.Var(&env, "e", "set `KEY=VALUE` in the environment (repeatable)")
 	fl.Var(&ports, "p", "publish `[HOSTIP:]HOSTPORT:GUESTPORT[/proto]` or PORT when run (repeatable)")
@@ -69,6 +80,13 @@ func build(args []string, stderr io.Writer) int {
 		fl.SetOutput(stderr)
 		fl.PrintDefaults()
 		return exitFailure
+	}
+	if len(debs) > 0 {
+		if *fromImage != "" {
+			return fail("--deb and --image are two sources of the tree: give one")
+		}
+		return buildFromDebs(debs, *out, fl, buildFlags{entry: *entry, workdir: *workdir, user: *user, memory: *memory,
+			rootfs: *rootfs, files: files, env: env, ports: ports, volumes: volumes}, stderr)
 	}
 	if *fromImage != "" {
 		return buildFromImage(*fromImage, *out, fl, buildFlags{entry: *entry, workdir: *workdir, user: *user, memory: *memory,
@@ -202,7 +220,6 @@ func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.W
 		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
 		return exitFailure
 	}
-	warn := func(s string) { fmt.Fprintf(stderr, "rumpgo build: warning: %s\n", s) }
 	switch {
 	case out == "":
 		return fail("-o IMAGE is required")
@@ -225,13 +242,83 @@ func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.W
 	if err != nil {
 		return fail("--image %s: %v", src, err)
 	}
-	c := im.Config
+	return buildTree("--image "+src, tree, im.Config, fl, f, out, stderr)
+}
+
+// buildFromDebs is `rumpgo build --deb`: the packages and their
+// dependencies unpacked into a scratch directory, COMMAND found in it.
+func buildFromDebs(debs []string, out string, fl *flag.FlagSet, f buildFlags, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
+		return exitFailure
+	}
+	switch {
+	case out == "":
+		return fail("-o IMAGE is required")
+	case f.rootfs != "":
+		return fail("--deb and --rootfs are two sources of the tree: give one")
+	case f.entry != "":
+		return fail("--entry is for a host PROGRAM; with --deb COMMAND is resolved in the packages' tree")
+	case fl.NArg() == 0:
+		return fail("--deb needs COMMAND: the program of the packages to run")
+	}
+	var names []string
+	for _, d := range debs {
+		for _, n := range strings.Split(d, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return fail("--deb: no package named")
+	}
+	ctx := context.Background()
+	o := deb.Options{Progress: stderr, Cache: os.Getenv("RUMPGO_DEB_CACHE")}
+	pkgs, err := deb.Resolve(ctx, names, o)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if err := deb.Fetch(ctx, pkgs, o); err != nil {
+		return fail("%v", err)
+	}
+	scratch, err := os.MkdirTemp("", "rumpgo-build-deb-")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer os.RemoveAll(scratch)
+	tree, err := deb.Unpack(ctx, pkgs, filepath.Join(scratch, "root"), o)
+	if err != nil {
+		return fail("--deb: %v", err)
+	}
+	fmt.Fprintf(stderr, "rumpgo build: %d Debian package(s): %s\n", len(pkgs), debList(pkgs))
+	return buildTree("--deb", tree, layers.Config{}, fl, f, out, stderr)
+}
+
+// debList names the packages with their versions.
+func debList(pkgs []*deb.Package) string {
+	var s []string
+	for _, p := range pkgs {
+		s = append(s, p.Name+" "+p.Version)
+	}
+	return strings.Join(s, ", ")
+}
+
+// buildTree makes the image of an unpacked tree and a container config
+// (what says where the tree came from, for messages).
+func buildTree(what string, tree *layers.Tree, c layers.Config, fl *flag.FlagSet, f buildFlags, out string, stderr io.Writer) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
+		return exitFailure
+	}
+	warn := func(s string) { fmt.Fprintf(stderr, "rumpgo build: warning: %s\n", s) }
+	var err error
 	argv := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
 	if fl.NArg() > 0 {
 		argv = append(append([]string(nil), c.Entrypoint...), fl.Args()...) // COMMAND replaces Cmd
 	}
 	if len(argv) == 0 {
-		return fail("--image %s: the image config has no Entrypoint or Cmd: give COMMAND", src)
+		return fail("%s: the image config has no Entrypoint or Cmd: give COMMAND", what)
 	}
 	m := &image.Manifest{Version: image.Version, MemoryMiB: f.memory}
 	m.Env = setEnv(append([]string(nil), c.Env...), f.env)
@@ -242,7 +329,7 @@ func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.W
 	m.User = f.user
 	if m.User == "" {
 		if m.User, err = layers.ResolveUser(tree.Dir, c.User); err != nil {
-			return fail("--image %s: %v", src, err)
+			return fail("%s: %v", what, err)
 		}
 	}
 	m.Ports = f.ports
@@ -275,7 +362,7 @@ func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.W
 		}
 	}
 	if m.Entry, m.Argv, err = pack.FindProgram(tree.Dir, argv, pathEnv, m.Workdir); err != nil {
-		return fail("--image %s: %v", src, err)
+		return fail("%s: %v", what, err)
 	}
 	b := image.NewBuilder()
 	if err := pack.AddRoot(b, tree.Dir, warn); err != nil {

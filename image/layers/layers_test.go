@@ -255,3 +255,45 @@ func TestBadImages(t *testing.T) {
 	_, err = Open(notTar)
 	require.ErrorContains(t, err, "not a tar archive of an image")
 }
+
+// TestExtractKeepsDirLinks: a Debian package's ./lib/ directory entry
+// keeps a merged-/usr tree's lib -> usr/lib symlink (dpkg's rule), its
+// files landing in usr/lib; a container layer's directory entry replaces
+// the symlink, as Docker's unpacking does.
+func TestExtractKeepsDirLinks(t *testing.T) {
+	data := layerTar(t, entry{name: "./lib/", mode: 0o755}, entry{name: "./lib/x/"}, entry{name: "./lib/x/libz.so", body: "z"},
+		entry{name: "./bin/sh", body: "->dash"}, entry{name: "./bin/dash", body: "d", mode: 0o755})
+	tr, err := NewTree(filepath.Join(t.TempDir(), "root"))
+	require.NoError(t, err)
+	for _, d := range []string{"usr/lib", "usr/bin"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(tr.Dir, d), 0o755))
+	}
+	require.NoError(t, os.Symlink("usr/lib", filepath.Join(tr.Dir, "lib")))
+	require.NoError(t, os.Symlink("/usr/bin", filepath.Join(tr.Dir, "bin"))) // absolute: resolved in the tree
+	require.NoError(t, tr.Extract(bytes.NewReader(data)))
+	got, err := os.ReadFile(filepath.Join(tr.Dir, "usr/lib/x/libz.so"))
+	require.NoError(t, err)
+	require.Equal(t, "z", string(got))
+	l, err := os.Readlink(filepath.Join(tr.Dir, "usr/bin/sh"))
+	require.NoError(t, err)
+	require.Equal(t, "dash", l)
+	require.Equal(t, fs.FileMode(0o755), tr.Modes["/usr/bin/dash"])
+	_, ok := tr.Modes["/lib"]
+	require.False(t, ok, "the symlink has no mode of its own")
+
+	// The same entries from a container layer replace the symlink.
+	layout := t.TempDir()
+	ociLayout(t, layout, Config{}, data)
+	im, err := Open(layout)
+	require.NoError(t, err)
+	defer im.Close()
+	dir := filepath.Join(t.TempDir(), "root")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "usr/lib"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "usr/bin"), 0o755))
+	require.NoError(t, os.Symlink("usr/lib", filepath.Join(dir, "lib")))
+	lt, err := im.Unpack(dir)
+	require.NoError(t, err)
+	fi, err := os.Lstat(filepath.Join(lt.Dir, "lib"))
+	require.NoError(t, err)
+	require.True(t, fi.IsDir())
+}

@@ -32,19 +32,20 @@ type Tree struct {
 	Modes map[string]fs.FileMode
 	// Skipped counts entries an image cannot hold (device nodes, FIFOs).
 	Skipped []string
+	// keepDirLinks applies a directory entry over a symlink to a
+	// directory through the symlink, as dpkg does (Debian's merged /usr:
+	// a package's ./lib/ entry keeps /lib -> usr/lib); a container layer's
+	// directory replaces the symlink, as Docker's unpacking does.
+	keepDirLinks bool
 }
 
 // Unpack applies the image's layers in order to the empty or new
 // directory dir.
 func (im *Image) Unpack(dir string) (*Tree, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	real, err := filepath.EvalSymlinks(dir)
+	t, err := NewTree(dir)
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{Dir: real, Modes: map[string]fs.FileMode{}}
 	for i, l := range im.layers {
 		// Pass 1: the whiteouts, which apply to the layers below only.
 		if err := im.eachEntry(l, func(h *tar.Header, _ io.Reader) error { return t.whiteout(h) }); err != nil {
@@ -56,6 +57,41 @@ func (im *Image) Unpack(dir string) (*Tree, error) {
 		}
 	}
 	return t, nil
+}
+
+// NewTree makes an empty tree in the new or empty directory dir.
+func NewTree(dir string) (*Tree, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{Dir: real, Modes: map[string]fs.FileMode{}}, nil
+}
+
+// Extract applies one tar stream with no whiteouts — a Debian package's
+// data — to the tree as dpkg unpacks it: as a layer's entries are
+// applied, except that a directory entry leaves a symlink to a directory
+// in its place.
+func (t *Tree) Extract(r io.Reader) error {
+	t.keepDirLinks = true
+	defer func() { t.keepDirLinks = false }()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h.Name = cleanName(h.Name)
+		if err := t.apply(h, tr); err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
+		}
+	}
 }
 
 // eachEntry calls fn for each entry of the layer with a name in the
@@ -196,10 +232,18 @@ func (t *Tree) apply(h *tar.Header, r io.Reader) error {
 	p := filepath.Join(parent, path.Base(h.Name))
 	old, err := os.Lstat(p)
 	exists := err == nil
-	if h.Typeflag == tar.TypeDir {
-		if exists && old.IsDir() {
+	if h.Typeflag == tar.TypeDir && exists {
+		if old.IsDir() {
 			t.Modes[t.guest(p)] = mode
 			return nil
+		}
+		if t.keepDirLinks && old.Mode()&fs.ModeSymlink != 0 {
+			// Resolved inside the tree: an absolute target is the guest's.
+			if hp, err := launch.HostPathIn(t.Dir, h.Name); err == nil {
+				if fi, err := os.Stat(hp); err == nil && fi.IsDir() {
+					return nil // the symlink's target keeps its own mode
+				}
+			}
 		}
 	}
 	if exists {
