@@ -90,6 +90,9 @@ func setupFS(s fsSetup) error {
 	for path, text := range etc {
 		_, net := s.etc[path]
 		_, given := cfg.Files[path]
+		if cfg.rootThrough() && (!net && !given || volumeAt(cfg.Volumes, path)) {
+			continue // runc writes nothing into the container's layer
+		}
 		if !net && !given && cfg.Image != nil && cfg.Image.Lookup(path) != nil {
 			continue // the image's own
 		}
@@ -168,7 +171,7 @@ func setupFS(s fsSetup) error {
 		})
 	}
 	// Volumes last: nothing above may write into one.
-	if err := mountVolumes(v, cfg.Volumes, mkdirAll); err != nil {
+	if err := mountVolumes(v, cfg.Volumes, mkdirAll, writeFile); err != nil {
 		return err
 	}
 	cwd := "/"

@@ -22,6 +22,22 @@ import (
 // Images and volumes: what Config.Image and Config.Volumes add to the
 // guest's namespace (fs.go builds it).
 
+// rootThrough reports whether the guest writes into RootDir itself
+// (Config.RootWritable).
+func (cfg *Config) rootThrough() bool {
+	return cfg.RootDir != "" && cfg.RootWritable && !cfg.RootReadOnly
+}
+
+// volumeAt reports whether a volume is mounted at path.
+func volumeAt(vols []Volume, path string) bool {
+	for _, v := range vols {
+		if v.Guest == path {
+			return true
+		}
+	}
+	return false
+}
+
 // Volume is one -v HOST:GUEST[:ro].
 type Volume struct {
 	Host, Guest string
@@ -72,6 +88,13 @@ func (v Volume) String() string {
 func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, int, string, error) {
 	upper := tmpfs.New(tmpfs.Options{Mode: 0o755, Size: size, Frames: frames})
 	opts := sizeOption(size) // fs.go
+	if cfg.rootThrough() {
+		root, err := hostfs.New(cfg.RootDir, hostfs.Options{Owners: true})
+		if err != nil {
+			return nil, "", 0, "", fmt.Errorf("root %s: %w", cfg.RootDir, err)
+		}
+		return root, cfg.RootDir, 0, "", nil
+	}
 	if cfg.RootDir != "" {
 		lower, err := hostfs.New(cfg.RootDir, hostfs.Options{ReadOnly: true})
 		if err != nil {
@@ -86,8 +109,8 @@ func rootFS(cfg Config, size int64, frames mm.Frames) (vfs.FileSystem, string, i
 }
 
 // mountVolumes mounts each volume, parents before children, making the
-// guest directories as needed.
-func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error) error {
+// guest directories (or for a file's volume, an empty file) as needed.
+func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error, writeFile func(string, []byte, uint32) error) error {
 	vols = append([]Volume(nil), vols...)
 	sort.SliceStable(vols, func(i, j int) bool { return strings.Count(vols[i].Guest, "/") < strings.Count(vols[j].Guest, "/") })
 	for _, vol := range vols {
@@ -95,7 +118,13 @@ func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error
 		if err != nil {
 			return err
 		}
-		if err := mkdirAll(vol.Guest, 0o755); err != nil {
+		st, _ := fs.Root().Stat(nil)
+		if vfs.IsDir(st.Mode) {
+			err = mkdirAll(vol.Guest, 0o755)
+		} else if _, e := v.Lookup(vfs.RootContext(), vfs.NewFSContext(v.Root()), vfs.Path{}, vol.Guest, vfs.LookupFollow); e == unix.ENOENT {
+			err = writeFile(vol.Guest, nil, 0o644)
+		}
+		if err != nil {
 			return fmt.Errorf("volume %s: %v", vol, err)
 		}
 		flags := vfs.MS_NOSUID | vfs.MS_NODEV

@@ -89,11 +89,16 @@ type Config struct {
 	RootDir string
 	// RootReadOnly makes the root mount read-only (root.readonly).
 	RootReadOnly bool
+	// RootWritable makes RootDir itself the guest's writable root, as
+	// runc's: writes reach the directory (Docker's container layer),
+	// files keep the guest's owners, and rumpgo writes none of its /etc
+	// defaults there. Without it, or with RootReadOnly, RootDir is
+	// read-only under a tmpfs.
+	RootWritable bool
 	// Hostname is the guest's (uname, /etc/hostname); "" is "rumpgo".
 	Hostname string
 	// Files are written into the guest's root before it starts,
-	// replacing what is there: guest path -> content (an OCI bind mount of
-	// one file, such as /etc/resolv.conf, as a copy).
+	// replacing what is there: guest path -> content.
 	Files map[string]string
 	// Tmpfs are more tmpfs mounts. With RootDir, /tmp is a tmpfs only
 	// when listed here, as in a container.

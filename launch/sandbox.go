@@ -15,7 +15,9 @@ import (
 // confined.
 func confine(cfg Config) (sandbox.Status, error) {
 	var p sandbox.Policy
-	if cfg.RootDir != "" {
+	if cfg.rootThrough() {
+		p.ReadWrite = append(p.ReadWrite, cfg.RootDir)
+	} else if cfg.RootDir != "" {
 		p.ReadOnly = append(p.ReadOnly, cfg.RootDir)
 	} else if cfg.Image != nil {
 		p.ReadOnly = append(p.ReadOnly, cfg.Image.Path)

@@ -47,10 +47,6 @@ const (
 // defaultPath is the PATH runc and Docker use when the spec sets none.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// maxFileBind is how large a bind-mounted single file may be: it is
-// copied into the guest's root (see the docs table).
-const maxFileBind = 1 << 20
-
 // nrOpen is fs.nr_open's default, the most RLIMIT_NOFILE may be.
 const nrOpen = 1 << 20
 
@@ -83,7 +79,10 @@ func Translate(s *Spec, bundle string) (*Plan, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("root.path %s: not a directory", s.Root.Path)
 	}
-	c.RootDir, c.RootReadOnly = root, s.Root.Readonly
+	// The rootfs itself is the writable layer, as with runc (Docker's
+	// container layer sees the writes); root.readonly keeps it read-only
+	// under a tmpfs for rumpgo's own mount points.
+	c.RootDir, c.RootReadOnly, c.RootWritable = root, s.Root.Readonly, true
 
 	pr := s.Process
 	c.Env = slices.Clone(pr.Env)
@@ -336,17 +335,9 @@ func translateMounts(p *Plan, mounts []Mount, warn func(string, ...any)) error {
 			case fi.IsDir():
 				c.Volumes = append(c.Volumes, launch.Volume{Host: m.Source, Guest: dest, ReadOnly: ro})
 			case fi.Mode().IsRegular():
-				if fi.Size() > maxFileBind {
-					return fmt.Errorf("mounts: bind of the file %s (%d bytes) to %s: rumpgo copies single files into the guest, up to %d bytes; bind its directory instead", m.Source, fi.Size(), dest, maxFileBind)
-				}
-				data, err := os.ReadFile(m.Source)
-				if err != nil {
-					return fmt.Errorf("mounts: bind %s to %s: %w", m.Source, dest, err)
-				}
-				if c.Files == nil {
-					c.Files = map[string]string{}
-				}
-				c.Files[dest] = string(data)
+				// A file's bind mount, as runc's: the host file itself
+				// (Docker rewrites /etc/hosts and resolv.conf there).
+				c.Volumes = append(c.Volumes, launch.Volume{Host: m.Source, Guest: dest, ReadOnly: ro})
 			default:
 				return fmt.Errorf("mounts: bind %s to %s: only directories and regular files can be bound into a rumpgo guest (this is a %v)", m.Source, dest, fi.Mode().Type())
 			}

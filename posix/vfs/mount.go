@@ -94,13 +94,20 @@ func (v *VFS) newMount(fs FileSystem, source string, flags int, opts string) *Mo
 // Root is the namespace's root.
 func (v *VFS) Root() Path { return v.root.Root() }
 
-// Mount attaches fs at the directory at, which must exist.
+// Mount attaches fs at at, which must exist: a directory, or a file
+// other than a directory when fs's root is one too (a bind mount of a
+// single file, as Docker's /etc/hosts); ENOTDIR for one kind on the
+// other, as Linux's do_move_mount and graft_tree answer.
 func (v *VFS) Mount(at Path, fs FileSystem, source string, flags int, opts string) (*Mount, unix.Errno) {
 	st, e := at.Inode.Stat(nil)
 	if e != 0 {
 		return nil, e
 	}
-	if !IsDir(st.Mode) {
+	rst, e := fs.Root().Stat(nil)
+	if e != 0 {
+		return nil, e
+	}
+	if IsDir(st.Mode) != IsDir(rst.Mode) {
 		return nil, unix.ENOTDIR
 	}
 	m := v.newMount(fs, source, flags, opts)

@@ -362,3 +362,63 @@ func TestDockerExec(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "running\n", state)
 }
+
+// TestDockerWritableLayer: what a rumpgo container writes lands in its
+// Docker container layer with the writer's owner, as under runc: docker
+// diff lists the same changes, docker export has the same files, and an
+// image committed from it has them.
+func TestDockerWritableLayer(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	d := startDockerd(t)
+	probeImage(t, d)
+	type outcome struct{ diff, files, committed string }
+	results := map[string]outcome{}
+	for _, rt := range []string{"runc", "rumpgo"} {
+		var o outcome
+		for _, run := range []struct {
+			name string
+			args []string
+		}{
+			{"root", []string{"/bin/probe", "write", "/etc/motd"}},
+			{"user", []string{"-u", "1000:1001", "/bin/probe", "write", "/tmp/f"}},
+		} {
+			name := "layer-" + rt + "-" + run.name
+			args := append([]string{"run", "--name", name, "--runtime=" + rt}, run.args[:len(run.args)-3]...)
+			args = append(append(args, "probe:1"), run.args[len(run.args)-3:]...)
+			out, err := d.docker(args...)
+			require.NoError(t, err)
+			require.Equal(t, "written\n", out)
+			t.Cleanup(func() { d.run(nil, "rm", "-f", name) })
+			diff, err := d.docker("diff", name)
+			require.NoError(t, err)
+			o.diff += run.name + ":\n" + diff
+			r := d.run(nil, "export", name)
+			require.Equal(t, 0, r.code, r.stderr)
+			tr := tar.NewReader(strings.NewReader(r.stdout))
+			for {
+				h, err := tr.Next()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err)
+				if h.Name == "etc/motd" || h.Name == "tmp/f" {
+					b, _ := io.ReadAll(tr)
+					o.files += fmt.Sprintf("%s: %d:%d %o %q\n", h.Name, h.Uid, h.Gid, h.Mode, b)
+				}
+			}
+			img := name + ":committed"
+			_, err = d.docker("commit", name, img)
+			require.NoError(t, err)
+			out, err = d.docker("run", "--rm", "--runtime=runc", "-h", "probe", "-e", "PROBE_FILES=/etc/motd,/tmp/f", img, "/bin/probe", "info")
+			require.NoError(t, err)
+			o.committed += out
+		}
+		results[rt] = o
+	}
+	require.Equal(t, results["runc"], results["rumpgo"])
+	require.Contains(t, results["rumpgo"].files, `tmp/f: 1000:1001 100644 "written\n"`)
+}

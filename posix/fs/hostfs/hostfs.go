@@ -41,15 +41,21 @@ import (
 // Options configure a volume.
 type Options struct {
 	ReadOnly bool
+	// Owners gives what the guest makes its maker's UID and GID (the
+	// guest's, not rumpgo's), as a container's own writable layer has
+	// them: an OCI runtime's root. Only a root rumpgo can; otherwise
+	// the host's ownership stays.
+	Owners bool
 }
 
 type key struct{ dev, ino uint64 }
 
 // FS is one host directory.
 type FS struct {
-	root *inode
-	ro   bool
-	dev  uint64 // the root's host device
+	root   *inode
+	ro     bool
+	owners bool   // Options.Owners
+	dev    uint64 // the root's host device
 
 	mu    sync.Mutex
 	cache map[key]weak.Pointer[inode]
@@ -60,9 +66,10 @@ type FS struct {
 	gcMark int64
 }
 
-// New opens the host directory dir.
+// New opens the host directory dir, or a regular file: a file system
+// of that one file, which vfs mounts on a file (a file's bind mount).
 func New(dir string, o Options) (*FS, error) {
-	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("volume %s: %w", dir, err)
 	}
@@ -71,7 +78,11 @@ func New(dir string, o Options) (*FS, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("volume %s: %w", dir, err)
 	}
-	fs := &FS{ro: o.ReadOnly, dev: st.Dev, cache: map[key]weak.Pointer[inode]{}, devs: map[uint64]uint64{},
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFDIR && t != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, fmt.Errorf("volume %s: neither a directory nor a regular file", dir)
+	}
+	fs := &FS{ro: o.ReadOnly, owners: o.Owners, dev: st.Dev, cache: map[key]weak.Pointer[inode]{}, devs: map[uint64]uint64{},
 		fifos: map[key]*posix.FIFO{}}
 	// Descriptors of unused inodes go when the collector finds them;
 	// collect early once a good share of the limit is held.
@@ -108,7 +119,7 @@ func (fs *FS) Statfs(*vfs.Context) (vfs.Statfs, unix.Errno) {
 
 // Sync implements vfs.FileSystem: syncfs(2) on the host file system.
 func (fs *FS) Sync() unix.Errno {
-	fd, err := unix.Open(procPath(fs.root.fd), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(procPath(fs.root.fd), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return errno(err)
 	}
@@ -419,7 +430,12 @@ func (i *inode) Create(_ *vfs.Context, name string, a vfs.CreateAttr) (vfs.Inode
 	if e != 0 {
 		return nil, e
 	}
-	if t := vfs.FileType(a.Mode); t == vfs.S_IFDIR || t == vfs.S_IFIFO || t == vfs.S_IFSOCK {
+	t := vfs.FileType(a.Mode)
+	if i.fs.owners {
+		// Before the mode: a chown clears the set-ID bits.
+		unix.Fchownat(c.fd, "", int(a.UID), int(a.GID), unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW)
+	}
+	if t == vfs.S_IFDIR || t == vfs.S_IFIFO || t == vfs.S_IFSOCK || (i.fs.owners && t == vfs.S_IFREG) {
 		unix.Fchmodat(unix.AT_FDCWD, procPath(c.fd), perm, 0)
 	}
 	return c, 0

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/posix/fs/hostfs"
 	"github.com/rumpgo/rumpgo/posix/fs/tmpfs"
 	"github.com/rumpgo/rumpgo/posix/vfs"
@@ -150,4 +151,85 @@ func TestFileOps(t *testing.T) {
 	var names []string
 	sub.ReadDir(ctx, vfs.FirstPos, func(d vfs.Dirent) bool { names = append(names, d.Name); return true })
 	require.Equal(t, []string{"g"}, names)
+}
+
+// TestFileMount: a regular file is a file system of one file, mounted on
+// a file (a file's bind mount, as Docker's /etc/hosts): reads and writes
+// reach the host file, a later change on the host is seen, unlink of the
+// mount point is EBUSY, and one kind is never mounted on the other.
+func TestFileMount(t *testing.T) {
+	host := t.TempDir()
+	file := filepath.Join(host, "hosts")
+	require.NoError(t, os.WriteFile(file, []byte("one"), 0o644))
+	v := vfs.New(tmpfs.New(tmpfs.Options{Mode: 0o755}), "rootfs", 0, "")
+	fsc := vfs.NewFSContext(v.Root())
+	ctx := vfs.RootContext()
+	f, errno := v.Open(ctx, fsc, vfs.Path{}, "/hosts", vfs.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o644})
+	require.Zero(t, errno)
+	f.Close()
+	fs, err := hostfs.New(file, hostfs.Options{})
+	require.NoError(t, err)
+	_, errno = v.MountPath("/hosts", fs, file, 0, "")
+	require.Zero(t, errno)
+	got, errno := read(t, v, fsc, "/hosts")
+	require.Zero(t, errno)
+	require.Equal(t, "one", got)
+	require.NoError(t, os.WriteFile(file, []byte("two"), 0o644))
+	got, _ = read(t, v, fsc, "/hosts")
+	require.Equal(t, "two", got)
+	f, errno = v.Open(ctx, fsc, vfs.Path{}, "/hosts", vfs.OpenHow{Flags: unix.O_WRONLY | unix.O_TRUNC})
+	require.Zero(t, errno)
+	_, errno = f.Write([]byte("three"))
+	require.Zero(t, errno)
+	f.Close()
+	b, _ := os.ReadFile(file)
+	require.Equal(t, "three", string(b))
+	require.Equal(t, unix.EBUSY, v.Unlink(ctx, fsc, vfs.Path{}, "/hosts"))
+
+	dirFS, err := hostfs.New(host, hostfs.Options{})
+	require.NoError(t, err)
+	_, errno = v.MountPath("/hosts", dirFS, host, 0, "")
+	require.Equal(t, unix.ENOTDIR, errno, "a directory on a file")
+	_, errno = v.MountPath("/dir", fs, file, 0, "")
+	require.Equal(t, unix.ENOTDIR, errno, "a file on a directory")
+	_, err = hostfs.New("/dev/null", hostfs.Options{})
+	require.Error(t, err, "a device is no volume")
+}
+
+// TestOwners: with Options.Owners what the guest makes is its maker's
+// (a root rumpgo chowns it), set-ID bits kept; without, the host's.
+func TestOwners(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	for _, owners := range []bool{false, true} {
+		host := t.TempDir()
+		v := vfs.New(tmpfs.New(tmpfs.Options{Mode: 0o755}), "rootfs", 0, "")
+		fs, err := hostfs.New(host, hostfs.Options{Owners: owners})
+		require.NoError(t, err)
+		_, errno := v.MountPath("/vol", fs, host, 0, "")
+		require.Zero(t, errno)
+		require.NoError(t, os.Chmod(host, 0o777))
+		ctx := &vfs.Context{Cred: posix.NewCred(1000, 1001, []uint32{1001})}
+		fsc := vfs.NewFSContext(v.Root())
+		f, errno := v.Open(ctx, fsc, vfs.Path{}, "/vol/f", vfs.OpenHow{Flags: unix.O_CREAT | unix.O_WRONLY, Mode: 0o2755})
+		require.Zero(t, errno)
+		f.Close()
+		require.Zero(t, v.Mkdir(ctx, fsc, vfs.Path{}, "/vol/d", 0o755, 0))
+		want := uint32(0)
+		if owners {
+			want = 1000
+		}
+		for _, name := range []string{"f", "d"} {
+			var st unix.Stat_t
+			require.NoError(t, unix.Lstat(filepath.Join(host, name), &st))
+			require.Equal(t, want, st.Uid, "%s (owners %v)", name, owners)
+			if owners {
+				require.Equal(t, uint32(1001), st.Gid, name)
+			}
+		}
+		var st unix.Stat_t
+		require.NoError(t, unix.Lstat(filepath.Join(host, "f"), &st))
+		require.Equal(t, uint32(0o2755), st.Mode&0o7777, "owners %v", owners)
+	}
 }
