@@ -364,6 +364,33 @@ func TestKill(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		s.requireGone(c)
 	})
+	// A created container's process is the monitor waiting for start:
+	// a signal ends it (runc's init dies too; its Go runtime then exits
+	// 2 for SIGTERM, rumpgo's monitor dies of the signal), it is
+	// stopped, start refuses it and delete leaves nothing.
+	for _, tc := range []struct {
+		signal string
+		want   int
+	}{{"TERM", 143}, {"KILL", 137}} {
+		t.Run("created-"+tc.signal, func(t *testing.T) {
+			c, r := s.create("kill-created-"+tc.signal, bundle(t, spec("/bin/probe", "sleep")))
+			require.NotNil(t, c, r.stderr)
+			require.Equal(t, "created", s.state(c.id)["status"])
+			r = s.run("kill", c.id, tc.signal)
+			require.Equal(t, 0, r.code, r.stderr)
+			require.Equal(t, tc.want, c.wait(time.Minute))
+			require.Equal(t, "stopped", s.state(c.id)["status"])
+			r = s.run("start", c.id)
+			require.Equal(t, 1, r.code)
+			require.Contains(t, r.stderr, "is stopped: cannot start it")
+			r = s.run("kill", c.id, "TERM")
+			require.Equal(t, 1, r.code)
+			require.Contains(t, r.stderr, "is not running")
+			require.Equal(t, 0, s.run("delete", c.id).code)
+			s.requireGone(c)
+			require.Equal(t, "", c.output())
+		})
+	}
 	t.Run("delete-created", func(t *testing.T) {
 		c, r := s.create("kill-created", bundle(t, spec("/bin/probe", "sleep")))
 		require.NotNil(t, c, r.stderr)
