@@ -36,7 +36,10 @@ func (r *Recipe) key() string {
 	if r.Go != nil {
 		return r.Name + "-" + r.Go.hash()
 	}
-	return r.Name + "-" + fnv("deb-"+r.Debian.Package)
+	if r.Debian != nil {
+		return r.Name + "-" + fnv("deb-"+r.Debian.Package)
+	}
+	return r.Name + "-" + fnv("debs-"+strings.Join(r.Packages, ","))
 }
 
 // srcHash covers the names and contents of the port's embedded source.
@@ -85,7 +88,13 @@ func (r *Recipe) Cached(cache string) (string, bool) {
 // the Go module proxy, or taken from the Debian package (the host's
 // installed copy, else `apt-get download`). progress gets one line per
 // step and one every 15 s while a step runs.
+//
+// A Packages recipe has no program of its own to fetch: `rumpgo build
+// --deb` fetches the packages. Fetch returns "".
 func (r *Recipe) Fetch(ctx context.Context, cache string, progress io.Writer) (string, error) {
+	if len(r.Packages) > 0 {
+		return "", nil
+	}
 	return r.fetch(ctx, cache, r.key(), filepath.Base(r.Entry), progress, func(tmp, bin string) error {
 		if r.Go != nil {
 			return r.goBuild(ctx, r.Go, tmp, bin, progress)

@@ -31,9 +31,18 @@ type Recipe struct {
 	// Version is the upstream version the port pins (for Go sources the
 	// module version; for Debian the package version it was tested with).
 	Version string `json:"version"`
-	// Exactly one of Go and Debian says where the program comes from.
+	// Exactly one of Go, Debian and Packages says where the program
+	// comes from.
 	Go     *GoSource     `json:"go,omitempty"`
 	Debian *DebianSource `json:"debian,omitempty"`
+	// Packages are Debian packages whose whole tree, with their
+	// dependencies, is the image (`rumpgo build --deb`); Entry is a
+	// program of that tree.
+	Packages []string `json:"packages,omitempty"`
+	// Exclude are dependencies of Packages left out (rumpgo build
+	// --deb-exclude): those only maintainer scripts and helper scripts
+	// use.
+	Exclude []string `json:"exclude,omitempty"`
 	// Entry is the program's path in the image.
 	Entry string `json:"entry"`
 	// Args are the default arguments after argv[0].
@@ -46,6 +55,8 @@ type Recipe struct {
 	Volumes   []string `json:"volumes,omitempty"`
 	Workdir   string   `json:"workdir,omitempty"`
 	MemoryMiB uint64   `json:"memory_mib,omitempty"`
+	// User runs the program as UID[:GID] (rumpgo build --user).
+	User string `json:"user,omitempty"`
 	// Tools are host programs the smoke checks run (a client such as
 	// etcdctl), built and cached like the port's program.
 	Tools []Tool `json:"tools,omitempty"`
@@ -149,8 +160,22 @@ func (r *Recipe) validate(name string) error {
 	if r.Name != name {
 		return fmt.Errorf("name %q, want the folder's %q", r.Name, name)
 	}
-	if (r.Go == nil) == (r.Debian == nil) {
-		return fmt.Errorf("want exactly one source: go or debian")
+	sources := 0
+	for _, set := range []bool{r.Go != nil, r.Debian != nil, len(r.Packages) > 0} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return fmt.Errorf("want exactly one source: go, debian or packages")
+	}
+	if len(r.Exclude) > 0 && len(r.Packages) == 0 {
+		return fmt.Errorf("exclude is for a packages source")
+	}
+	for _, p := range append(append([]string{}, r.Packages...), r.Exclude...) {
+		if p == "" || strings.ContainsAny(p, " ,/=") {
+			return fmt.Errorf("packages: %q is not a Debian package name", p)
+		}
 	}
 	if r.Go != nil {
 		if err := r.Go.validate(); err != nil {
@@ -209,7 +234,10 @@ func (r *Recipe) Source() string {
 	} else if g != nil {
 		return "go " + g.Package + "@" + g.Version
 	}
-	return "debian " + r.Debian.Package + " " + r.Debian.Binary
+	if r.Debian != nil {
+		return "debian " + r.Debian.Package + " " + r.Debian.Binary
+	}
+	return "debian packages " + strings.Join(r.Packages, ",") + " (and their dependencies)"
 }
 
 // Stage writes the port's baked files under dir (they live in the rumpgo
@@ -250,9 +278,18 @@ func (r *Recipe) stageTree(src, dir string) error {
 }
 
 // BuildArgs returns the arguments of `rumpgo build` that bake the image
-// out from the program bin and the files Stage wrote under staged.
+// out from the program bin and the files Stage wrote under staged. For a
+// Packages recipe bin is unused: the tree of the packages is the image.
 func (r *Recipe) BuildArgs(bin, staged, out string) []string {
-	args := []string{"-o", out, "--entry", r.Entry}
+	args := []string{"-o", out}
+	if len(r.Packages) > 0 {
+		args = append(args, "--deb", strings.Join(r.Packages, ","))
+		if len(r.Exclude) > 0 {
+			args = append(args, "--deb-exclude", strings.Join(r.Exclude, ","))
+		}
+	} else {
+		args = append(args, "--entry", r.Entry)
+	}
 	for _, f := range r.Files {
 		args = append(args, "--file", filepath.Join(staged, r.Name, filepath.FromSlash(f.Src))+":"+f.Dst)
 	}
@@ -270,6 +307,12 @@ func (r *Recipe) BuildArgs(bin, staged, out string) []string {
 	}
 	if r.MemoryMiB != 0 {
 		args = append(args, "--memory", fmt.Sprint(r.MemoryMiB))
+	}
+	if r.User != "" {
+		args = append(args, "--user", r.User)
+	}
+	if len(r.Packages) > 0 {
+		return append(append(args, r.Entry, "--"), r.Args...)
 	}
 	args = append(args, bin, "--")
 	return append(args, r.Args...)

@@ -311,6 +311,17 @@ func TestBuildDeb(t *testing.T) {
 	require.Equal(t, 0, g.status, "rumpgo run: %s", g.stderr)
 	require.Equal(t, n.stdout, g.stdout)
 
+	// --deb-exclude leaves out a dependency and what only it needs:
+	// python3 without its libpython3-stdlib has no sqlite3 module.
+	nx := filepath.Join(dir, "nostdlib.img")
+	b = run(t, os.Environ(), nil, rumpgo, "build", "-o", nx, "--deb", "python3", "--deb-exclude", "libpython3-stdlib,python3.11", "python3.11", "-c", "import sqlite3")
+	require.Equal(t, 0, b.status, b.stderr)
+	require.NotContains(t, b.stderr, "libsqlite3-0 ")
+	require.NotContains(t, b.stderr, "libpython3.11-stdlib ")
+	g = run(t, os.Environ(), nil, rumpgo, "run", nx)
+	require.NotEqual(t, 0, g.status)
+	require.Contains(t, g.stderr, "ModuleNotFoundError: No module named 'sqlite3'")
+
 	// A .deb file as given: busybox-static has no dependencies.
 	dl := t.TempDir()
 	os.Chmod(dl, 0o777) // apt's _apt user writes there
@@ -338,6 +349,7 @@ func TestBuildDeb(t *testing.T) {
 		{[]string{"--deb", img + ".deb", "x"}, "no such file"},
 		{[]string{"--deb", "busybox-static", "--image", img, "x"}, "two sources of the tree"},
 		{[]string{"--deb", "busybox-static", "no-such-command"}, `"no-such-command": executable file not found in $PATH`},
+		{[]string{"--deb", "python3", "--deb-exclude", "python3", "python3"}, "--deb python3 is also excluded"},
 	} {
 		r := run(t, os.Environ(), nil, append([]string{rumpgo, "build", "-o", filepath.Join(t.TempDir(), "x.img")}, tc.args...)...)
 		require.Equal(t, 125, r.status, "%v: %s", tc.args, r.stderr)

@@ -44,7 +44,9 @@ Depends and Pre-Depends from the host's apt lists, fetched from its apt
 cache or by apt-get download into $RUMPGO_DEB_CACHE, default
 $XDG_CACHE_HOME/rumpgo/debs; or .deb files), unpacked by dpkg-deb into a
 merged-/usr tree; maintainer scripts do not run. Essential packages
-(dash for /bin/sh) come only when named. COMMAND is found in the tree.
+(dash for /bin/sh) come only when named; --deb-exclude leaves out a
+dependency the program does not use at run time (and what only it
+needs). COMMAND is found in the tree.
 `
 
 // stringList is a repeatable string flag.
@@ -64,7 +66,8 @@ func build(args []string, stderr io.Writer) int {
 	memory := fl.Uint64("memory", 0, "guest memory in `MiB` (default rumpgo's)")
 	rootfs := fl.String("rootfs", "", "take host `DIR` as the image's whole tree; PROGRAM is a path in it")
 	fromImage := fl.String("image", "", "take the tree and config of a container image: a docker save `TARBALL` or an OCI image layout")
-	var files, env, ports, volumes, debs stringList
+	var files, env, ports, volumes, debs, debExclude stringList
+	fl.Var(&debExclude, "deb-exclude", "with --deb, leave out `PACKAGE[,PACKAGE...]` and what only it needs (repeatable)")
 	fl.Var(&debs, "deb", "take the tree of Debian `PACKAGE[,PACKAGE...]` (names or .deb files) and their dependencies (repeatable)")
 	fl.Var(&files, "file", "copy host `SRC:DST` (a file or a directory tree) into the image (repeatable)")
 	fl.Var(&env, "e", "set `KEY=VALUE` in the environment (repeatable)")
@@ -85,7 +88,7 @@ func build(args []string, stderr io.Writer) int {
 		if *fromImage != "" {
 			return fail("--deb and --image are two sources of the tree: give one")
 		}
-		return buildFromDebs(debs, *out, fl, buildFlags{entry: *entry, workdir: *workdir, user: *user, memory: *memory,
+		return buildFromDebs(debs, debExclude, *out, fl, buildFlags{entry: *entry, workdir: *workdir, user: *user, memory: *memory,
 			rootfs: *rootfs, files: files, env: env, ports: ports, volumes: volumes}, stderr)
 	}
 	if *fromImage != "" {
@@ -247,7 +250,7 @@ func buildFromImage(src, out string, fl *flag.FlagSet, f buildFlags, stderr io.W
 
 // buildFromDebs is `rumpgo build --deb`: the packages and their
 // dependencies unpacked into a scratch directory, COMMAND found in it.
-func buildFromDebs(debs []string, out string, fl *flag.FlagSet, f buildFlags, stderr io.Writer) int {
+func buildFromDebs(debs, exclude []string, out string, fl *flag.FlagSet, f buildFlags, stderr io.Writer) int {
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "rumpgo build: "+format+"\n", a...)
 		return exitFailure
@@ -262,19 +265,23 @@ func buildFromDebs(debs []string, out string, fl *flag.FlagSet, f buildFlags, st
 	case fl.NArg() == 0:
 		return fail("--deb needs COMMAND: the program of the packages to run")
 	}
-	var names []string
-	for _, d := range debs {
-		for _, n := range strings.Split(d, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				names = append(names, n)
+	split := func(l []string) []string {
+		var out []string
+		for _, d := range l {
+			for _, n := range strings.Split(d, ",") {
+				if n = strings.TrimSpace(n); n != "" {
+					out = append(out, n)
+				}
 			}
 		}
+		return out
 	}
+	names := split(debs)
 	if len(names) == 0 {
 		return fail("--deb: no package named")
 	}
 	ctx := context.Background()
-	o := deb.Options{Progress: stderr, Cache: os.Getenv("RUMPGO_DEB_CACHE")}
+	o := deb.Options{Progress: stderr, Cache: os.Getenv("RUMPGO_DEB_CACHE"), Exclude: split(exclude)}
 	pkgs, err := deb.Resolve(ctx, names, o)
 	if err != nil {
 		return fail("%v", err)
@@ -315,7 +322,11 @@ func buildTree(what string, tree *layers.Tree, c layers.Config, fl *flag.FlagSet
 	var err error
 	argv := append(append([]string(nil), c.Entrypoint...), c.Cmd...)
 	if fl.NArg() > 0 {
-		argv = append(append([]string(nil), c.Entrypoint...), fl.Args()...) // COMMAND replaces Cmd
+		cmd := fl.Args()
+		if len(cmd) > 1 && cmd[1] == "--" {
+			cmd = append([]string{cmd[0]}, cmd[2:]...) // COMMAND -- ARGS, as for a host PROGRAM
+		}
+		argv = append(append([]string(nil), c.Entrypoint...), cmd...) // COMMAND replaces Cmd
 	}
 	if len(argv) == 0 {
 		return fail("%s: the image config has no Entrypoint or Cmd: give COMMAND", what)

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,6 +55,10 @@ type Options struct {
 	Cache string
 	// Progress receives one line per step.
 	Progress io.Writer
+	// Exclude are packages left out, and with them what only they need:
+	// a dependency the program never uses at run time (memcached's
+	// Depends on perl serves its helper scripts only).
+	Exclude []string
 }
 
 func (o *Options) progress(format string, a ...any) {
@@ -103,6 +108,15 @@ func Resolve(ctx context.Context, args []string, o Options) ([]*Package, error) 
 		}
 		names = append(names, archless(a))
 	}
+	excluded := map[string]bool{}
+	for _, x := range o.Exclude {
+		excluded[archless(x)] = true
+	}
+	for _, n := range names {
+		if excluded[n] {
+			return nil, fmt.Errorf("--deb %s is also excluded (--deb-exclude)", n)
+		}
+	}
 	need := map[string]string{} // name -> who needs it
 	for _, n := range names {
 		if have[n] == nil {
@@ -114,7 +128,7 @@ func Resolve(ctx context.Context, args []string, o Options) ([]*Package, error) 
 			alts := alternatives(clause)
 			satisfied := false
 			for _, a := range alts {
-				if have[a] != nil || provided[a] != "" {
+				if have[a] != nil || provided[a] != "" || excluded[a] {
 					satisfied = true
 					break
 				}
@@ -154,7 +168,7 @@ func Resolve(ctx context.Context, args []string, o Options) ([]*Package, error) 
 			}
 			var pick *Package
 			for _, a := range alts {
-				if p := found[a]; p != nil {
+				if p := found[a]; p != nil && !excluded[a] {
 					pick = p
 					break
 				}
@@ -165,6 +179,7 @@ func Resolve(ctx context.Context, args []string, o Options) ([]*Package, error) 
 					if err != nil {
 						return nil, err
 					}
+					prov = slices.DeleteFunc(prov, func(n string) bool { return excluded[n] })
 					for _, pn := range prov {
 						if have[pn] != nil {
 							pick = have[pn]
