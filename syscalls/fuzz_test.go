@@ -238,7 +238,8 @@ func FuzzSyscalls(f *testing.F) {
 	// (which starts at slot 16, after fzStrings): a ping socket asking for
 	// packet info, splice between pipes, an error-queue read, waitid for
 	// stops, namespaces, clone3, a robust list walked at exit,
-	// process_vm_readv. The process's first descriptor is 0.
+	// process_vm_readv, sendfile of a sparse memfd into itself. The
+	// process's first descriptor is 0.
 	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64([]byte{4}, v) }
 	slot := func(i int) uint64 { return fzScratch + uint64(i)*64 }
 	sc := make([]byte, 16*64)
@@ -275,6 +276,12 @@ func FuzzSyscalls(f *testing.F) {
 			call(unix.SYS_PTRACE, small(0), small(0), small(0), small(0))),
 		slices.Concat(call(unix.SYS_SET_ROBUST_LIST, str(25), small(24)), call(unix.SYS_EXIT, small(0))),
 		call(unix.SYS_PROCESS_VM_READV, small(1), str(20), small(1), str(20), small(1), small(0)),
+		// guestfuzz seed 114: a sparse memfd sent into itself, with a count
+		// of 2^64-4096 (EINVAL) and of 2 GiB (bounded by the guest's RAM).
+		slices.Concat(call(unix.SYS_MEMFD_CREATE, str(2), small(0)),
+			call(unix.SYS_FTRUNCATE, fd(0), u64(1<<40)),
+			call(unix.SYS_SENDFILE, fd(0), fd(0), small(0), u64(1<<64-4096)),
+			call(unix.SYS_SENDFILE, fd(0), fd(0), small(0), u64(1<<31))),
 	} {
 		f.Add(sc, prog)
 	}

@@ -191,7 +191,7 @@ func sysMemfdCreate(t *Thread, a Args) (uint64, unix.Errno) {
 	if fs == nil {
 		return 0, unix.ENOSYS
 	}
-	mfs := memfdFS(fs)
+	mfs := memfdFS(fs, int64(t.K.Info.MemBytes))
 	v := vfs.New(mfs, "memfd", 0, "")
 	ctx := t.vctx()
 	mode := uint32(0o777)
@@ -216,11 +216,17 @@ func sysMemfdCreate(t *Thread, a Args) (uint64, unix.Errno) {
 var memfdMu = make(chan struct{}, 1)
 
 // memfdFS is the tmpfs memfds live on, one per kernel file-system state.
-func memfdFS(fs *FS) *tmpfs.FS {
+// Their data is the monitor's memory, so it is bounded by the guest's RAM
+// (size; 0 is tmpfs's default bound): past it a write is ENOSPC. Linux's
+// memfds are shmem without a size of their own, bounded by the memory
+// they are charged to; unbounded here, one guest grew the monitor to
+// 24 GiB and the host's OOM killer ended it (guestfuzz seed 114: sendfile
+// from a sparse memfd into itself).
+func memfdFS(fs *FS, size int64) *tmpfs.FS {
 	memfdMu <- struct{}{}
 	defer func() { <-memfdMu }()
 	if fs.memfd == nil {
-		fs.memfd = tmpfs.New(tmpfs.Options{Mode: 0o1777, Frames: fs.Frames})
+		fs.memfd = tmpfs.New(tmpfs.Options{Mode: 0o1777, Size: size, Frames: fs.Frames})
 	}
 	return fs.memfd
 }

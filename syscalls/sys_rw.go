@@ -445,6 +445,9 @@ func (t *Thread) copyData(dst, src *posix.OpenFile, inOff, outOff *int64, count 
 	buf := make([]byte, min(count, ioChunk))
 	var done uint64
 	for done < count {
+		if done > 0 && t.Task.Group.Exiting() {
+			return done, 0 // killed: a long copy ends, as Linux's at a fatal signal
+		}
 		chunk := buf[:min(uint64(len(buf)), count-done)]
 		n, e := t.readAt(src, chunk, inOff)
 		if e != 0 || n == 0 {
@@ -551,15 +554,27 @@ func sysSendfile(t *Thread, a Args) (uint64, unix.Errno) {
 	if e != 0 {
 		return 0, e
 	}
-	if !readable(in) || !writable(out) {
+	if !readable(in) {
 		return 0, unix.EBADF
-	}
-	if out.Flags()&unix.O_APPEND != 0 {
-		return 0, unix.EINVAL
 	}
 	off, e := t.offArg(a[2])
 	if e != 0 {
 		return 0, e
+	}
+	// rw_verify_area's checks of the input come before the output's:
+	// a count past SSIZE_MAX is EINVAL, and one call moves at most
+	// MAX_RW_COUNT (without that bound guestfuzz's count of 2^64-4096
+	// copied a sparse file into itself without end).
+	count := a[3]
+	if int64(count) < 0 {
+		return 0, unix.EINVAL
+	}
+	count = min(count, maxRWCount)
+	if !writable(out) {
+		return 0, unix.EBADF
+	}
+	if out.Flags()&unix.O_APPEND != 0 {
+		return 0, unix.EINVAL
 	}
 	if vf, ok := in.File.(*vfs.File); ok && vfs.IsDir(vf.Type()) {
 		return 0, unix.EINVAL
@@ -572,12 +587,12 @@ func sysSendfile(t *Thread, a Args) (uint64, unix.Errno) {
 		if off != nil {
 			return 0, unix.ESPIPE
 		}
-		return t.spliceFromSocket(s, in, pout, a[3], out.Flags()&unix.O_NONBLOCK != 0)
+		return t.spliceFromSocket(s, in, pout, count, out.Flags()&unix.O_NONBLOCK != 0)
 	}
 	if off == nil && pout == nil && (socketOf(in) != nil || pipeOf(in) != nil) {
 		return 0, unix.EINVAL
 	}
-	n, e := t.copyData(out, in, off, nil, a[3])
+	n, e := t.copyData(out, in, off, nil, count)
 	if e2 := t.putOff(a[2], off); e2 != 0 && e == 0 {
 		return 0, e2
 	}
@@ -627,7 +642,7 @@ func sysCopyFileRange(t *Thread, a Args) (uint64, unix.Errno) {
 		useOut = vout.Offset()
 		outOff = &useOut
 	}
-	n := a[4]
+	n := min(a[4], maxRWCount) // one call moves at most MAX_RW_COUNT (generic_copy_file_checks)
 	if vin.Path().Same(vout.Path()) && *inOff < *outOff+int64(n) && *outOff < *inOff+int64(n) {
 		return 0, unix.EINVAL
 	}

@@ -194,6 +194,12 @@ func TestBufferLimits(t *testing.T) {
 			"tcp_sndbuf": atMost(2 * 212992), "tcp_rcvbuf": atMost(2 * 212992), // net.core.[wr]mem_max, doubled
 			"tcp_bytes": atMost(16 << 20), "tcp_stop": eq("EAGAIN"),
 		}, 0},
+		// memfds live in the monitor's memory too: the guest's RAM bounds
+		// them (before: unbounded, and guestfuzz grew rumpgo to 24 GiB).
+		{"memfd", []string{"--memory", "64", bin, "memfd"}, map[string]func(string) bool{
+			"memfd_sendfile_bytes": atMost(64 << 20), "memfd_sendfile_stop": eq("ENOSPC"),
+			"memfd_bytes": between(32<<20, 64<<20), "memfd_stop": eq("ENOSPC"),
+		}, 0},
 		{"tmpfs", []string{"--memory", "64", bin, "tmpfs", "/tmp"}, map[string]func(string) bool{
 			"tmpfs_bytes": atMost(32 << 20), "tmpfs_stop": eq("ENOSPC"), // half of --memory
 			"xattr_bytes": atMost(8 << 20), "xattr_stop": eq("ENOSPC"), // 1 KiB per inode of the limit

@@ -31,6 +31,7 @@ var robustCases = []robustCase{
 	{mode: "deleted-dir"},
 	// Hangs.
 	{mode: "splice-pipes"},
+	{mode: "sendfile-count"},
 	{mode: "pipe-close-reader"},
 	{mode: "tgkill-signalfd"},
 	{mode: "unix-sndtimeo"},

@@ -8,6 +8,8 @@
 //	chardening unix           fill unix socket queues with tiny messages
 //	chardening tcp            fill a loopback TCP connection nobody reads
 //	chardening tmpfs DIR      fill DIR with data, files and xattrs
+//	chardening memfd          fill a memfd, a sparse one through
+//	                          sendfile into itself, and a plain one
 //	chardening statfs DIR     print DIR's size as statfs reports it
 //	chardening durable FILE   print "found N" (the whole records FILE
 //	                          has), then append numbered 64-byte records,
@@ -23,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -213,6 +217,39 @@ static void durable(const char *file) {
 	}
 }
 
+// fill_memfd: a memfd's data is the monitor's memory, bounded by the
+// guest's. First the way guestfuzz found (seed 114: the monitor grew to
+// 24 GiB): a sparse 1 TiB memfd sent into itself, a MAX_RW_COUNT (2 GiB)
+// at a time; then plain writes.
+static void fill_memfd(void) {
+	int fd = memfd_create("fill", 0);
+	ftruncate(fd, 1LL << 40);
+	long long sent = 0;
+	int err = 0;
+	for (int i = 0; i < 4; i++) {
+		ssize_t n = sendfile(fd, fd, NULL, 1L << 31);
+		if (n <= 0) {
+			err = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		sent += n;
+	}
+	printf("memfd_sendfile_bytes %lld\nmemfd_sendfile_stop %s\n", sent, errname(err));
+	close(fd);
+	fd = memfd_create("fill", 0);
+	long long total = 0;
+	for (;;) {
+		ssize_t n = write(fd, chunk, sizeof chunk);
+		if (n <= 0) {
+			err = n < 0 ? errno : ENOSPC;
+			break;
+		}
+		total += n;
+	}
+	printf("memfd_bytes %lld\nmemfd_stop %s\n", total, errname(err));
+	close(fd);
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, 0, _IONBF, 0);
 	if (argc < 2)
@@ -232,6 +269,8 @@ int main(int argc, char **argv) {
 		fill_tcp();
 	} else if (!strcmp(argv[1], "tmpfs") && argc > 2) {
 		fill_tmpfs(argv[2]);
+	} else if (!strcmp(argv[1], "memfd")) {
+		fill_memfd();
 	} else if (!strcmp(argv[1], "statfs") && argc > 2) {
 		struct statfs sf;
 		if (statfs(argv[2], &sf) < 0) {

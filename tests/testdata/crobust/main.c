@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -790,6 +791,27 @@ static int threads(void) {
 	return 0;
 }
 
+/* sendfile-count: a count past SSIZE_MAX is EINVAL, checked with the
+ * input before the output's mode (guestfuzz seed 114 sent 2^64-4096 bytes
+ * of a sparse memfd into itself and the monitor grew without end). */
+static int sendfile_count(void) {
+	guard(20);
+	int fd = memfd_create("sendfile", 0);
+	say("write", write(fd, "abcdefgh", 8));
+	say("ftruncate 1 TiB", ftruncate(fd, 1LL << 40));
+	say("lseek", lseek(fd, 0, SEEK_SET));
+	say("sendfile into itself, count -4096", sendfile(fd, fd, NULL, (size_t)-4096));
+	int ro = open("/dev/null", O_RDONLY);
+	say("sendfile to a read-only fd, count -4096", sendfile(ro, fd, NULL, (size_t)-4096));
+	say("sendfile to a read-only fd, count 8", sendfile(ro, fd, NULL, 8));
+	off_t off = 0;
+	say("sendfile at an offset, count -1", sendfile(fd, fd, &off, (size_t)-1));
+	int p[2];
+	pipe(p);
+	say("sendfile from a pipe, count -1", sendfile(fd, p[0], NULL, (size_t)-1));
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) {
 		fprintf(stderr, "usage: crobust MODE\n");
@@ -802,6 +824,7 @@ int main(int argc, char **argv) {
 		{"icmp6-pktinfo", icmp6_pktinfo},
 		{"deleted-dir", deleted_dir},
 		{"splice-pipes", splice_pipes},
+		{"sendfile-count", sendfile_count},
 		{"altstack-overflow", altstack_overflow},
 		{"pipe-close-reader", pipe_close_reader},
 		{"tgkill-signalfd", tgkill_signalfd},
