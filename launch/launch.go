@@ -43,6 +43,10 @@ type Config struct {
 	// ForwardSignals delivers SIGINT, SIGTERM, SIGHUP, SIGUSR1/2 and
 	// SIGQUIT sent to this process to the guest while it runs.
 	ForwardSignals bool
+	// ForwardAll, with ForwardSignals, forwards every signal a process
+	// can catch (an OCI container's, as runc's kill and its terminal
+	// deliver them), and SIGINT is never the way out.
+	ForwardAll bool
 	// NoVDSO maps no vDSO (and passes no AT_SYSINFO_EHDR): every clock read
 	// is then a system call, as before the vDSO existed; for comparisons.
 	NoVDSO bool
@@ -250,7 +254,7 @@ func Run(cfg Config) (*Result, error) {
 	defer stopNet()
 	regs := startRegs(loaded, interp, sp)
 	if cfg.ForwardSignals {
-		defer forwardSignals(group, cfg.Report)()
+		defer forwardSignals(group, cfg.Report, cfg.ForwardAll)()
 	}
 	if vd != nil {
 		vd.clock.Start(0)

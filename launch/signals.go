@@ -15,12 +15,34 @@ import (
 // supervisor's stop, a reload — which the guest gets as if sent to it.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGQUIT}
 
+// ForwardedAll are the signals Config.ForwardAll forwards: every one a
+// process can catch but SIGCHLD, SIGPIPE and SIGURG, which the monitor's
+// Go runtime needs for itself — what runc's kill can deliver to a
+// container's process, and what a container's terminal raises (SIGWINCH,
+// SIGTSTP, SIGTTIN, SIGTTOU).
+var ForwardedAll = func() []os.Signal {
+	var sigs []os.Signal
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
+		switch sig {
+		case syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGPIPE, syscall.SIGURG, 32, 33:
+			// 32 and 33 are glibc's own; the kernel has them, Go does not notify them.
+			continue
+		}
+		sigs = append(sigs, sig)
+	}
+	return sigs
+}()
+
 // forwardSignals delivers the forwarded host signals to the guest process
-// until the returned stop is called. A second SIGINT within a second
-// stops the machine: the way out of a guest that ignores Ctrl-C.
-func forwardSignals(g *posix.ThreadGroup, report io.Writer) (stop func()) {
-	c := make(chan os.Signal, 8)
-	signal.Notify(c, forwarded...)
+// until the returned stop is called. Unless all, a second SIGINT within a
+// second stops the machine: the way out of a guest that ignores Ctrl-C.
+func forwardSignals(g *posix.ThreadGroup, report io.Writer, all bool) (stop func()) {
+	c := make(chan os.Signal, 16)
+	if all {
+		signal.Notify(c, ForwardedAll...)
+	} else {
+		signal.Notify(c, forwarded...)
+	}
 	done := make(chan struct{})
 	go func() {
 		var lastInt time.Time
@@ -30,7 +52,7 @@ func forwardSignals(g *posix.ThreadGroup, report io.Writer) (stop func()) {
 				return
 			case s := <-c:
 				sig := s.(syscall.Signal)
-				if sig == syscall.SIGINT {
+				if sig == syscall.SIGINT && !all {
 					if time.Since(lastInt) < time.Second {
 						if report != nil {
 							fmt.Fprintln(report, "rumpgo: second interrupt: stopping the guest")

@@ -387,10 +387,9 @@ func startExecHelper(dir string, req *execRequest, terminal bool, consoleSocket 
 }
 
 // execSignals are the signals the helper passes to its guest process:
-// every one a process can catch but those the Go runtime or the
-// terminal need (SIGCHLD, SIGPIPE, SIGURG, SIGWINCH, SIGTTIN/TTOU/TSTP).
-var execSignals = []os.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1,
-	unix.SIGUSR2, unix.SIGALRM, unix.SIGCONT, unix.SIGPWR, unix.SIGTRAP, unix.SIGABRT}
+// the monitor's own set (a terminal's SIGWINCH and job control
+// included).
+var execSignals = launch.ForwardedAll
 
 // execHelperMain is the exec'd process on the host: fd 3 says "ok" or
 // the error once the guest process runs, fd 4 carries the request.

@@ -422,3 +422,57 @@ func TestDockerWritableLayer(t *testing.T) {
 	require.Equal(t, results["runc"], results["rumpgo"])
 	require.Contains(t, results["rumpgo"].files, `tmp/f: 1000:1001 100644 "written\n"`)
 }
+
+// TestDockerTerminal: docker run -t and docker exec -t give the rumpgo
+// guest's process a terminal on its stdio (the console socket's pty), as
+// runc's: same output, line endings included, same status.
+func TestDockerTerminal(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	d := startDockerd(t)
+	probeImage(t, d)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"tty", []string{"/bin/probe", "tty"}},
+		{"status", []string{"/bin/probe", "info", "3"}},
+	} {
+		t.Run("run-"+tc.name, func(t *testing.T) {
+			native := d.run(nil, append([]string{"run", "--rm", "-t", "-h", "probe", "--runtime=runc", "probe:1"}, tc.args...)...)
+			guest := d.run(nil, append([]string{"run", "--rm", "-t", "-h", "probe", "--runtime=rumpgo", "probe:1"}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, native.code, guest.code, "rumpgo stderr: %s", guest.stderr)
+			if tc.name == "tty" {
+				require.Contains(t, guest.stdout, "fd 0 terminal: true\r\nfd 1 terminal: true\r\nfd 2 terminal: true\r\n")
+			}
+		})
+	}
+	ids := map[string]string{}
+	for _, rt := range []string{"runc", "rumpgo"} {
+		id, err := d.docker("run", "-d", "-h", "probe", "--runtime="+rt, "probe:1", "/bin/probe", "sleep")
+		require.NoError(t, err)
+		ids[rt] = strings.TrimSpace(id)
+		t.Cleanup(func() { d.run(nil, "rm", "-f", ids[rt]) })
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"tty", []string{"/bin/probe", "tty"}},
+		{"status", []string{"/bin/probe", "info", "3"}},
+	} {
+		t.Run("exec-"+tc.name, func(t *testing.T) {
+			native := d.run(nil, append([]string{"exec", "-t", ids["runc"]}, tc.args...)...)
+			guest := d.run(nil, append([]string{"exec", "-t", ids["rumpgo"]}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, native.code, guest.code, "rumpgo stderr: %s", guest.stderr)
+			if tc.name == "tty" {
+				require.Contains(t, guest.stdout, "fd 0 terminal: true\r\nfd 1 terminal: true\r\nfd 2 terminal: true\r\n")
+			}
+		})
+	}
+}

@@ -196,7 +196,7 @@ type container struct {
 
 // create runs `create --bundle B --pid-file P ID` with stdout and stderr
 // going to files, as the shim's fifos.
-func (s *shim) create(id, bundle string) (*container, result) {
+func (s *shim) create(id, bundle string, extra ...string) (*container, result) {
 	s.t.Helper()
 	dir := s.t.TempDir()
 	out, err := os.Create(filepath.Join(dir, "stdout"))
@@ -205,8 +205,8 @@ func (s *shim) create(id, bundle string) (*container, result) {
 	require.NoError(s.t, err)
 	s.t.Cleanup(func() { out.Close(); errf.Close() })
 	pidFile := filepath.Join(dir, "pid")
-	cmd := exec.Command(runtimeBin, "--root", s.root, "--log", s.log, "--log-format", "json",
-		"create", "--bundle", bundle, "--pid-file", pidFile, id)
+	args := append([]string{"--root", s.root, "--log", s.log, "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pidFile}, extra...)
+	cmd := exec.Command(runtimeBin, append(args, id)...)
 	// The monitor inherits create's stdio, which are the container's: a
 	// pipe here would stay open as long as the container runs.
 	cmd.Stdout, cmd.Stderr = out, errf
@@ -558,4 +558,128 @@ func TestExec(t *testing.T) {
 	_, err = unix.Wait4(pid, &ws, 0, nil)
 	require.NoError(t, err)
 	require.Equal(t, "running", s.state(c.id)["status"], "killing an exec leaves the container running")
+}
+
+// consoleSocket listens where create and exec send a terminal's master,
+// as the shim's console socket does.
+type consoleSocket struct {
+	t    *testing.T
+	path string
+	fd   int
+}
+
+func newConsoleSocket(t *testing.T) *consoleSocket {
+	dir, err := os.MkdirTemp("", "console")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c := &consoleSocket{t: t, path: filepath.Join(dir, "sock")}
+	c.fd, err = unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(c.fd) })
+	require.NoError(t, unix.Bind(c.fd, &unix.SockaddrUnix{Name: c.path}))
+	require.NoError(t, unix.Listen(c.fd, 4))
+	return c
+}
+
+// master accepts one connection and returns the terminal's master it
+// carries, with what is read from it gathered in the background.
+func (c *consoleSocket) master() *terminal {
+	nfd, _, err := unix.Accept4(c.fd, unix.SOCK_CLOEXEC)
+	require.NoError(c.t, err)
+	defer unix.Close(nfd)
+	buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(nfd, buf, oob, 0)
+	require.NoError(c.t, err)
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	require.NoError(c.t, err)
+	require.Len(c.t, msgs, 1)
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	require.NoError(c.t, err)
+	require.Len(c.t, fds, 1)
+	term := &terminal{f: os.NewFile(uintptr(fds[0]), "master")}
+	c.t.Cleanup(func() { term.f.Close() })
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := term.f.Read(b)
+			term.mu.Lock()
+			term.out.Write(b[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return term
+}
+
+type terminal struct {
+	f   *os.File
+	mu  sync.Mutex
+	out strings.Builder
+}
+
+func (t *terminal) output() string { t.mu.Lock(); defer t.mu.Unlock(); return t.out.String() }
+
+// TestTerminal: process.terminal gives the guest a terminal whose master
+// goes to --console-socket, sized as consoleSize says; resizing the
+// master reaches the guest as SIGWINCH; exec --tty gets a terminal of its
+// own the same way.
+func TestTerminal(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	s := newShim(t)
+	cs := newConsoleSocket(t)
+	sp := spec("/bin/probe", "winch")
+	sp["process"].(map[string]any)["terminal"] = true
+	sp["process"].(map[string]any)["consoleSize"] = map[string]any{"height": 24, "width": 80}
+	b := bundle(t, sp)
+	r := s.run("create", "--bundle", b, "--console-socket", "/nonexistent/sock", "tty-bad")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "--console-socket /nonexistent/sock")
+	r = s.run("create", "--bundle", b, "tty-none")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "no --console-socket")
+
+	type created struct {
+		c *container
+		r result
+	}
+	done := make(chan created, 1)
+	go func() {
+		c, r := s.create("tty", b, "--console-socket", cs.path)
+		done <- created{c, r}
+	}()
+	term := cs.master()
+	cr := <-done
+	require.NotNil(t, cr.c, cr.r.stderr)
+	c := cr.c
+	t.Cleanup(func() { s.run("delete", "--force", c.id) })
+	require.Equal(t, 0, s.run("start", c.id).code)
+	require.Eventually(t, func() bool { return term.output() == "size: 24 80\r\n" }, time.Minute, 10*time.Millisecond, "%q", term.output())
+	require.NoError(t, unix.IoctlSetWinsize(int(term.f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 100}))
+	require.Equal(t, 0, c.wait(time.Minute))
+	require.Eventually(t, func() bool { return term.output() == "size: 24 80\r\nresized: 40 100\r\n" }, 10*time.Second, 10*time.Millisecond, "%q", term.output())
+	require.Equal(t, "", c.output(), "the terminal, not create's stdout, is the guest's")
+	require.Equal(t, 0, s.run("delete", c.id).code)
+
+	// exec --tty into a running container.
+	c2, r := s.create("tty-exec", bundle(t, spec("/bin/probe", "sleep")))
+	require.NotNil(t, c2, r.stderr)
+	go c2.wait(2 * time.Minute)
+	t.Cleanup(func() { s.run("delete", "--force", c2.id) })
+	require.Equal(t, 0, s.run("start", c2.id).code)
+	p := spec("/bin/probe", "tty")["process"].(map[string]any)
+	p["terminal"] = true
+	data, err := json.Marshal(p)
+	require.NoError(t, err)
+	pf := filepath.Join(t.TempDir(), "process.json")
+	require.NoError(t, os.WriteFile(pf, data, 0o644))
+	execDone := make(chan result, 1)
+	go func() { execDone <- s.run("exec", "--tty", "--console-socket", cs.path, "--process", pf, c2.id) }()
+	term2 := cs.master()
+	r = <-execDone
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Eventually(t, func() bool { return strings.Contains(term2.output(), "fd 2 terminal: true\r\n") }, 30*time.Second, 10*time.Millisecond, "%q", term2.output())
+	require.True(t, strings.HasPrefix(term2.output(), "fd 0 terminal: true\r\nfd 1 terminal: true\r\n"), "%q", term2.output())
 }

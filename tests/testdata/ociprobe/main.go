@@ -9,6 +9,8 @@
 //	ociprobe serve PORT     answer HTTP on PORT with "hello from ociprobe"
 //	ociprobe write FILE     write "written" to FILE, print its contents back
 //	ociprobe cat            copy stdin to stdout, then print "bytes: N"
+//	ociprobe tty            print which of fds 0-2 are terminals and the window size
+//	ociprobe winch          print the window size, then on SIGWINCH the new one and exit 0
 package main
 
 import (
@@ -22,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -62,6 +66,26 @@ func main() {
 		}
 		b, _ := os.ReadFile(os.Args[2])
 		fmt.Print(string(b))
+	case "tty":
+		for fd := 0; fd < 3; fd++ {
+			_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+			fmt.Printf("fd %d terminal: %v\n", fd, err == nil)
+		}
+		if ws, err := unix.IoctlGetWinsize(1, unix.TIOCGWINSZ); err == nil {
+			fmt.Printf("size: %d %d\n", ws.Row, ws.Col)
+		}
+	case "winch":
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGWINCH)
+		ws, err := unix.IoctlGetWinsize(1, unix.TIOCGWINSZ)
+		if err != nil {
+			fmt.Println("TIOCGWINSZ:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("size: %d %d\n", ws.Row, ws.Col)
+		<-c
+		ws, _ = unix.IoctlGetWinsize(1, unix.TIOCGWINSZ)
+		fmt.Printf("resized: %d %d\n", ws.Row, ws.Col)
 	case "cat":
 		n, err := io.Copy(os.Stdout, os.Stdin)
 		if err != nil {
