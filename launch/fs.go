@@ -122,7 +122,7 @@ func setupFS(s fsSetup) error {
 			return err
 		}
 	}
-	var devOpts devfs.Options
+	devOpts := devfs.Options{Procs: s.k.Procs}
 	if _, err := unix.IoctlGetTermios(cfg.Stdio[0], unix.TCGETS); err == nil {
 		stdin := cfg.Stdio[0]
 		devOpts.TTY = func(int) (posix.File, unix.Errno) { return posix.NewHostFile(stdin), 0 }

@@ -79,7 +79,13 @@ func (t *Thread) readFile(f posix.File, buf []byte) (int, unix.Errno) {
 	}
 	timeout := ioTimeout(f, false)
 	dl := deadline(timeout)
+	vf, _ := fileOf(f).(*vfs.File)
 	for {
+		if vf != nil {
+			if e := t.jobCheck(vf, false); e != 0 {
+				return 0, e
+			}
+		}
 		n, e := f.Read(buf)
 		if e != unix.EAGAIN {
 			return n, e
@@ -116,6 +122,9 @@ func (t *Thread) writeFile(f posix.File, buf []byte) (int, unix.Errno) {
 		inner = of.File
 	}
 	if vf, ok := inner.(*vfs.File); ok && !vf.PathOnly() {
+		if e := t.jobCheck(vf, true); e != 0 {
+			return 0, e
+		}
 		n, e := t.fsizeWrite(vf, vf.Offset(), len(buf))
 		if e != 0 {
 			return 0, e

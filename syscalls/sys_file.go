@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/tty"
 	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
 )
@@ -23,7 +24,7 @@ func init() {
 	}, args: []argKind{aFD}})
 	register(unix.SYS_DUP2, Entry{Name: "dup2", fn: sysDup2, args: []argKind{aFD, aFD}})
 	register(unix.SYS_DUP3, Entry{Name: "dup3", fn: sysDup3, args: []argKind{aFD, aFD, aOpenFlags}})
-	register(unix.SYS_IOCTL, Entry{Name: "ioctl", Support: Partial, Note: "FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX on every file; TCGETS and TIOCGWINSZ on host terminals; files' own commands (sockets); others ENOTTY",
+	register(unix.SYS_IOCTL, Entry{Name: "ioctl", Support: Partial, Note: "FIONREAD, FIONBIO, FIOASYNC, FIOCLEX, FIONCLEX on every file; TCGETS and TIOCGWINSZ on host terminals; pseudo-terminals' termios (TCGETS/TCSETS*, termios2), window size, TIOCSCTTY/TIOCNOTTY/TIOCGPGRP/TIOCSPGRP/TIOCGSID, TIOCGPTN/TIOCSPTLCK/TIOCGPTLCK/TIOCGPTPEER, TCFLSH, TCXONC, TCSBRK, TIOCOUTQ (no TIOCPKT, TIOCSTI); files' own commands (sockets); others ENOTTY",
 		fn: sysIoctl, args: []argKind{aFD, aHex, aHex}})
 }
 
@@ -409,6 +410,11 @@ func sysIoctl(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	if r, e, ok := t.ioctlGeneric(a.Int(0), f, uint32(a[1]), a[2]); ok {
 		return r, e
+	}
+	if vf, ok := f.File.(*vfs.File); ok {
+		if term, ok := vf.Impl().(tty.Terminal); ok {
+			return t.ioctlTerminal(vf, term, uint32(a[1]), a[2])
+		}
 	}
 	if io, ok := f.File.(posix.Ioctler); ok {
 		r, e := io.Ioctl(t.mm(), uint32(a[1]), a[2])

@@ -69,6 +69,20 @@ import (
 // FIONREAD and a blocking read woken by a child; on tmpfs, an image's
 // root and a host volume.
 //
+// pty: /dev/tty without a controlling terminal (ENXIO, never a file made
+// by O_CREAT); posix_openpt, the locked slave (EIO), grantpt, unlockpt,
+// ptsname, the slave's node (136, N; mode 0600, the opener's), ttyname,
+// the slave's termios and window size; canonical input (CR to NL, echo,
+// erase, kill, word erase, VEOF, VLNEXT, FIONREAD, short reads), ONLCR
+// output, raw mode with VMIN/VTIME (O_NONBLOCK short of VMIN); tcflush,
+// tcdrain; controlling terminals (a session leader's open, TIOCSCTTY and
+// its EPERMs, TIOCGSID, tcgetpgrp/tcsetpgrp and their errors, /dev/tty,
+// TIOCNOTTY), ^C's SIGINT and TIOCSWINSZ's SIGWINCH to the foreground
+// group, SIGTTIN/SIGTTOU for a background group (EIO when ignored,
+// TOSTOP), the master's EIO and POLLHUP once the slave closed, and the
+// slave's hangup (SIGHUP, end of file, EIO, its poll bits) once the
+// master closed, its node gone.
+//
 // files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
 // /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
 // after O_EXCL, the argument checks and EACCES for the user).
@@ -94,6 +108,8 @@ func TestCLinux(t *testing.T) {
 		{"sys as user", []string{"sys", "user"}, false, false},
 		{"others", []string{"others"}, false, false},
 		{"others as user", []string{"others", "user"}, false, false},
+		{"pty", []string{"pty"}, false, false},
+		{"pty as user", []string{"pty", "user"}, false, false},
 		{"signals", []string{"signals"}, false, false},
 		{"signals as user", []string{"signals", "user"}, false, false},
 		{"errnos", []string{"errnos"}, false, false},

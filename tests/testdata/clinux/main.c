@@ -23,6 +23,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/sysmacros.h>
+#include <pty.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -1811,6 +1814,383 @@ static void events_group(void) {
 	socket_rows();
 }
 
+/* pty: pseudo-terminals — ptmx and pts, the line discipline both ways,
+ * termios, window sizes, controlling terminals and job control. */
+static void showbytes(const char *what, const char *b, ssize_t n) {
+	printf("%s: %zd \"", what, n);
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = b[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\') putchar(c);
+		else printf("\\x%02x", c);
+	}
+	printf("\"\n");
+}
+
+/* drainfd reads what is there after a short wait. */
+static void drainfd(int fd, const char *what) {
+	char b[256];
+	struct pollfd p = {fd, POLLIN, 0};
+	ssize_t n = 0;
+	if (poll(&p, 1, 1000) > 0 && (p.revents & POLLIN)) {
+		usleep(20000);
+		n = read(fd, b, sizeof b);
+	}
+	if (n < 0) printf("%s: %s\n", what, en(errno));
+	else showbytes(what, b, n);
+}
+
+static volatile int pty_sig;
+static void pty_onsig(int sig) { pty_sig = sig; }
+
+/* ctty_child runs fn in a child that leads a new session with the slave
+ * of m as its controlling terminal, and reports its exit. */
+static void ctty_child(int m, const char *what, void (*fn)(int s)) {
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		setsid();
+		int s = open(ptsname(m), O_RDWR); /* no O_NOCTTY: it becomes ours */
+		if (s < 0) _exit(100 + errno);
+		fn(s);
+		fflush(stdout);
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	printf("%s: exit %d\n", what, WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st));
+}
+
+static void child_ids(int s) {
+	pid_t sid = -1;
+	ret("  TIOCGSID", ioctl(s, TIOCGSID, &sid));
+	printf("  sid is me %d, pgrp is mine %d\n", sid == getpid(), tcgetpgrp(s) == getpgrp());
+	int t = open("/dev/tty", O_RDWR);
+	ret("  open /dev/tty", t);
+	struct stat a, b;
+	fstat(t, &a);
+	fstat(s, &b);
+	printf("  /dev/tty is (5, 0) %d, the slave (136, N) %d\n", a.st_rdev == makedev(5, 0), major(b.st_rdev) == 136);
+	close(t);
+	ret("  TIOCSCTTY again", ioctl(s, TIOCSCTTY, 0));
+	int m2 = posix_openpt(O_RDWR | O_NOCTTY);
+	unlockpt(m2);
+	int s2 = open(ptsname(m2), O_RDWR | O_NOCTTY);
+	ret("  TIOCSCTTY a second terminal", ioctl(s2, TIOCSCTTY, 0));
+	ret("  TIOCGSID of another terminal", ioctl(s2, TIOCGSID, &sid));
+	ret("  tcgetpgrp of another terminal", tcgetpgrp(s2));
+	ret("  tcsetpgrp to no group", tcsetpgrp(s, 99999));
+	ret("  tcsetpgrp to my group", tcsetpgrp(s, getpgrp()));
+	close(s2);
+	close(m2);
+	pid_t c = fork();
+	if (c == 0) {
+		ret("  TIOCSCTTY as no leader", ioctl(s, TIOCSCTTY, 0));
+		ret("  TIOCNOTTY as no leader", ioctl(s, TIOCNOTTY));
+		ret("  open /dev/tty after TIOCNOTTY", open("/dev/tty", O_RDWR));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+}
+
+static void child_intr(int s) {
+	signal(SIGINT, pty_onsig);
+	signal(SIGWINCH, pty_onsig);
+	/* Tell the parent we are ready, then wait for ^C. */
+	write(s, "R", 1);
+	for (int i = 0; i < 2000 && pty_sig != SIGINT; i++) usleep(1000);
+	printf("  signal %d\n", pty_sig);
+	pty_sig = 0;
+	struct winsize ws = {.ws_row = 30, .ws_col = 100};
+	ioctl(s, TIOCSWINSZ, &ws);
+	for (int i = 0; i < 2000 && pty_sig != SIGWINCH; i++) usleep(1000);
+	printf("  after TIOCSWINSZ: signal %d\n", pty_sig);
+	pty_sig = 0;
+	ioctl(s, TIOCSWINSZ, &ws);
+	usleep(20000);
+	printf("  the same size again: signal %d\n", pty_sig);
+}
+
+static void child_jobs(int s) {
+	/* A background group's read stops it with SIGTTIN. */
+	pid_t c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		char b[4];
+		read(s, b, sizeof b);
+		_exit(0);
+	}
+	int st;
+	waitpid(c, &st, WUNTRACED);
+	printf("  background read: stopped %d by %d\n", WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	/* With SIGTTIN ignored, EIO. */
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		signal(SIGTTIN, SIG_IGN);
+		char b[4];
+		ret("  background read ignoring SIGTTIN", read(s, b, sizeof b));
+		ret("  background write without TOSTOP", write(s, "w", 1));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	/* TOSTOP: a background write stops with SIGTTOU. */
+	struct termios t;
+	tcgetattr(s, &t);
+	t.c_lflag |= TOSTOP;
+	tcsetattr(s, TCSANOW, &t);
+	c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		write(s, "x", 1);
+		_exit(0);
+	}
+	waitpid(c, &st, WUNTRACED);
+	printf("  background write with TOSTOP: stopped %d by %d\n", WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		signal(SIGTTOU, SIG_IGN);
+		ret("  background write with TOSTOP ignoring SIGTTOU", write(s, "y", 1));
+		ret("  background tcsetattr ignoring SIGTTOU", tcsetattr(s, TCSANOW, &t));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	c = fork();
+	if (c == 0) {
+		setpgid(0, 0);
+		tcsetattr(s, TCSANOW, &t);
+		_exit(0);
+	}
+	waitpid(c, &st, WUNTRACED);
+	printf("  background tcsetattr: stopped %d by %d\n", WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	t.c_lflag &= ~TOSTOP;
+	tcsetattr(s, TCSANOW, &t);
+}
+
+static void child_hup(int s) {
+	(void)s;
+	signal(SIGHUP, pty_onsig);
+	write(s, "R", 1);
+	for (int i = 0; i < 2000 && pty_sig != SIGHUP; i++) usleep(1000);
+	printf("  signal %d\n", pty_sig);
+	char b[4];
+	ret("  read after hangup", read(s, b, sizeof b));
+	ret("  write after hangup", write(s, "x", 1));
+	struct pollfd p = {s, POLLIN | POLLOUT, 0};
+	poll(&p, 1, 0);
+	printf("  poll: %#x\n", p.revents);
+}
+
+static void waitfor(int m) {
+	char b;
+	struct pollfd p = {m, POLLIN, 0};
+	poll(&p, 1, 2000);
+	read(m, &b, 1);
+}
+
+static void pty_group(void) {
+	/* No controlling terminal in a new session: /dev/tty is ENXIO. */
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		setsid();
+		ret("open /dev/tty without a terminal", open("/dev/tty", O_RDWR));
+		ret("  and with O_CREAT", open("/dev/tty", O_RDWR | O_CREAT, 0666));
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+	ret("posix_openpt", m);
+	const char *name = ptsname(m);
+	printf("ptsname: %.9s\n", name ? name : "(null)");
+	ret("open the slave while locked", open(name, O_RDWR | O_NOCTTY));
+	int locked = -1;
+	ioctl(m, TIOCGPTLCK, &locked);
+	printf("TIOCGPTLCK: %d\n", locked);
+	ret("grantpt", grantpt(m));
+	ret("unlockpt", unlockpt(m));
+	int s = open(name, O_RDWR | O_NOCTTY);
+	ret("open the slave", s);
+	struct stat st;
+	fstat(s, &st);
+	printf("slave: chr %d major %d mode %o mine %d\n", S_ISCHR(st.st_mode), major(st.st_rdev), st.st_mode & 0777,
+	       st.st_uid == geteuid());
+	printf("isatty: master %d slave %d\n", isatty(m), isatty(s));
+	char tn[64] = "";
+	ret("ttyname_r", ttyname_r(s, tn, sizeof tn));
+	printf("  is ptsname %d\n", strcmp(tn, name) == 0);
+	struct termios t;
+	ret("tcgetattr", tcgetattr(s, &t));
+	printf("  iflag %#x oflag %#x cflag %#x lflag %#x speed %d\n", t.c_iflag, t.c_oflag, t.c_cflag, t.c_lflag,
+	       (int)cfgetospeed(&t));
+	printf("  cc");
+	for (int i = 0; i < 17; i++) printf(" %d", t.c_cc[i]);
+	printf("\n");
+	struct termios mt;
+	tcgetattr(m, &mt);
+	printf("  the master's is the slave's %d\n", memcmp(&mt, &t, sizeof t) == 0);
+	struct winsize ws;
+	ret("TIOCGWINSZ", ioctl(s, TIOCGWINSZ, &ws));
+	printf("  %dx%d\n", ws.ws_row, ws.ws_col);
+
+	/* Canonical input with echo: CR becomes NL, erase, kill, EOF. */
+	write(m, "hello\r", 6);
+	char b[256];
+	ssize_t n = read(s, b, sizeof b);
+	showbytes("slave reads", b, n);
+	drainfd(m, "echo");
+	write(m, "abx\x7f" "c\n", 6);
+	n = read(s, b, sizeof b);
+	showbytes("after erase", b, n);
+	drainfd(m, "echo");
+	write(m, "gone\x15kept\n", 10);
+	n = read(s, b, sizeof b);
+	showbytes("after kill", b, n);
+	drainfd(m, "echo");
+	write(m, "one two\x17" "three\n", 14);
+	n = read(s, b, sizeof b);
+	showbytes("after werase", b, n);
+	drainfd(m, "echo");
+	write(m, "ab\x04", 3);
+	n = read(s, b, sizeof b);
+	showbytes("VEOF after text", b, n);
+	write(m, "\x04", 1);
+	n = read(s, b, sizeof b);
+	showbytes("VEOF alone", b, n);
+	drainfd(m, "echo");
+	write(m, "l1\nl2\n", 6);
+	usleep(10000);
+	int avail = -1;
+	ioctl(s, FIONREAD, &avail);
+	printf("FIONREAD: %d\n", avail);
+	n = read(s, b, 2);
+	showbytes("a short read", b, n);
+	n = read(s, b, sizeof b);
+	showbytes("the rest of the line", b, n);
+	n = read(s, b, sizeof b);
+	showbytes("the next line", b, n);
+	drainfd(m, "echo");
+	write(m, "\x16\x03\n", 3);
+	n = read(s, b, sizeof b);
+	showbytes("VLNEXT ^C", b, n);
+	drainfd(m, "echo");
+
+	/* Output: NL becomes CR NL. */
+	write(s, "a\nb", 3);
+	drainfd(m, "master reads");
+	ioctl(m, FIONREAD, &avail);
+	printf("FIONREAD of the master: %d\n", avail);
+
+	/* Raw: no echo, no mapping, VMIN/VTIME. */
+	struct termios raw = t;
+	cfmakeraw(&raw);
+	ret("tcsetattr raw", tcsetattr(s, TCSANOW, &raw));
+	write(m, "xy\r", 3);
+	usleep(10000);
+	n = read(s, b, sizeof b);
+	showbytes("raw read", b, n);
+	write(s, "p\nq", 3);
+	drainfd(m, "raw output");
+	raw.c_cc[VMIN] = 0;
+	raw.c_cc[VTIME] = 0;
+	tcsetattr(s, TCSANOW, &raw);
+	n = read(s, b, sizeof b);
+	showbytes("VMIN 0 VTIME 0 with nothing", b, n);
+	raw.c_cc[VTIME] = 2;
+	tcsetattr(s, TCSANOW, &raw);
+	struct timespec a0, a1;
+	clock_gettime(CLOCK_MONOTONIC, &a0);
+	n = read(s, b, sizeof b);
+	clock_gettime(CLOCK_MONOTONIC, &a1);
+	long ms = (a1.tv_sec - a0.tv_sec) * 1000 + (a1.tv_nsec - a0.tv_nsec) / 1000000;
+	showbytes("VTIME 2 with nothing", b, n);
+	printf("  waited 150-600 ms %d\n", ms >= 150 && ms < 600);
+	raw.c_cc[VMIN] = 3;
+	raw.c_cc[VTIME] = 0;
+	tcsetattr(s, TCSANOW, &raw);
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	write(m, "12", 2);
+	usleep(10000);
+	n = read(s, b, sizeof b);
+	showbytes("VMIN 3 non-blocking with 2", b, n);
+	fcntl(s, F_SETFL, 0);
+	write(m, "345", 3);
+	n = read(s, b, sizeof b);
+	showbytes("VMIN 3 with 3", b, n);
+	ret("tcflush", tcflush(s, TCIOFLUSH));
+	ret("tcflush bad", tcflush(s, 7));
+	ret("tcdrain", tcdrain(s));
+	ret("tcsetattr back", tcsetattr(s, TCSANOW, &t));
+
+	/* Controlling terminals, signals, job control. */
+	ret("tcgetpgrp of no controlling terminal", tcgetpgrp(s));
+	ret("TIOCSCTTY as no leader", ioctl(s, TIOCSCTTY, 0));
+	ctty_child(m, "as a session's terminal", child_ids);
+	drainfd(m, "leftover");
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		setsid();
+		int s2 = open(name, O_RDWR); /* becomes the controlling terminal */
+		child_intr(s2);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitfor(m);
+	write(m, "\x03", 1);
+	int wst;
+	waitpid(c, &wst, 0);
+	printf("ISIG child: exit %d\n", WIFEXITED(wst) ? WEXITSTATUS(wst) : -1);
+	drainfd(m, "echo of ^C");
+	ctty_child(m, "job control", child_jobs);
+	drainfd(m, "leftover");
+
+	/* The slave closes: the master reads EIO and polls POLLHUP. */
+	close(s);
+	struct pollfd p = {m, POLLIN, 0};
+	poll(&p, 1, 1000);
+	printf("master poll after the slave closed: %#x\n", p.revents);
+	ret("master read after the slave closed", read(m, b, sizeof b));
+
+	/* openpty, and the master closing: SIGHUP to the session's leader. */
+	int m2, s2;
+	ret("openpty", openpty(&m2, &s2, NULL, NULL, NULL));
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		setsid();
+		int s3 = open(ptsname(m2), O_RDWR);
+		close(m2); /* the parent's close is the last */
+		close(s2);
+		child_hup(s3);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitfor(m2);
+	close(s2);
+	close(m2);
+	waitpid(c, &wst, 0);
+	printf("hangup child: exit %d\n", WIFEXITED(wst) ? WEXITSTATUS(wst) : 1000 + WTERMSIG(wst));
+	char saved[64];
+	snprintf(saved, sizeof saved, "%s", name);
+	close(m);
+	struct stat gone;
+	ret("stat the slave after the master closed", stat(saved, &gone));
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -1846,6 +2226,18 @@ int main(int argc, char **argv) {
 		pidfd_group();
 	} else if (strcmp(argv[1], "events") == 0) {
 		events_group();
+	} else if (strcmp(argv[1], "pty") == 0) {
+		/* In a child, which leads no session whoever started us. */
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0) {
+			pty_group();
+			fflush(stdout);
+			_exit(0);
+		}
+		int st;
+		waitpid(c, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) printf("pty group: status %#x\n", st);
 	} else if (strcmp(argv[1], "signals") == 0) {
 		signals_group();
 	} else {
