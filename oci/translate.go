@@ -145,6 +145,11 @@ func Translate(s *Spec, bundle string) (*Plan, error) {
 	}
 
 	c.Hostname = s.Hostname
+	if c.Hostname == "" {
+		// runc sets none: the container's UTS namespace starts as a
+		// copy of the host's (ctr run's spec names no hostname).
+		c.Hostname, _ = os.Hostname()
+	}
 	if s.Domainname != "" {
 		warn("domainname %q: not applied", s.Domainname)
 	}

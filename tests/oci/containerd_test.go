@@ -1,0 +1,194 @@
+package oci
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// containerd is a containerd of the test's own: its root, state and
+// socket under a temporary directory, the CRI plugin off; ctr drives it.
+type containerd struct {
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	sock string
+}
+
+func startContainerd(t *testing.T) *containerd {
+	t.Helper()
+	bin := need(t, "containerd", "containerd")
+	need(t, "ctr", "containerd")
+	need(t, "containerd-shim-runc-v2", "containerd")
+	c := &containerd{t: t, dir: t.TempDir()}
+	c.sock = filepath.Join(c.dir, "containerd.sock")
+	config := filepath.Join(c.dir, "config.toml")
+	require.NoError(t, os.WriteFile(config, []byte(fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+`, filepath.Join(c.dir, "root"), filepath.Join(c.dir, "state"), c.sock)), 0o644))
+	logf, err := os.Create(filepath.Join(c.dir, "containerd.log"))
+	require.NoError(t, err)
+	c.cmd = exec.Command(bin, "--config", config, "--log-level", "warn")
+	c.cmd.Stdout, c.cmd.Stderr = logf, logf
+	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	require.NoError(t, c.cmd.Start())
+	t.Cleanup(c.stop)
+	deadline := time.Now().Add(60 * time.Second)
+	for c.ctr(nil, "version").code != 0 {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("containerd did not answer within 60s; its log:\n%s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return c
+}
+
+// stop ends containerd by its PID, then the shims it left (they outlive
+// it by design) through ctr's view of the tasks, and what it mounted.
+func (c *containerd) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+	unmountUnder(c.dir)
+	if c.t.Failed() {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "containerd.log"))
+		lines := strings.Split(string(log), "\n")
+		c.t.Logf("containerd's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	}
+}
+
+func (c *containerd) ctr(stdin io.Reader, args ...string) result {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.sock}, args...)...)
+	cmd.Stdin = stdin
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		code = -1
+		errb.WriteString(err.Error())
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// rootfs is a fresh copy of the probe's root file system.
+func probeRootfs(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	for _, d := range []string{"bin", "etc", "tmp"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	require.NoError(t, os.Chmod(filepath.Join(dir, "tmp"), 0o1777))
+	data, err := os.ReadFile(probeBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bin", "probe"), data, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc", "motd"), []byte("from the image\n"), 0o644))
+	return dir
+}
+
+// TestContainerdRun: ctr run with containerd's runc shim naming
+// rumpgo-oci as its binary (--runc-binary, the BinaryName option) prints,
+// exits, execs and is killed as the same ctr run under runc.
+func TestContainerdRun(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	c := startContainerd(t)
+	runtimes := map[string][]string{"runc": nil, "rumpgo": {"--runc-binary", runtimeBin}}
+	both := func(t *testing.T, f func(rt string, flags []string) result) {
+		t.Helper()
+		native, guest := f("runc", runtimes["runc"]), f("rumpgo", runtimes["rumpgo"])
+		require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+		require.Equal(t, native.code, guest.code, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		args  []string
+	}{
+		{"status", nil, []string{"/bin/probe", "info", "3"}},
+		{"env-cwd", []string{"--env", "PROBE_X=x y", "--env", "PROBE_FILES=/etc/motd", "--cwd", "/etc"}, []string{"/bin/probe", "info"}},
+		{"write", nil, []string{"/bin/probe", "write", "/etc/motd"}},
+		{"read-only", []string{"--read-only"}, []string{"/bin/probe", "write", "/tmp/f"}},
+		{"missing", nil, []string{"/bin/nosuch"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			both(t, func(rt string, flags []string) result {
+				args := append(append(append([]string{"run", "--rm", "--rootfs"}, flags...), tc.flags...), probeRootfs(t), "run-"+tc.name+"-"+rt)
+				return c.ctr(nil, append(args, tc.args...)...)
+			})
+		})
+	}
+
+	for _, mode := range []string{"wait"} { // TERM handled
+		t.Run("exec-kill-"+mode, func(t *testing.T) {
+			ids := map[string]string{}
+			for rt, flags := range runtimes {
+				ids[rt] = mode + "-" + rt
+				args := append(append([]string{"run", "-d", "--rootfs"}, flags...), probeRootfs(t), ids[rt], "/bin/probe", mode)
+				r := c.ctr(nil, args...)
+				require.Equal(t, 0, r.code, r.stderr)
+				t.Cleanup(func() {
+					c.ctr(nil, "task", "kill", "-s", "KILL", ids[rt])
+					c.ctr(nil, "task", "delete", "--force", ids[rt])
+					c.ctr(nil, "container", "delete", ids[rt])
+				})
+			}
+			for _, tc := range []struct{ flags, args []string }{
+				{nil, []string{"/bin/probe", "info", "5"}},
+				{[]string{"--cwd", "/etc"}, []string{"/bin/probe", "info"}},
+				{nil, []string{"/bin/nosuch"}},
+			} {
+				both(t, func(rt string, _ []string) result {
+					args := append(append([]string{"task", "exec", "--exec-id", fmt.Sprintf("x%d", time.Now().UnixNano())}, tc.flags...), ids[rt])
+					return c.ctr(nil, append(args, tc.args...)...)
+				})
+			}
+			time.Sleep(200 * time.Millisecond) // "wait" has its handler by now (its exec'd siblings ran)
+			both(t, func(rt string, _ []string) result {
+				r := c.ctr(nil, "task", "kill", "-s", "TERM", ids[rt])
+				require.Equal(t, 0, r.code, r.stderr)
+				var ls result
+				require.Eventually(t, func() bool {
+					ls = c.ctr(nil, "task", "ls")
+					for _, line := range strings.Split(ls.stdout, "\n") {
+						if f := strings.Fields(line); len(f) == 3 && f[0] == ids[rt] {
+							return f[2] == "STOPPED"
+						}
+					}
+					return false
+				}, 30*time.Second, 50*time.Millisecond, "%s", ls.stdout)
+				r = c.ctr(nil, "task", "delete", ids[rt]) // its status is the task's
+				r.stderr = strings.ReplaceAll(r.stderr, rt, "RT") // containerd's warning with the status, if not 0
+				return r
+			})
+		})
+	}
+}
