@@ -38,6 +38,15 @@ type Socket struct {
 	closed    bool
 	readShut  bool // SHUT_RD: reads answer end of file
 	writeShut bool
+
+	// Options Linux keeps at the socket layer and netstack has no place
+	// for (sockopt.go), guarded by mu.
+	debug    bool // SO_DEBUG: a flag only, as Linux's SOCK_DBG
+	priority int  // SO_PRIORITY
+	stamp    int  // SO_TIMESTAMP(NS): stampNone, stampMicro or stampNano
+	inq      bool // TCP_INQ: a TCP_CM_INQ message with every read
+	fastOpen int  // TCP_FASTOPEN's queue length (no cookies: connects fall back)
+	foConn   bool // TCP_FASTOPEN_CONNECT
 }
 
 var _ posix.Socket = (*Socket)(nil)
@@ -381,7 +390,7 @@ func (so *Socket) RecvMsg(p []byte, flags int) (posix.RecvResult, unix.Errno) {
 		return r, unix.EINVAL
 	}
 	if flags&unix.MSG_ERRQUEUE != 0 {
-		return r, unix.EAGAIN
+		return so.recvErr(p, flags) // never waits, as Linux's ip_recv_error
 	}
 	if len(p) == 0 && so.stream() {
 		return r, 0 // tcp_recvmsg: nothing asked, nothing taken
@@ -427,6 +436,7 @@ func (so *Socket) RecvMsg(p []byte, flags int) (posix.RecvResult, unix.Errno) {
 		}
 	}
 	r.Control.Other = so.controlMessages(res.ControlMessages)
+	r.Control.Other = append(r.Control.Other, so.socketMessages(res.ControlMessages)...)
 	return r, 0
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/rumpgo/rumpgo/posix"
 	"golang.org/x/sys/unix"
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
 
@@ -24,22 +25,26 @@ func (so *Socket) GetSockOpt(level, name, optlen int) ([]byte, unix.Errno) {
 		return so.getSocketOpt(name, optlen)
 	case unix.IPPROTO_TCP:
 		if !so.stream() {
-			return nil, unix.EOPNOTSUPP
+			// Not a UDP level: inet_dgram_ops answers EOPNOTSUPP for
+			// AF_INET, ipv6_getsockopt ENOPROTOOPT for AF_INET6.
+			if so.dom == unix.AF_INET {
+				return nil, unix.EOPNOTSUPP
+			}
+			return nil, unix.ENOPROTOOPT
 		}
 		return so.getTCPOpt(name, optlen)
 	case unix.IPPROTO_IP:
-		if so.dom != unix.AF_INET {
-			return nil, unix.EOPNOTSUPP
-		}
+		// An IPv6 socket has the IPv4 options too (ipv6_getsockopt
+		// passes SOL_IP on), as setsockopt takes them.
 		return so.getIPOpt(name, optlen)
 	case unix.IPPROTO_IPV6:
 		if so.dom != unix.AF_INET6 {
-			return nil, unix.ENOPROTOOPT
+			return nil, unix.EOPNOTSUPP // inet_stream_ops has no IPv6 options
 		}
 		return so.getIPv6Opt(name, optlen)
 	case unix.IPPROTO_UDP:
-		if so.proto != unix.IPPROTO_UDP {
-			return nil, unix.ENOPROTOOPT
+		if so.proto != unix.IPPROTO_UDP && so.dom == unix.AF_INET {
+			return nil, unix.EOPNOTSUPP // inet_stream_ops; ipv6's answer ENOPROTOOPT
 		}
 	}
 	return nil, unix.ENOPROTOOPT
@@ -56,11 +61,10 @@ func (so *Socket) SetSockOpt(level, name int, val []byte) unix.Errno {
 		}
 		return so.setTCPOpt(name, val)
 	case unix.IPPROTO_IP:
-		if so.dom != unix.AF_INET && !(so.dom == unix.AF_INET6 && level == unix.IPPROTO_IP) {
-			return unix.ENOPROTOOPT
-		}
 		return so.setIPOpt(name, val)
 	case unix.IPPROTO_IPV6:
+		// A wrong level is ENOPROTOOPT to setsockopt, where
+		// getsockopt's answer for an AF_INET socket is EOPNOTSUPP.
 		if so.dom != unix.AF_INET6 {
 			return unix.ENOPROTOOPT
 		}
@@ -130,13 +134,34 @@ func (so *Socket) getSocketOpt(name, optlen int) ([]byte, unix.Errno) {
 		// Linux answers inet sockets with "no peer": pid 0, uid and gid -1.
 		u := posix.Ucred{UID: ^uint32(0), GID: ^uint32(0)}
 		return u.Bytes()[:min(optlen, 12)], 0
-	case unix.SO_PRIORITY, unix.SO_MARK:
-		return posix.IntOpt(0, optlen), 0
-	case unix.SO_TIMESTAMP, unix.SO_TIMESTAMPNS:
-		return posix.IntOpt(0, optlen), 0
+	case unix.SO_MARK:
+		return posix.IntOpt(int(o.GetMark()), optlen), 0
+	case unix.SO_NO_CHECK:
+		return posix.IntOpt(boolInt(o.GetNoChecksum()), optlen), 0
+	case unix.SO_BSDCOMPAT:
+		return posix.IntOpt(0, optlen), 0 // obsolete: Linux ignores it
+	}
+	so.mu.Lock()
+	defer so.mu.Unlock()
+	switch name {
+	case unix.SO_DEBUG:
+		return posix.IntOpt(boolInt(so.debug), optlen), 0
+	case unix.SO_PRIORITY:
+		return posix.IntOpt(so.priority, optlen), 0
+	case unix.SO_TIMESTAMP:
+		return posix.IntOpt(boolInt(so.stamp == stampMicro), optlen), 0
+	case unix.SO_TIMESTAMPNS:
+		return posix.IntOpt(boolInt(so.stamp == stampNano), optlen), 0
 	}
 	return nil, unix.ENOPROTOOPT
 }
+
+// SO_TIMESTAMP and SO_TIMESTAMPNS: which receive time a read reports.
+const (
+	stampNone = iota
+	stampMicro
+	stampNano
+)
 
 func (so *Socket) setSocketOpt(name int, val []byte) unix.Errno {
 	o := so.ep.SocketOptions()
@@ -203,10 +228,31 @@ func (so *Socket) setSocketOpt(name int, val []byte) unix.Errno {
 		if v < 0 || v > 6 {
 			return unix.EPERM // needs CAP_NET_ADMIN
 		}
+		so.mu.Lock()
+		so.priority = v
+		so.mu.Unlock()
+	case unix.SO_DEBUG:
+		so.mu.Lock()
+		so.debug = v != 0
+		so.mu.Unlock()
 	case unix.SO_TIMESTAMP, unix.SO_TIMESTAMPNS:
+		// As Linux's sock_set_timestamp: either one off turns both off.
+		mode := stampNone
 		if v != 0 {
-			return unix.ENOPROTOOPT
+			mode = stampMicro
+			if name == unix.SO_TIMESTAMPNS {
+				mode = stampNano
+			}
 		}
+		so.mu.Lock()
+		so.stamp = mode
+		so.mu.Unlock()
+	case unix.SO_MARK:
+		o.SetMark(uint32(v))
+	case unix.SO_NO_CHECK:
+		o.SetNoChecksum(v != 0)
+	case unix.SO_BSDCOMPAT:
+		// Obsolete; Linux accepts and ignores it.
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -267,6 +313,20 @@ func (so *Socket) getTCPOpt(name, optlen int) ([]byte, unix.Errno) {
 		b := make([]byte, 16) // TCP_CA_NAME_MAX
 		copy(b, v)
 		return b[:min(optlen, 16)], 0
+	case unix.TCP_INQ:
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		return posix.IntOpt(boolInt(so.inq), optlen), 0
+	case unix.TCP_FASTOPEN:
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		return posix.IntOpt(so.fastOpen, optlen), 0
+	case unix.TCP_FASTOPEN_CONNECT:
+		so.mu.Lock()
+		defer so.mu.Unlock()
+		return posix.IntOpt(boolInt(so.foConn), optlen), 0
+	case unix.TCP_THIN_DUPACK:
+		return posix.IntOpt(0, optlen), 0 // Linux ignores it since 4.19
 	case unix.TCP_INFO:
 		var v tcpip.TCPInfoOption
 		if err := so.ep.GetSockOpt(&v); err != nil {
@@ -376,6 +436,33 @@ func (so *Socket) setTCPOpt(name int, val []byte) unix.Errno {
 		return errno(so.ep.SetSockOptInt(tcpip.TCPSynCountOption, v))
 	case unix.TCP_WINDOW_CLAMP:
 		return errno(so.ep.SetSockOptInt(tcpip.TCPWindowClampOption, v))
+	case unix.TCP_INQ:
+		if v < 0 || v > 1 {
+			return unix.EINVAL
+		}
+		so.mu.Lock()
+		so.inq = v == 1
+		so.mu.Unlock()
+	case unix.TCP_FASTOPEN:
+		// The queue of a listener that takes data in SYNs. No client
+		// here has a cookie for it, so every connect falls back to the
+		// plain handshake, as Linux's does without one.
+		if v < 0 {
+			return unix.EINVAL
+		}
+		so.mu.Lock()
+		so.fastOpen = v
+		so.mu.Unlock()
+	case unix.TCP_FASTOPEN_CONNECT:
+		// Without a cookie Linux connects as usual (tcp_fastopen_defer_connect).
+		if v < 0 || v > 1 {
+			return unix.EINVAL
+		}
+		so.mu.Lock()
+		so.foConn = v == 1
+		so.mu.Unlock()
+	case unix.TCP_THIN_DUPACK:
+		// Ignored by Linux since 4.19.
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -410,8 +497,34 @@ func (so *Socket) getIPOpt(name, optlen int) ([]byte, unix.Errno) {
 		return posix.IntOpt(0, optlen), 0
 	case unix.IP_MTU_DISCOVER:
 		return so.intOpt(tcpip.MTUDiscoverOption, optlen)
+	case unix.IP_RECVERR:
+		return posix.IntOpt(boolInt(o.GetIPv4RecvError()), optlen), 0
+	case unix.IP_RECVORIGDSTADDR:
+		return posix.IntOpt(boolInt(o.GetReceiveOriginalDstAddress()), optlen), 0
+	case unix.IP_MTU:
+		return so.pathMTU(optlen)
 	}
 	return nil, unix.ENOPROTOOPT
+}
+
+// pathMTU is IP_MTU and IPV6_MTU: the MTU of the route to the connected
+// peer; ENOTCONN without one, as Linux.
+func (so *Socket) pathMTU(optlen int) ([]byte, unix.Errno) {
+	remote, err := so.ep.GetRemoteAddress()
+	if err != nil {
+		return nil, unix.ENOTCONN
+	}
+	local, _ := so.ep.GetLocalAddress()
+	proto := header.IPv4ProtocolNumber
+	if remote.Addr.Len() == 16 {
+		proto = header.IPv6ProtocolNumber
+	}
+	r, err := so.stack.S.FindRoute(local.NIC, local.Addr, remote.Addr, proto, false)
+	if err != nil {
+		return nil, errno(err)
+	}
+	defer r.Release()
+	return posix.IntOpt(int(r.MTU()), optlen), 0
 }
 
 // ipMreqn reads struct ip_mreq (8 bytes) or ip_mreqn (12) for the
@@ -473,7 +586,7 @@ func (so *Socket) setIPOpt(name int, val []byte) unix.Errno {
 	default:
 		if name == unix.IP_TTL || name == unix.IP_TOS || name == unix.IP_MULTICAST_TTL ||
 			name == unix.IP_MULTICAST_LOOP || name == unix.IP_RECVTOS || name == unix.IP_RECVTTL ||
-			name == unix.IP_PKTINFO {
+			name == unix.IP_PKTINFO || name == unix.IP_RECVERR || name == unix.IP_RECVORIGDSTADDR {
 			return unix.EINVAL
 		}
 		return unix.ENOPROTOOPT
@@ -490,6 +603,9 @@ func (so *Socket) setIPOpt(name int, val []byte) unix.Errno {
 	case unix.IP_TOS:
 		return errno(so.ep.SetSockOptInt(tcpip.IPv4TOSOption, v&0xff))
 	case unix.IP_MULTICAST_TTL:
+		if so.stream() {
+			return unix.EINVAL // no multicast over TCP (do_ip_setsockopt)
+		}
 		if v == -1 {
 			v = 1
 		}
@@ -507,6 +623,10 @@ func (so *Socket) setIPOpt(name int, val []byte) unix.Errno {
 		o.SetReceivePacketInfo(v != 0)
 	case unix.IP_MTU_DISCOVER:
 		return errno(so.ep.SetSockOptInt(tcpip.MTUDiscoverOption, v))
+	case unix.IP_RECVERR:
+		o.SetIPv4RecvError(v != 0) // off empties the queue, as Linux
+	case unix.IP_RECVORIGDSTADDR:
+		o.SetReceiveOriginalDstAddress(v != 0)
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -539,6 +659,12 @@ func (so *Socket) getIPv6Opt(name, optlen int) ([]byte, unix.Errno) {
 		return posix.IntOpt(boolInt(o.GetIPv6ReceivePacketInfo()), optlen), 0
 	case unix.IPV6_RECVHOPLIMIT:
 		return posix.IntOpt(boolInt(o.GetReceiveHopLimit()), optlen), 0
+	case unix.IPV6_RECVERR:
+		return posix.IntOpt(boolInt(o.GetIPv6RecvError()), optlen), 0
+	case unix.IPV6_RECVORIGDSTADDR:
+		return posix.IntOpt(boolInt(o.GetReceiveOriginalDstAddress()), optlen), 0
+	case unix.IPV6_MTU:
+		return so.pathMTU(optlen)
 	}
 	return nil, unix.ENOPROTOOPT
 }
@@ -601,6 +727,15 @@ func (so *Socket) setIPv6Opt(name int, val []byte) unix.Errno {
 		o.SetIPv6ReceivePacketInfo(v != 0)
 	case unix.IPV6_RECVHOPLIMIT:
 		o.SetReceiveHopLimit(v != 0)
+	case unix.IPV6_RECVERR:
+		o.SetIPv6RecvError(v != 0)
+	case unix.IPV6_MTU:
+		if v != 0 && v < header.IPv6MinimumMTU {
+			return unix.EINVAL
+		}
+		return unix.ENOPROTOOPT // a fragment size of one's own: not kept
+	case unix.IPV6_RECVORIGDSTADDR:
+		o.SetReceiveOriginalDstAddress(v != 0)
 	default:
 		return unix.ENOPROTOOPT
 	}
@@ -641,7 +776,91 @@ func (so *Socket) controlMessages(cm tcpip.ReceivableControlMessages) []posix.Cm
 	if cm.HasTClass {
 		out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_TCLASS, Data: i32(int32(cm.TClass))})
 	}
+	if cm.HasOriginalDstAddress {
+		// IP_ORIGDSTADDR, IPV6_ORIGDSTADDR: a sockaddr of the packet's
+		// family (a v4 packet on a v6 socket: sockaddr_in, as Linux).
+		if cm.OriginalDstAddress.Addr.Len() == 4 {
+			out = append(out, posix.Cmsg{Level: unix.IPPROTO_IP, Type: unix.IP_ORIGDSTADDR, Data: encodeAddr(unix.AF_INET, cm.OriginalDstAddress)})
+		} else {
+			out = append(out, posix.Cmsg{Level: unix.IPPROTO_IPV6, Type: unix.IPV6_ORIGDSTADDR, Data: encodeAddr(unix.AF_INET6, cm.OriginalDstAddress)})
+		}
+	}
 	return out
+}
+
+// socketMessages are the socket layer's control messages of a read,
+// after the protocol's (Linux's sock_recv_cmsgs, then tcp_recvmsg's
+// TCP_CM_INQ): the receive time, and the bytes a TCP socket has left.
+// TCP segments carry no receive time in netstack, so a stream read
+// reports the time of the read, which no data predates by less.
+func (so *Socket) socketMessages(cm tcpip.ReceivableControlMessages) []posix.Cmsg {
+	so.mu.Lock()
+	stamp, inq := so.stamp, so.inq
+	so.mu.Unlock()
+	var out []posix.Cmsg
+	if stamp != stampNone {
+		at := cm.Timestamp
+		if !cm.HasTimestamp {
+			at = time.Now()
+		}
+		b := make([]byte, 16)
+		binary.LittleEndian.PutUint64(b, uint64(at.Unix()))
+		if stamp == stampNano {
+			binary.LittleEndian.PutUint64(b[8:], uint64(at.Nanosecond()))
+			out = append(out, posix.Cmsg{Level: unix.SOL_SOCKET, Type: unix.SO_TIMESTAMPNS, Data: b})
+		} else {
+			binary.LittleEndian.PutUint64(b[8:], uint64(at.Nanosecond()/1000))
+			out = append(out, posix.Cmsg{Level: unix.SOL_SOCKET, Type: unix.SO_TIMESTAMP, Data: b})
+		}
+	}
+	if inq && so.stream() {
+		v, _ := so.ep.GetSockOptInt(tcpip.ReceiveQueueSizeOption)
+		b := make([]byte, 4)
+		binary.LittleEndian.PutUint32(b, uint32(v))
+		out = append(out, posix.Cmsg{Level: unix.IPPROTO_TCP, Type: unix.TCP_CM_INQ, Data: b})
+	}
+	return out
+}
+
+// recvErr is a read of the error queue (MSG_ERRQUEUE), netstack's with
+// IP_RECVERR or IPV6_RECVERR on: the errant packet's payload, its
+// destination as the source address, and a sock_extended_err with the
+// offender's address as the control message; EAGAIN when it is empty.
+func (so *Socket) recvErr(p []byte, flags int) (posix.RecvResult, unix.Errno) {
+	var r posix.RecvResult
+	o := so.ep.SocketOptions()
+	var se *tcpip.SockError
+	if flags&unix.MSG_PEEK != 0 {
+		se = o.PeekErr()
+	} else {
+		se = o.DequeueErr()
+	}
+	if se == nil {
+		return r, unix.EAGAIN
+	}
+	if se.Payload != nil {
+		data := se.Payload.AsSlice()
+		r.N, r.Total = copy(p, data), len(data)
+		if r.Total > r.N {
+			r.Flags |= unix.MSG_TRUNC
+		}
+	}
+	r.Flags |= unix.MSG_ERRQUEUE
+	r.From = encodeAddr(so.dom, se.Dst)
+	ee := make([]byte, 16) // struct sock_extended_err
+	le := binary.LittleEndian
+	le.PutUint32(ee, uint32(errno(se.Err)))
+	if se.Cause != nil {
+		ee[4], ee[5], ee[6] = uint8(se.Cause.Origin()), se.Cause.Type(), se.Cause.Code()
+		le.PutUint32(ee[8:], se.Cause.Info())
+	}
+	level, typ, fam := unix.IPPROTO_IP, unix.IP_RECVERR, unix.AF_INET
+	if se.NetProto == header.IPv6ProtocolNumber {
+		level, typ, fam = unix.IPPROTO_IPV6, unix.IPV6_RECVERR, unix.AF_INET6
+	}
+	ee = append(ee, encodeAddr(fam, se.Offender)...)
+	r.Control.Other = []posix.Cmsg{{Level: level, Type: typ, Data: ee}}
+	return r, 0
 }
 
 // put4 writes a as an in_addr into b (4 bytes): a v4 address as it is, a

@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/errqueue.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
@@ -67,6 +71,8 @@ static const char *ename(int e) {
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EBADF: return "EBADF";
 	case E2BIG: return "E2BIG";
+	case ENOTCONN: return "ENOTCONN";
+	case ECONNREFUSED: return "ECONNREFUSED";
 	}
 	static char buf[32];
 	snprintf(buf, sizeof buf, "errno%d", e);
@@ -812,6 +818,179 @@ static int sendfile_count(void) {
 	return 0;
 }
 
+/* sockopts: socket options Linux accepts that rumpgo answered
+ * ENOPROTOOPT or EOPNOTSUPP, and the wrong errnos of a level the socket
+ * does not have: each option's get, set to 1 and get again. Then what
+ * the options do: IP_RECVERR's error queue, SO_TIMESTAMP(NS), TCP_INQ,
+ * IP_RECVORIGDSTADDR. Needs 127.0.0.1 (natively: a netns). */
+struct sopt { int level, name; const char *s; };
+#define SOPT(l, n) {l, n, #n}
+static const struct sopt sopts[] = {
+	SOPT(SOL_SOCKET, SO_DEBUG), SOPT(SOL_SOCKET, SO_BSDCOMPAT), SOPT(SOL_SOCKET, SO_NO_CHECK),
+	SOPT(SOL_SOCKET, SO_PRIORITY), SOPT(SOL_SOCKET, SO_MARK), SOPT(SOL_SOCKET, SO_TIMESTAMP),
+	SOPT(SOL_SOCKET, SO_TIMESTAMPNS),
+	SOPT(IPPROTO_TCP, TCP_NODELAY), SOPT(IPPROTO_TCP, TCP_INQ), SOPT(IPPROTO_TCP, TCP_THIN_DUPACK),
+	SOPT(IPPROTO_TCP, TCP_FASTOPEN), SOPT(IPPROTO_TCP, TCP_FASTOPEN_CONNECT),
+	SOPT(IPPROTO_IP, IP_TTL), SOPT(IPPROTO_IP, IP_PKTINFO), SOPT(IPPROTO_IP, IP_RECVERR),
+	SOPT(IPPROTO_IP, IP_RECVORIGDSTADDR), SOPT(IPPROTO_IP, IP_MTU), SOPT(IPPROTO_IP, IP_MULTICAST_TTL),
+	SOPT(IPPROTO_IPV6, IPV6_V6ONLY), SOPT(IPPROTO_IPV6, IPV6_RECVERR), SOPT(IPPROTO_IPV6, IPV6_RECVORIGDSTADDR),
+	SOPT(IPPROTO_IPV6, IPV6_MTU), SOPT(IPPROTO_UDP, UDP_CORK),
+};
+static void sockopt_table(void) {
+	static const struct { const char *k; int fam, type; } kinds[] = {
+		{"tcp4", AF_INET, SOCK_STREAM}, {"udp4", AF_INET, SOCK_DGRAM},
+		{"tcp6", AF_INET6, SOCK_STREAM}, {"udp6", AF_INET6, SOCK_DGRAM},
+	};
+	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+		for (size_t i = 0; i < sizeof sopts / sizeof *sopts; i++) {
+			if (sopts[i].level == IPPROTO_UDP && sopts[i].name == UDP_CORK && kinds[k].type == SOCK_DGRAM)
+				continue; /* corks for real: not rumpgo's */
+			int s = socket(kinds[k].fam, kinds[k].type, 0);
+			int v = 0, one = 1;
+			socklen_t l = sizeof v;
+			int g = getsockopt(s, sopts[i].level, sopts[i].name, &v, &l) < 0 ? errno : 0;
+			int st = setsockopt(s, sopts[i].level, sopts[i].name, &one, sizeof one) < 0 ? errno : 0;
+			int v2 = 0;
+			l = sizeof v2;
+			int g2 = getsockopt(s, sopts[i].level, sopts[i].name, &v2, &l) < 0 ? errno : 0;
+			/* The first value is a default only where it is Linux's own
+			 * (not a sysctl's): TTL and the buffer-like ones are left out. */
+			int shown = sopts[i].name == IP_TTL && sopts[i].level == IPPROTO_IP ? 0 : v;
+			printf("%s %s: get %s %d, set 1 %s, get %s %d\n", kinds[k].k, sopts[i].s, ename(g), g ? 0 : shown,
+			       ename(st), ename(g2), g2 ? 0 : v2);
+			close(s);
+		}
+}
+static struct sockaddr_in lo4(int port) {
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+static int sockopts(void) {
+	guard(20);
+	sockopt_table();
+
+	/* IP_RECVERR: a datagram to a closed port comes back on the error
+	 * queue as ECONNREFUSED from ICMP port unreachable. */
+	int closed = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = lo4(0);
+	bind(closed, (struct sockaddr *)&a, sizeof a);
+	socklen_t al = sizeof a;
+	getsockname(closed, (struct sockaddr *)&a, &al);
+	close(closed); /* a port nobody has */
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	int one = 1;
+	say("setsockopt IP_RECVERR", setsockopt(u, IPPROTO_IP, IP_RECVERR, &one, sizeof one));
+	say("connect to a closed port", connect(u, (struct sockaddr *)&a, sizeof a));
+	say("send", send(u, "ping", 4, 0));
+	struct pollfd pf = {.fd = u, .events = 0};
+	int pr = poll(&pf, 1, 5000);
+	printf("poll: %d, POLLERR %d\n", pr, !!(pf.revents & POLLERR));
+	char data[64], ctl[256];
+	struct sockaddr_in from;
+	struct iovec iov = {data, sizeof data};
+	struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1,
+			   .msg_control = ctl, .msg_controllen = sizeof ctl};
+	ssize_t n = recvmsg(u, &m, MSG_ERRQUEUE);
+	say("recvmsg MSG_ERRQUEUE", n);
+	if (n >= 0) {
+		printf("payload %.*s, MSG_ERRQUEUE %d, from port ok %d\n", (int)n, data, !!(m.msg_flags & MSG_ERRQUEUE),
+		       from.sin_port == a.sin_port);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			struct sock_extended_err *ee = (void *)CMSG_DATA(c);
+			printf("cmsg level %d type %d: errno %s origin %d type %d code %d\n", c->cmsg_level, c->cmsg_type,
+			       ename(ee->ee_errno), ee->ee_origin, ee->ee_type, ee->ee_code);
+		}
+	}
+	say("recvmsg MSG_ERRQUEUE again", recvmsg(u, &m, MSG_ERRQUEUE | MSG_DONTWAIT));
+	close(u);
+
+	/* SO_TIMESTAMP and SO_TIMESTAMPNS: the receive time with a datagram. */
+	for (int ns = 0; ns < 2; ns++) {
+		int r = socket(AF_INET, SOCK_DGRAM, 0), w = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_in b = lo4(0);
+		bind(r, (struct sockaddr *)&b, sizeof b);
+		al = sizeof b;
+		getsockname(r, (struct sockaddr *)&b, &al);
+		setsockopt(r, SOL_SOCKET, ns ? SO_TIMESTAMPNS : SO_TIMESTAMP, &one, sizeof one);
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_REALTIME, &t0);
+		sendto(w, "x", 1, 0, (struct sockaddr *)&b, sizeof b);
+		struct msghdr mm = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+		n = recvmsg(r, &mm, 0);
+		clock_gettime(CLOCK_REALTIME, &t1);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm); c; c = CMSG_NXTHDR(&mm, c)) {
+			long long at;
+			if (ns) {
+				struct timespec ts;
+				memcpy(&ts, CMSG_DATA(c), sizeof ts);
+				at = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+			} else {
+				struct timeval tv;
+				memcpy(&tv, CMSG_DATA(c), sizeof tv);
+				at = tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+			}
+			long long lo = t0.tv_sec * 1000000000LL + t0.tv_nsec - 1000, hi = t1.tv_sec * 1000000000LL + t1.tv_nsec;
+			printf("%s: cmsg level %d type %d len %d, within the call %d\n", ns ? "SO_TIMESTAMPNS" : "SO_TIMESTAMP",
+			       c->cmsg_level, c->cmsg_type, (int)(c->cmsg_len - CMSG_LEN(0)), at >= lo && at <= hi);
+		}
+		close(r);
+		close(w);
+	}
+
+	/* IP_RECVORIGDSTADDR: the datagram's destination. */
+	{
+		int r = socket(AF_INET, SOCK_DGRAM, 0), w = socket(AF_INET, SOCK_DGRAM, 0);
+		struct sockaddr_in b = lo4(0);
+		bind(r, (struct sockaddr *)&b, sizeof b);
+		al = sizeof b;
+		getsockname(r, (struct sockaddr *)&b, &al);
+		setsockopt(r, IPPROTO_IP, IP_RECVORIGDSTADDR, &one, sizeof one);
+		sendto(w, "x", 1, 0, (struct sockaddr *)&b, sizeof b);
+		struct msghdr mm = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+		n = recvmsg(r, &mm, 0);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm); c; c = CMSG_NXTHDR(&mm, c)) {
+			struct sockaddr_in d;
+			memcpy(&d, CMSG_DATA(c), sizeof d);
+			printf("IP_ORIGDSTADDR: cmsg level %d type %d, family %d, the bound address %d\n", c->cmsg_level,
+			       c->cmsg_type, d.sin_family, d.sin_port == b.sin_port && d.sin_addr.s_addr == b.sin_addr.s_addr);
+		}
+		close(r);
+		close(w);
+	}
+
+	/* TCP_INQ: what is left to read, with each read. */
+	{
+		int ls = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in b = lo4(0);
+		bind(ls, (struct sockaddr *)&b, sizeof b);
+		al = sizeof b;
+		getsockname(ls, (struct sockaddr *)&b, &al);
+		listen(ls, 1);
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		connect(c, (struct sockaddr *)&b, sizeof b);
+		int s = accept(ls, 0, 0);
+		setsockopt(s, IPPROTO_TCP, TCP_INQ, &one, sizeof one);
+		write(c, "0123456789", 10);
+		struct pollfd p2 = {.fd = s, .events = POLLIN};
+		poll(&p2, 1, 5000);
+		usleep(100000); /* all ten bytes in */
+		struct iovec iv = {data, 4};
+		struct msghdr mm = {.msg_iov = &iv, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof ctl};
+		n = recvmsg(s, &mm, 0);
+		say("recvmsg 4 of 10", n);
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mm); h; h = CMSG_NXTHDR(&mm, h)) {
+			int left;
+			memcpy(&left, CMSG_DATA(h), sizeof left);
+			printf("TCP_CM_INQ: cmsg level %d type %d, %d left\n", h->cmsg_level, h->cmsg_type, left);
+		}
+		close(s);
+		close(c);
+		close(ls);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) {
 		fprintf(stderr, "usage: crobust MODE\n");
@@ -824,6 +1003,7 @@ int main(int argc, char **argv) {
 		{"icmp6-pktinfo", icmp6_pktinfo},
 		{"deleted-dir", deleted_dir},
 		{"splice-pipes", splice_pipes},
+		{"sockopts", sockopts},
 		{"sendfile-count", sendfile_count},
 		{"altstack-overflow", altstack_overflow},
 		{"pipe-close-reader", pipe_close_reader},
