@@ -327,6 +327,40 @@ func (b *Builder) MkdirAll(dst string) error {
 	return b.mkdirs(k)
 }
 
+// Replace removes what of the tree the host file or tree src would put
+// at dst as anything but a directory over a directory, so that adding it
+// replaces the tree's files (as a Dockerfile's COPY over a base image
+// does) instead of being given twice.
+func (b *Builder) Replace(src, dst string) error {
+	k, err := guestKey(dst)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		key := path.Join(k, filepath.ToSlash(rel))
+		if rel == "." {
+			key = k
+		}
+		n, ok := b.nodes[key]
+		if !ok || key == "" || (n.mode.IsDir() && d.IsDir()) {
+			return nil
+		}
+		for sub := range b.nodes {
+			if sub == key || strings.HasPrefix(sub, key+"/") {
+				delete(b.nodes, sub)
+			}
+		}
+		return nil
+	})
+}
+
 // Chmod sets the permission bits of the tree's dst (no symlink followed),
 // for trees whose files were staged on the host with other modes.
 func (b *Builder) Chmod(dst string, perm fs.FileMode) error {

@@ -140,6 +140,62 @@ func NewOwnedHostFile(fd int) *HostFile {
 	return h
 }
 
+// Reopen opens the host file again, as opening /proc/self/fd/N or
+// /dev/stdout does on Linux (nginx -e /dev/stdout, shells' 2>/dev/stderr):
+// a pipe, FIFO or terminal gives a new open file description of it (its
+// own status flags); a regular file the same, for no more access than the
+// guest was given; a socket ENXIO, as Linux answers.
+func (h *HostFile) Reopen(flags int) (File, unix.Errno) {
+	var st unix.Stat_t
+	if err := unix.Fstat(h.FD, &st); err != nil {
+		return nil, unix.EBADF
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFCHR:
+	case unix.S_IFREG:
+		want, have := flags&unix.O_ACCMODE, h.Flags()&unix.O_ACCMODE
+		if want != have && have != unix.O_RDWR {
+			return nil, unix.EACCES
+		}
+	default:
+		return nil, unix.ENXIO
+	}
+	// The host's own magic link, never a path the guest named; no
+	// creating or truncating through it, and nothing follows past it.
+	hostFlags := flags&(unix.O_ACCMODE|unix.O_APPEND|unix.O_TRUNC) | unix.O_CLOEXEC | unix.O_NOCTTY
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		hostFlags |= unix.O_NONBLOCK // a FIFO end opens at once: its peer is there
+	}
+	fd, err := unix.Open("/proc/self/fd/"+itoa(h.FD), hostFlags, 0)
+	if err != nil {
+		if e, ok := err.(unix.Errno); ok {
+			return nil, e
+		}
+		return nil, unix.EIO
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFIFO {
+		// The host descriptor stays blocking-free for rumpgo's reader; the
+		// guest's O_NONBLOCK is its own, as for every HostFile.
+		unix.SetNonblock(fd, false)
+	}
+	r := NewOwnedHostFile(fd)
+	r.Init(flags &^ (unix.O_CREAT | unix.O_EXCL | unix.O_NOCTTY | unix.O_TRUNC | unix.O_CLOEXEC))
+	return r, 0
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
 // Close leaves the host's descriptor alone, rumpgo still needs it,
 // unless the file owns it.
 func (h *HostFile) Close() unix.Errno {

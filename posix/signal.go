@@ -75,6 +75,11 @@ type SigInfo struct {
 	PID, UID           int32  // the sender; for SI_TIMER the timer id and overrun
 	Value              uint64 // sigval; the exit status for SIGCHLD
 	Addr               uint64 // the faulting address of a fault signal
+	// Poll marks the _sigpoll layout (an O_ASYNC file's signal with a
+	// POLL_* code): Band and FD instead of the sender.
+	Poll bool
+	Band int64
+	FD   int32
 }
 
 // SigInfoSize is sizeof(siginfo_t).
@@ -91,6 +96,11 @@ func (i *SigInfo) Encode(b []byte) {
 	// _kill/_rt/_timer/_sigchld (pid, uid, value) otherwise.
 	if i.Code > 0 && synchronousMask&Bit(int(i.Signo)) != 0 {
 		le.PutUint64(b[16:], i.Addr)
+		return
+	}
+	if i.Poll {
+		le.PutUint64(b[16:], uint64(i.Band))
+		le.PutUint32(b[24:], uint32(i.FD))
 		return
 	}
 	le.PutUint32(b[16:], uint32(i.PID))

@@ -45,6 +45,8 @@ type Kernel struct {
 
 	futexes *posix.Futexes // keyed by futexKey (sys_thread.go)
 
+	fasync fasyncs // file owners and O_ASYNC (sys_fasync.go)
+
 	shmOnce sync.Once
 	shm     *sysvShm // System V shared memory segments (sys_shm.go)
 	semOnce sync.Once

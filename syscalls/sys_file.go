@@ -16,7 +16,7 @@ func init() {
 	register(unix.SYS_READV, Entry{Name: "readv", fn: sysReadv, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_WRITEV, Entry{Name: "writev", fn: sysWritev, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_CLOSE, Entry{Name: "close", fn: sysClose, args: []argKind{aFD}})
-	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_DUPFD, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW; others (leases, F_SETOWN, seals, notify) EINVAL",
+	register(unix.SYS_FCNTL, Entry{Name: "fcntl", Support: Partial, Note: "F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK), F_DUPFD, F_DUPFD_CLOEXEC, F_GETPIPE_SZ, F_SETPIPE_SZ, F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_GETOWN, F_SETOWN, F_GETOWN_EX, F_SETOWN_EX, F_GETSIG, F_SETSIG (O_ASYNC signals on input; no POLL_OUT); others (leases, seals, notify) EINVAL",
 		fn: sysFcntl, args: []argKind{aFD, aFcntlCmd, aHex}})
 	register(unix.SYS_DUP, Entry{Name: "dup", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
 		fd, e := t.Task.Group.FDs.Dup(a.Int(0), 0, false, t.fdLimit())
@@ -339,6 +339,7 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 			return 0, unix.EINVAL // a file that keeps fixed flags
 		}
 		fs.SetFlags(a.Int(2))
+		t.fasyncFlags(fd, f)
 		return 0, 0
 	case unix.F_GETPIPE_SZ, unix.F_SETPIPE_SZ:
 		f, e := t.file(fd)
@@ -367,6 +368,9 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 		return uint64(n), e
 	}
 	if r, e, ok := t.fcntlLock(fd, a); ok {
+		return r, e
+	}
+	if r, e, ok := t.fcntlOwner(fd, a); ok {
 		return r, e
 	}
 	if _, e := t.file(fd); e != 0 {

@@ -161,6 +161,9 @@ func (t *Thread) ioctlGeneric(fd int, f *posix.OpenFile, cmd uint32, arg uint64)
 		}
 		if fs, ok := f.File.(posix.FlagSetter); ok {
 			fs.SetFlags(fl)
+			if cmd == FIOASYNC {
+				t.fasyncFlags(fd, f)
+			}
 			return 0, 0, true
 		}
 		return 0, 0, true

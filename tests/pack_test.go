@@ -332,12 +332,16 @@ func TestBuildDeb(t *testing.T) {
 	debs, _ := filepath.Glob(filepath.Join(dl, "busybox-static_*.deb"))
 	require.Len(t, debs, 1)
 	bb := filepath.Join(dir, "bb.img")
-	b = run(t, os.Environ(), nil, rumpgo, "build", "-o", bb, "--deb", debs[0], "busybox", "echo", "from a .deb")
+	// A --file over a packaged file replaces it, as COPY over a base.
+	over := filepath.Join(dir, "copyright")
+	require.NoError(t, os.WriteFile(over, []byte("replaced by --file\n"), 0o644))
+	b = run(t, os.Environ(), nil, rumpgo, "build", "-o", bb, "--deb", debs[0], "--file", over+":/usr/share/doc/busybox-static/copyright",
+		"busybox", "sh", "-c", "echo from a .deb; cat /usr/share/doc/busybox-static/copyright")
 	require.Equal(t, 0, b.status, b.stderr)
 	require.Contains(t, b.stderr, "1 Debian package(s): busybox-static ")
 	g = run(t, os.Environ(), nil, rumpgo, "run", bb)
 	require.Equal(t, 0, g.status, g.stderr)
-	require.Equal(t, "from a .deb\n", g.stdout)
+	require.Equal(t, "from a .deb\nreplaced by --file\n", g.stdout)
 
 	for _, tc := range []struct {
 		args []string

@@ -199,6 +199,13 @@ func finishBuild(b *image.Builder, m *image.Manifest, files []string, root, libP
 		if i <= 0 {
 			return fail("--file %s: want SRC:DST", f)
 		}
+		if root != "" {
+			// Over a whole tree (--rootfs, --image, --deb) a --file
+			// replaces the tree's own files at its paths.
+			if err := b.Replace(f[:i], f[i+1:]); err != nil {
+				return fail("--file %s: %v", f, err)
+			}
+		}
 		if err := b.AddHost(f[:i], f[i+1:]); err != nil {
 			return fail("--file %s: %v", f, err)
 		}
