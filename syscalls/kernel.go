@@ -66,9 +66,10 @@ type Kernel struct {
 
 	straceMu sync.Mutex
 	stats    stats
-	times    timings   // time per syscall (timing.go)
-	threads  threadSet // live threads, for observers (inspect.go)
-	symCache symCache  // parsed ELFs, for symbolizers (inspect.go)
+	times    timings                     // time per syscall (timing.go)
+	threads  threadSet                   // live threads, for observers (inspect.go)
+	symCache symCache                    // parsed ELFs, for symbolizers (inspect.go)
+	debugger atomic.Pointer[debuggerBox] // debug.go
 	failure  atomic.Pointer[error]
 }
 
@@ -255,6 +256,7 @@ func (t *Thread) Attach(cpu rumpglue.CPU) {
 	t.Task.SetKick(cpu.Kick)
 	t.K.addThread(t)
 	t.runHooks(cpu) // an observer's stop at entry (launch.Config.Observe)
+	t.debugStart(cpu)
 	t.Task.SetCPUClock(newTaskClock(cpu))
 	t.watchCPULimit()
 }
@@ -273,6 +275,13 @@ func (t *Thread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
 	t.cpu = cpu
 	t.runHooks(cpu)
 	info, what := faultSignal(t, f, cpu.Regs().RIP)
+	if info.Signo != 0 {
+		if sig := t.debugFault(cpu, f, int(info.Signo)); sig == 0 {
+			return t.deliverSignals(0, 0)
+		} else if sig != int(info.Signo) {
+			info = posix.SigInfo{Signo: int32(sig), Code: posix.SI_KERNEL}
+		}
+	}
 	if info.Signo != 0 {
 		t.fault, t.faultDesc = &f, what
 		t.Task.Force(info)

@@ -1,0 +1,56 @@
+// gdbc is the C guest of the gdb stub's tests (tests/gdb_test.go): with
+// no argument it adds 1 to a global and exits 3; "threads" starts three
+// spinning threads and calls ready() once they run; "spin" spins in spin()
+// for a debugger to attach to; "crash" writes through NULL.
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+int counter = 41;
+volatile int running = 1;
+int started;
+
+int add(int a, int b) {
+  int s = a + b;
+  s += counter - 41;
+  return s;
+}
+
+void *worker(void *arg) {
+  __atomic_fetch_add(&started, 1, __ATOMIC_SEQ_CST);
+  while (running) {
+  }
+  return arg;
+}
+
+__attribute__((noinline)) void ready(void) { puts("ready"); fflush(stdout); }
+
+__attribute__((noinline)) long spin(long n) {
+  for (;;) {
+    n = n * 7 + 1;
+    if (n == 0) return n;
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "threads") == 0) {
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], 0, worker, 0);
+    while (__atomic_load_n(&started, __ATOMIC_SEQ_CST) < 3) {
+    }
+    ready();
+    running = 0;
+    for (int i = 0; i < 3; i++) pthread_join(t[i], 0);
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "spin") == 0) {
+    ready();
+    return (int)spin(argc);
+  }
+  if (argc > 1 && strcmp(argv[1], "crash") == 0) {
+    *(volatile int *)0 = 1;
+  }
+  counter = add(counter, 1);
+  printf("counter %d\n", counter);
+  return 3;
+}
