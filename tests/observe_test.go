@@ -179,10 +179,14 @@ func TestProfileHot(t *testing.T) {
 	nativeTop, _ := flatTop(t, readProfile(t, native))
 
 	guest := filepath.Join(dir, "guest.pprof")
-	r = run(t, os.Environ(), nil, rumpgo, "run", "--profile", guest, prog, "2")
-	require.Equal(t, 0, r.status, r.stderr)
-	require.Contains(t, r.stdout, "sum true")
-	require.Regexp(t, `rumpgo: --profile: \d+ samples \(\d+ in guest code, \d+ in syscalls\) in `, r.stderr)
+	cmd := exec.Command(rumpgo, "run", "--profile", guest, prog, "2")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), stderr.String())
+	require.Contains(t, stdout.String(), "sum true")
+	require.Regexp(t, `rumpgo: --profile: \d+ samples \(\d+ in guest code, \d+ in syscalls\) in `, stderr.String())
+	// What rumpgo's threads used, the vCPUs' time and the monitor's own.
+	used := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	p := readProfile(t, guest)
 	require.NotEmpty(t, p.Mapping)
 	require.Equal(t, prog, p.Mapping[0].File, "the program is the main binary")
@@ -196,7 +200,10 @@ func TestProfileHot(t *testing.T) {
 	}
 	require.Greater(t, cum["main.main"], total/2, "main.main calls the hot function: %v", cum)
 	require.Greater(t, cum["main.coldLoop"], int64(0), "coldLoop calls it too: %v", cum)
-	require.InDelta(t, 2e9, float64(total), 1e9, "about the run's CPU time is sampled")
+	// On a loaded host the guest gets less than its 2 s; the samples
+	// still account for most of what it got, and never for more.
+	require.Greater(t, float64(total), 0.5*float64(used.Nanoseconds()), "most of the CPU time rumpgo used (%v) is sampled", used)
+	require.Less(t, float64(total), 1.1*float64(used.Nanoseconds()), "no more than the CPU time rumpgo used (%v) is sampled", used)
 	var calls int64
 	for name, n := range cum {
 		if strings.HasPrefix(name, "syscall:") {
