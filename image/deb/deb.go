@@ -305,7 +305,9 @@ func fromStanza(s map[string]string) *Package {
 }
 
 // aptShow returns the candidate versions of the real packages among
-// names, by name (virtual and unknown names are absent).
+// names, by name (virtual and unknown names are absent). A candidate
+// only the host's dpkg knows (installed from a source apt no longer
+// lists) gives way to the highest version apt can download.
 func aptShow(ctx context.Context, names []string) (map[string]*Package, error) {
 	out := map[string]*Package{}
 	if len(names) == 0 {
@@ -333,6 +335,7 @@ func aptShow(ctx context.Context, names []string) (map[string]*Package, error) {
 	if err != nil && !(errors.As(err, &ee) && len(b) > 0) && !(errors.As(err, &ee) && strings.Contains(stderr.String(), "No packages found")) {
 		return nil, fmt.Errorf("apt-cache show: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
+	var local []string
 	for _, s := range parseStanzas(b) {
 		p := fromStanza(s)
 		if p.Name == "" || !uniq[p.Name] || out[p.Name] != nil {
@@ -341,7 +344,26 @@ func aptShow(ctx context.Context, names []string) (map[string]*Package, error) {
 		if p.Arch != "all" && p.Arch != "amd64" {
 			continue
 		}
+		if s["Filename"] == "" {
+			// Only the host's dpkg has this version (a package installed
+			// from elsewhere): take the best version apt can download.
+			local = append(local, p.Name)
+			continue
+		}
 		out[p.Name] = p
+	}
+	for _, n := range local {
+		b, err := exec.CommandContext(ctx, "apt-cache", "show", n).Output()
+		if err != nil {
+			continue
+		}
+		// apt-cache show lists a package's versions highest first.
+		for _, s := range parseStanzas(b) {
+			if p := fromStanza(s); p.Name == n && s["Filename"] != "" && (p.Arch == "all" || p.Arch == "amd64") {
+				out[n] = p
+				break
+			}
+		}
 	}
 	return out, nil
 }

@@ -26,7 +26,7 @@ import (
 )
 
 // fast are the ports of the default run.
-var fast = map[string]bool{"busybox-httpd": true, "python-wsgi": true, "memcached": true, "nginx": true}
+var fast = map[string]bool{"busybox-httpd": true, "python-wsgi": true, "memcached": true, "nginx": true, "nodejs": true}
 
 var rumpgoBin, rumpgoErr = "", error(nil)
 
