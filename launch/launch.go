@@ -47,6 +47,12 @@ type Config struct {
 	// can catch (an OCI container's, as runc's kill and its terminal
 	// deliver them), and SIGINT is never the way out.
 	ForwardAll bool
+	// InitSignals makes the first process its PID namespace's init, as
+	// a container's is under runc: signals it has no handler for are
+	// dropped (a C program ignores docker stop's SIGTERM; Go's runtime,
+	// re-raising one it does not handle, exits 2), SIGKILL and SIGSTOP
+	// only from the host. posix.ThreadGroup.SetUnkillable.
+	InitSignals bool
 	// NoVDSO maps no vDSO (and passes no AT_SYSINFO_EHDR): every clock read
 	// is then a system call, as before the vDSO existed; for comparisons.
 	NoVDSO bool
@@ -227,6 +233,7 @@ func Run(cfg Config) (*Result, error) {
 	k.Loader = &loader{m: m, k: k, cfg: cfg, vd: vd}
 	group, _ := k.Procs.NewProcess(nil, 0)
 	group.MM, group.FDs = as, fds
+	group.SetUnkillable(cfg.InitSignals)
 	for r, v := range cfg.Rlimits {
 		if _, e := group.Limits.Set(r, v, true); e != 0 {
 			return nil, fmt.Errorf("rlimit %d (%d, %d): %v", r, v.Cur, v.Max, e)

@@ -59,7 +59,7 @@ func monitorMain(args []string) int {
 	cfg := plan.Config
 	cfg.Stdio = [3]int{0, 1, 2}
 	cfg.Report = os.Stderr
-	cfg.ForwardSignals, cfg.ForwardAll = true, true
+	cfg.ForwardSignals, cfg.ForwardAll, cfg.InitSignals = true, true, true
 	switch plan.Net {
 	case NetHost:
 		// The host's network: outbound connections through the host's

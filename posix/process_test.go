@@ -184,3 +184,38 @@ func TestKilledBy(t *testing.T) {
 	_, ok = direct.KilledBy()
 	require.False(t, ok, "a status set directly names no sender")
 }
+
+// TestUnkillableInit: an init (SetUnkillable) drops the signals it has no
+// handler for, as Linux's sig_task_ignored: SIGTERM from a process of the
+// machine or the host alike, SIGKILL from inside; SIGKILL from the host
+// ends it, a handled signal is queued, and a fault's forced signal makes
+// it killable again.
+func TestUnkillableInit(t *testing.T) {
+	p := NewProcesses()
+	init, _ := p.NewProcess(nil, 0)
+	init.SetUnkillable(true)
+	task, ok := init.NewTask()
+	require.True(t, ok)
+	term := func(pid int32) SigInfo { return SigInfo{Signo: int32(unix.SIGTERM), Code: SI_USER, PID: pid} }
+	kill := func(pid int32) SigInfo { return SigInfo{Signo: int32(unix.SIGKILL), Code: SI_USER, PID: pid} }
+
+	require.Zero(t, init.Send(term(5)))
+	require.Zero(t, init.Send(term(0)))
+	require.Zero(t, task.Send(SigInfo{Signo: int32(unix.SIGTERM), Code: SI_TKILL, PID: 1}), "Go's re-raise")
+	require.Zero(t, init.Send(kill(5)))
+	require.False(t, init.Exiting())
+	_, _, pending := task.Dequeue()
+	require.False(t, pending, "nothing queued")
+
+	init.Signals.Swap(int(unix.SIGTERM), &SigAction{Handler: 0x1000})
+	require.Zero(t, init.Send(term(5)))
+	info, _, pending := task.Dequeue()
+	require.True(t, pending, "a handled signal is delivered")
+	require.Equal(t, int32(unix.SIGTERM), info.Signo)
+
+	task.Force(SigInfo{Signo: int32(unix.SIGSEGV), Code: SI_KERNEL})
+	require.False(t, init.Unkillable(), "a fault with no handler ends an init too")
+	init.SetUnkillable(true)
+	require.Zero(t, init.Send(kill(0)))
+	require.True(t, init.Exiting(), "SIGKILL from outside the machine")
+}

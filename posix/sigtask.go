@@ -123,7 +123,9 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 	s := t.Group.Signals
 	sig := int(info.Signo)
 	if sig == int(unix.SIGKILL) {
-		t.Group.Kill(info)
+		if !t.Group.initIgnores(sig, SigAction{}, info) {
+			t.Group.Kill(info)
+		}
 		return 0
 	}
 	if sig == int(unix.SIGCONT) {
@@ -133,7 +135,7 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 	}
 	s.mu.Lock()
 	t.Group.jobSignalLocked(sig)
-	if (t.mask|t.realBlocked)&Bit(sig) == 0 && ignored(sig, s.act[sig]) {
+	if (t.mask|t.realBlocked)&Bit(sig) == 0 && (ignored(sig, s.act[sig]) || t.Group.initIgnores(sig, s.act[sig], info)) {
 		s.mu.Unlock()
 		return 0
 	}
@@ -149,6 +151,38 @@ func (t *Task) Send(info SigInfo) unix.Errno {
 	return 0
 }
 
+// SetUnkillable makes the group its PID namespace's init, as a
+// container's first process is (Linux's SIGNAL_UNKILLABLE): a signal it
+// has no handler for is dropped — SIGKILL and SIGSTOP too unless they
+// come from outside the machine or from the machine itself — until a
+// fault of its own forces a default action (Force).
+func (g *ThreadGroup) SetUnkillable(on bool) { g.unkillable.Store(on) }
+
+// Unkillable reports SetUnkillable's state.
+func (g *ThreadGroup) Unkillable() bool { return g.unkillable.Load() }
+
+// initIgnores is Linux's sig_task_ignored for an init: true when sig,
+// with the disposition act, is dropped. A signal is forced past it
+// (force in __send_signal_locked) when no process of the machine sent
+// it: the host (pid 0, a runtime's kill) or the kernel itself; only
+// SIGKILL and SIGSTOP are then delivered anyway.
+func (g *ThreadGroup) initIgnores(sig int, act SigAction, info SigInfo) bool {
+	if !g.unkillable.Load() || act.Handler != SIG_DFL {
+		return false
+	}
+	return !(sigKernelOnly(sig) && !fromInside(info))
+}
+
+// sigKernelOnly is Linux's sig_kernel_only: the signals no process can
+// catch, block or ignore.
+func sigKernelOnly(sig int) bool { return sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) }
+
+// fromInside reports whether a process of the machine sent info (kill,
+// tgkill, sigqueue with its pid).
+func fromInside(info SigInfo) bool {
+	return (info.Code == SI_USER || info.Code == SI_TKILL || info.Code == SI_QUEUE) && info.PID > 0
+}
+
 // Force queues a signal raised by the task's own fault. A fault cannot be
 // blocked or ignored: like Linux's force_sig, that resets the disposition
 // to the default (which kills) and unblocks it.
@@ -161,6 +195,9 @@ func (t *Task) Force(info SigInfo) {
 		s.act[sig].Handler = SIG_DFL
 		t.mask &^= Bit(sig)
 	}
+	if s.act[sig].Handler == SIG_DFL {
+		t.Group.unkillable.Store(false) // force_sig_info_to_task: an init's fault kills it
+	}
 	t.pending.add(info, &s.queued, t.Group.sigLimit())
 }
 
@@ -171,7 +208,9 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 	s := g.Signals
 	sig := int(info.Signo)
 	if sig == int(unix.SIGKILL) {
-		g.Kill(info)
+		if !g.initIgnores(sig, SigAction{}, info) {
+			g.Kill(info)
+		}
 		return 0
 	}
 	if sig == int(unix.SIGCONT) {
@@ -183,7 +222,7 @@ func (g *ThreadGroup) Send(info SigInfo) unix.Errno {
 	g.jobSignalLocked(sig)
 	defer s.q.Notify(waiter.EPOLLIN) // runs after the unlock below
 	defer s.mu.Unlock()
-	if ignored(sig, s.act[sig]) && !g.allBlockLocked(sig) {
+	if (ignored(sig, s.act[sig]) || g.initIgnores(sig, s.act[sig], info)) && !g.allBlockLocked(sig) {
 		return 0
 	}
 	if !s.shared.add(info, &s.queued, g.sigLimit()) {

@@ -50,6 +50,10 @@ type ThreadGroup struct {
 	// Job control (jobctl.go).
 	stopped atomic.Bool // written under mu; read without it
 
+	// unkillable is Linux's SIGNAL_UNKILLABLE: the group is its PID
+	// namespace's init (sigtask.go: initIgnores).
+	unkillable atomic.Bool
+
 	continued  chan struct{} // closed by SIGCONT
 	stopReport int           // the stop signal a WUNTRACED wait has not seen yet
 	contReport bool          // a continue a WCONTINUED wait has not seen yet
