@@ -193,7 +193,9 @@ func setupFS(s fsSetup) error {
 	if len(argv) == 0 {
 		argv = []string{cfg.Path}
 	}
-	kfs.SetExec(s.group, exeFile.(*vfs.File), argv, cfg.Env, nil)
+	exe := exeFile.(*vfs.File)
+	exe.DenyWrite() // a running program's file (ETXTBSY to open for writing); nothing writes it yet
+	kfs.SetExec(s.group, exe, argv, cfg.Env, nil)
 	procs := s.k.Procs
 	pfs := procfs.New(v, procfs.System{
 		Hostname: s.k.Hostname, SetHostname: s.k.SetHostname,

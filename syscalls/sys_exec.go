@@ -154,6 +154,12 @@ func (t *Thread) execFile(dirfd int, name string, flags int) (*vfs.File, vfs.Sta
 		f.Close()
 		return nil, st, unix.EACCES
 	}
+	// do_open_execat's deny_write_access: ETXTBSY while the file is open
+	// for writing; no writer until the file (the process's exe) closes.
+	if e := vf.DenyWrite(); e != 0 {
+		vf.Close()
+		return nil, st, e
+	}
 	return vf, st, 0
 }
 

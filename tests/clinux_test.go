@@ -85,7 +85,10 @@ import (
 //
 // files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
 // /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
-// after O_EXCL, the argument checks and EACCES for the user).
+// after O_EXCL, the argument checks and EACCES for the user); ETXTBSY both
+// ways: the running program's file (by path and /proc/self/exe) cannot be
+// opened for writing or truncated, a file open for writing (a dup too)
+// cannot be executed, a running copy cannot be opened for writing.
 func TestCLinux(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)

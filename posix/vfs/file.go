@@ -69,6 +69,9 @@ type File struct {
 	mu     sync.Mutex
 	off    int64
 	dirPos uint64
+	// writeHeld is what the file holds of its inode's write count: 1
+	// open for writing, -1 a running program's (DenyWrite).
+	writeHeld int
 }
 
 // PathOnly reports an O_PATH descriptor: no I/O, only a place.
@@ -379,6 +382,7 @@ func (f *File) ReadDir(ctx *Context, fn func(Dirent) bool) unix.Errno {
 // Close implements posix.File: the last descriptor went.
 func (f *File) Close() unix.Errno {
 	f.v.locks.releaseFile(f)
+	f.putWriteAccess()
 	if f.impl != nil {
 		f.impl.Release()
 		if acc := f.Flags() & unix.O_ACCMODE; acc == unix.O_WRONLY || acc == unix.O_RDWR {

@@ -73,7 +73,8 @@ type VFS struct {
 	nextID  atomic.Uint64
 	nextDev atomic.Uint64
 
-	locks lockTable
+	locks   lockTable
+	writers writeCounts
 }
 
 // New returns a namespace whose root is fs.

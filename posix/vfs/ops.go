@@ -251,7 +251,7 @@ func (v *VFS) openTmpfile(ctx *Context, fsc *FSContext, dir Path, path string, h
 }
 
 // openPath opens a resolved file.
-func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (posix.File, unix.Errno) {
+func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (ret posix.File, _ unix.Errno) {
 	p := fd.Path
 	st, e := p.Inode.Stat(ctx)
 	if e != 0 {
@@ -304,7 +304,20 @@ func (v *VFS) openPath(ctx *Context, fd found, flags int, created bool) (posix.F
 	if (typ == S_IFCHR || typ == S_IFBLK) && p.Mnt.Flags&MS_NODEV != 0 {
 		return nil, unix.EACCES
 	}
+	if want&MayWrite != 0 && acc != unix.O_RDONLY && typ == S_IFREG {
+		if e := f.getWriteAccess(); e != 0 {
+			return nil, e // a running program's file (do_dentry_open)
+		}
+		defer func() {
+			if ret == nil {
+				f.putWriteAccess()
+			}
+		}()
+	}
 	if flags&unix.O_TRUNC != 0 && typ == S_IFREG && !created {
+		if e := v.textBusy(p); e != 0 {
+			return nil, e // O_RDONLY|O_TRUNC (handle_truncate)
+		}
 		now := Now()
 		if e := p.Inode.SetAttr(ctx, &SetAttr{Mask: SetSize | SetMtime | SetCtime, Size: 0, Mtime: now, Ctime: now}); e != 0 {
 			return nil, e
@@ -924,6 +937,9 @@ func (v *VFS) Truncate(ctx *Context, p Path, size int64, checkPerm bool) unix.Er
 			return e
 		}
 		if e := checkWrite(p); e != 0 {
+			return e
+		}
+		if e := v.textBusy(p); e != 0 {
 			return e
 		}
 	}

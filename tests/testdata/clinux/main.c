@@ -926,6 +926,64 @@ static void tmpfile_in(const char *dir, const char *label) {
 	ret("the name is absent", access(name, F_OK));
 }
 
+/* textbusy: ETXTBSY both ways — a running program's file cannot be
+ * opened for writing or truncated, a file open for writing cannot run. */
+static void textbusy(const char *dir) {
+	char self[256];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[n > 0 ? n : 0] = 0;
+	ret("open /proc/self/exe for writing", open("/proc/self/exe", O_WRONLY));
+	ret("open the running program O_RDWR", open(self, O_RDWR));
+	ret("truncate the running program", truncate(self, 0));
+	ret("open it O_RDONLY|O_TRUNC", open(self, O_RDONLY | O_TRUNC));
+	/* A copy, open for writing while it is executed (root: the user may
+	 * not read the test's program where the tests build it). */
+	if (user) return;
+	ret("open it for reading", n = open(self, O_RDONLY));
+	char copy[128];
+	snprintf(copy, sizeof copy, "%s/prog", dir);
+	int w = open(copy, O_CREAT | O_WRONLY | O_TRUNC, 0755);
+	char buf[65536];
+	ssize_t r;
+	while ((r = read(n, buf, sizeof buf)) > 0) write(w, buf, r);
+	close(n);
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		execl(copy, copy, "sleep", NULL);
+		_exit(errno);
+	}
+	int st;
+	waitpid(c, &st, 0);
+	printf("exec of a file open for writing: %s\n", en(WEXITSTATUS(st)));
+	int w2 = dup(w);
+	close(w);
+	c = fork();
+	if (c == 0) {
+		execl(copy, copy, "sleep", NULL);
+		_exit(errno);
+	}
+	waitpid(c, &st, 0);
+	printf("  with a dup still open: %s\n", en(WEXITSTATUS(st)));
+	close(w2);
+	int p[2];
+	pipe(p);
+	c = fork();
+	if (c == 0) {
+		dup2(p[1], 1);
+		execl(copy, copy, "sleep", NULL);
+		_exit(errno);
+	}
+	close(p[1]);
+	char ready;
+	read(p[0], &ready, 1); /* it runs */
+	ret("open the copy for writing while it runs", open(copy, O_WRONLY));
+	ret("unlink it while it runs", unlink(copy));
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	close(p[0]);
+}
+
 static void files_group(const char *extra) {
 	/* extra: a directory of another file system (an image's root). */
 	if (extra) tmpfile_in(extra, "the directory given");
@@ -953,6 +1011,7 @@ static void files_group(const char *extra) {
 	ret("linkat over an existing name", linkat(AT_FDCWD, link, AT_FDCWD, name, AT_SYMLINK_FOLLOW));
 	close(fd);
 	unlink(name);
+	textbusy(dir);
 	rmdir(dir);
 	ret("the directory is empty and gone", access(dir, F_OK));
 }
@@ -2226,6 +2285,9 @@ int main(int argc, char **argv) {
 		pidfd_group();
 	} else if (strcmp(argv[1], "events") == 0) {
 		events_group();
+	} else if (strcmp(argv[1], "sleep") == 0) {
+		write(1, "r", 1); /* running: for textbusy */
+		sleep(30);
 	} else if (strcmp(argv[1], "pty") == 0) {
 		/* In a child, which leads no session whoever started us. */
 		fflush(stdout);
