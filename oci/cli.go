@@ -181,7 +181,8 @@ func oneID(cmd string, pos []string) (string, error) {
 	return pos[0], nil
 }
 
-// lookup reads container id's record; dir is its state directory.
+// lookup reads container id's record; dir is its state directory, ""
+// for an invalid ID.
 func (c *cli) lookup(id string) (*record, string, error) {
 	dir, err := containerDir(c.root, id)
 	if err != nil {
@@ -189,6 +190,20 @@ func (c *cli) lookup(id string) (*record, string, error) {
 	}
 	r, err := readRecord(dir)
 	return r, dir, err
+}
+
+// signalContainer sends sig to the container's monitor and, with execs, to its
+// exec'd processes' helpers.
+func signalContainer(dir string, r *record, sig unix.Signal, execs bool) error {
+	if execs {
+		for _, pid := range execPIDs(dir) {
+			unix.Kill(pid, sig)
+		}
+	}
+	if err := unix.Kill(r.PID, sig); err != nil {
+		return fmt.Errorf("kill %d: %v", r.PID, err)
+	}
+	return nil
 }
 
 // container parses a command that takes flags and one container ID, and
@@ -310,47 +325,25 @@ func (c *cli) kill(args []string) error {
 	if !r.alive() {
 		return fmt.Errorf("container %s is not running", r.ID)
 	}
-	if *all {
-		for _, pid := range execPIDs(dir) {
-			unix.Kill(pid, sig)
-		}
-	}
-	if err := unix.Kill(r.PID, sig); err != nil {
-		return fmt.Errorf("kill %d: %v", r.PID, err)
-	}
-	return nil
+	return signalContainer(dir, r, sig, *all)
 }
 
 func (c *cli) delete(args []string) error {
 	fl := flag.NewFlagSet("delete", flag.ContinueOnError)
 	force := fl.Bool("force", false, "kill the container first")
 	fl.BoolVar(force, "f", false, "kill the container first")
-	pos, err := parse(fl, args)
+	r, dir, err := c.container(fl, args)
 	if err != nil {
-		return err
-	}
-	id, err := oneID("delete", pos)
-	if err != nil {
-		return err
-	}
-	dir, err := containerDir(c.root, id)
-	if err != nil {
-		return err
-	}
-	r, err := readRecord(dir)
-	if err != nil {
-		if _, serr := os.Stat(dir); *force || serr == nil {
+		if _, serr := os.Stat(dir); dir != "" && (*force || serr == nil) {
 			return os.RemoveAll(dir) // a half-made container's directory, or nothing
 		}
 		return err
 	}
+	id := r.ID
 	if st := status(dir, r); st == StatusRunning && !*force {
 		return fmt.Errorf("container %s is running: stop it first or use --force", id)
 	} else if st != StatusStopped {
-		unix.Kill(r.PID, unix.SIGKILL)
-		for _, pid := range execPIDs(dir) {
-			unix.Kill(pid, unix.SIGKILL)
-		}
+		signalContainer(dir, r, unix.SIGKILL, true)
 		deadline := time.Now().Add(10 * time.Second)
 		for r.alive() && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)

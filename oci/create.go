@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -133,53 +131,18 @@ func writeFileAtomic(path, text string) error {
 // the plan names, with the container's stdio (or a new terminal), and
 // waits until it has checked the bundle and waits for start.
 func startMonitor(dir, bundle string, plan *Plan, consoleSocket string, size *Box) (*exec.Cmd, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer syncR.Close()
-	cmd := exec.Command(self, initCommand, "--bundle", bundle, dir)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{syncW}
-	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if plan.Terminal {
-		slave, err := newConsole(consoleSocket, size)
-		if err != nil {
-			syncW.Close()
-			return nil, err
-		}
-		defer slave.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
-	}
+	h := helperStart{command: initCommand, args: []string{"--bundle", bundle, dir}, what: "create",
+		terminal: plan.Terminal, consoleSocket: consoleSocket, size: size}
 	switch plan.Net {
 	case NetNew:
-		cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWNET
-		err = cmd.Start()
-	case NetPath:
-		err = startInNetns(cmd, plan.NetnsPath)
-	default:
-		err = cmd.Start()
-	}
-	syncW.Close()
-	if err != nil {
-		return nil, fmt.Errorf("create: starting the monitor: %v", err)
-	}
-	line, _ := bufio.NewReader(syncR).ReadString('\n')
-	if line != "ok\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		msg := strings.TrimSpace(strings.TrimPrefix(line, "error: "))
-		if msg == "" {
-			msg = "the monitor ended during set-up"
+		h.start = func(cmd *exec.Cmd) error {
+			cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWNET
+			return cmd.Start()
 		}
-		return nil, errors.New(msg)
+	case NetPath:
+		h.start = func(cmd *exec.Cmd) error { return startInNetns(cmd, plan.NetnsPath) }
 	}
-	return cmd, nil
+	return startHelper(h)
 }
 
 // startInNetns starts cmd in the network namespace at path: from a
@@ -202,46 +165,4 @@ func startInNetns(cmd *exec.Cmd, path string) error {
 		done <- cmd.Start()
 	}()
 	return <-done
-}
-
-// newConsole makes a pseudo-terminal, sends its master to the console
-// socket (as runc: one SCM_RIGHTS message) and returns the slave, which
-// becomes the container's stdio.
-func newConsole(socket string, size *Box) (*os.File, error) {
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("create: terminal: %v", err)
-	}
-	defer master.Close()
-	mfd := int(master.Fd())
-	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
-		return nil, fmt.Errorf("create: terminal: unlockpt: %v", err)
-	}
-	n, err := unix.IoctlGetInt(mfd, unix.TIOCGPTN)
-	if err != nil {
-		return nil, fmt.Errorf("create: terminal: ptsname: %v", err)
-	}
-	name := "/dev/pts/" + strconv.Itoa(n)
-	slave, err := os.OpenFile(name, os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("create: terminal: %v", err)
-	}
-	if size != nil && size.Width > 0 && size.Height > 0 {
-		unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)})
-	}
-	conn, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		slave.Close()
-		return nil, err
-	}
-	defer unix.Close(conn)
-	if err := unix.Connect(conn, &unix.SockaddrUnix{Name: socket}); err != nil {
-		slave.Close()
-		return nil, fmt.Errorf("create: --console-socket %s: %v", socket, err)
-	}
-	if err := unix.Sendmsg(conn, []byte(name), unix.UnixRights(mfd), nil, 0); err != nil {
-		slave.Close()
-		return nil, fmt.Errorf("create: --console-socket %s: sending the terminal: %v", socket, err)
-	}
-	return slave, nil
 }

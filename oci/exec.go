@@ -334,56 +334,19 @@ func execRequestOf(pr *Process) (*execRequest, error) {
 // terminal's slave when terminal) and waits until the guest process
 // runs, or returns why it does not.
 func startExecHelper(dir string, req *execRequest, terminal bool, consoleSocket string, size *Box) (*exec.Cmd, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	syncR, syncW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	defer syncR.Close()
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
-		syncW.Close()
 		return nil, err
 	}
-	cmd := exec.Command(self, execHelperCommand, dir)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{syncW, reqR}
-	cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true}
-	if terminal {
-		slave, err := newConsole(consoleSocket, size) // create.go
-		if err != nil {
-			syncW.Close()
+	defer reqR.Close()
+	defer reqW.Close()
+	return startHelper(helperStart{command: execHelperCommand, args: []string{dir}, extra: []*os.File{reqR}, what: "exec",
+		terminal: terminal, consoleSocket: consoleSocket, size: size,
+		started: func() {
 			reqR.Close()
+			json.NewEncoder(reqW).Encode(req)
 			reqW.Close()
-			return nil, err
-		}
-		defer slave.Close()
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, 0
-	}
-	err = cmd.Start()
-	syncW.Close()
-	reqR.Close()
-	if err != nil {
-		reqW.Close()
-		return nil, fmt.Errorf("exec: starting the helper: %v", err)
-	}
-	json.NewEncoder(reqW).Encode(req)
-	reqW.Close()
-	line, _ := bufio.NewReader(syncR).ReadString('\n')
-	if line != "ok\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		msg := strings.TrimSpace(strings.TrimPrefix(line, "error: "))
-		if msg == "" {
-			msg = "exec: the helper ended during set-up"
-		}
-		return nil, errors.New(msg)
-	}
-	return cmd, nil
+		}})
 }
 
 // execSignals are the signals the helper passes to its guest process:
@@ -394,12 +357,9 @@ var execSignals = launch.ForwardedAll
 // execHelperMain is the exec'd process on the host: fd 3 says "ok" or
 // the error once the guest process runs, fd 4 carries the request.
 func execHelperMain(args []string) int {
-	sync := os.NewFile(3, "sync")
+	sync := openHelperSync()
 	reqFile := os.NewFile(4, "request")
-	fail := func(err error) int {
-		fmt.Fprintf(sync, "error: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		return 1
-	}
+	fail := sync.fail
 	if len(args) != 1 {
 		return fail(errors.New("exec helper: bad arguments"))
 	}
@@ -444,8 +404,7 @@ func execHelperMain(args []string) int {
 	os.MkdirAll(filepath.Dir(record), 0o700)
 	os.WriteFile(record, []byte(strconv.Itoa(m.PID)), 0o600)
 	defer os.Remove(record)
-	fmt.Fprint(sync, "ok\n")
-	sync.Close()
+	sync.ok()
 	go func() {
 		enc := json.NewEncoder(conn)
 		for s := range sigs {

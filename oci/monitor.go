@@ -23,11 +23,8 @@ func monitorMain(args []string) int {
 	fl := flag.NewFlagSet(initCommand, flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	bundle := fl.String("bundle", "", "")
-	sync := os.NewFile(3, "sync")
-	fail := func(err error) int {
-		fmt.Fprintf(sync, "error: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		return 1
-	}
+	sync := openHelperSync()
+	fail := sync.fail
 	if err := fl.Parse(args); err != nil || fl.NArg() != 1 {
 		return fail(errors.New("monitor: bad arguments"))
 	}
@@ -44,8 +41,7 @@ func monitorMain(args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	fmt.Fprint(sync, "ok\n")
-	sync.Close()
+	sync.ok()
 
 	// start opens the fifo for reading; until then this open waits.
 	fifo, err := os.OpenFile(filepath.Join(dir, "exec.fifo"), os.O_WRONLY|unix.O_CLOEXEC, 0)
