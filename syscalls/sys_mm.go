@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	register(unix.SYS_MMAP, Entry{Name: "mmap", Support: Partial, Note: "anonymous and file mappings (MAP_PRIVATE copies pages when first touched, so later writes to the file do not show in pages already touched; MAP_SHARED maps tmpfs pages themselves); files without pages (devices, /proc) are ENODEV",
+	register(unix.SYS_MMAP, Entry{Name: "mmap", Support: Partial, Note: "anonymous and file mappings (MAP_PRIVATE copies pages when first touched, so later writes to the file do not show in pages already touched; MAP_SHARED maps tmpfs pages themselves); /dev/zero maps anonymous memory (shared or private); other files without pages (devices, /proc) are ENODEV",
 		fn: sysMmap, args: []argKind{aPtr, aUint, aProt, aMapFlags, aFD, aHex}, ret: rHex})
 	register(unix.SYS_MUNMAP, Entry{Name: "munmap", fn: sysMunmap, args: []argKind{aPtr, aUint}})
 	register(unix.SYS_MPROTECT, Entry{Name: "mprotect", fn: sysMprotect, args: []argKind{aPtr, aUint, aProt}})
@@ -149,6 +149,13 @@ func (t *Thread) mmapFile(a Args, flags int) (uint64, unix.Errno) {
 	}
 	if shared && prot&unix.PROT_WRITE != 0 && (!writable(f) || f.Flags()&unix.O_APPEND != 0) {
 		return 0, unix.EACCES
+	}
+	if _, ok := vf.Impl().(interface{ AnonymousMapping() }); ok {
+		// /dev/zero: anonymous memory, shared (shmem_zero_setup) or not.
+		if e := t.mayExpand(a[0], a[1], prot, flags); e != 0 {
+			return 0, e
+		}
+		return t.mm().Mmap(a[0], a[1], prot, flags|unix.MAP_ANONYMOUS)
 	}
 	mf, ok := vf.Mappable()
 	if !ok {

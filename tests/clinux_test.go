@@ -83,6 +83,15 @@ import (
 // slave's hangup (SIGHUP, end of file, EIO, its poll bits) once the
 // master closed, its node gone.
 //
+// memory: madvise's advice values, ENOMEM over a hole for every advice,
+// MADV_POPULATE_* (EINVAL for PROT_NONE, writing a read-only mapping),
+// MADV_REMOVE's EINVAL for private memory, MADV_WIPEONFORK (zero pages in
+// the child; EINVAL when shared) and MADV_DONTFORK (no mapping in the
+// child) and their undoing; /dev/zero mapped shared (the child's writes
+// seen) and private, EACCES for a shared writable map of a read-only
+// descriptor; MAP_GROWSDOWN growing down to a fault below it, within
+// 8 MiB and the guard gap.
+//
 // files: open(O_TMPFILE) on tmpfs and an image's root (nlink 0, the
 // /proc/self/fd name, linkat through /proc/self/fd and AT_EMPTY_PATH, not
 // after O_EXCL, the argument checks and EACCES for the user); ETXTBSY both
@@ -111,6 +120,8 @@ func TestCLinux(t *testing.T) {
 		{"sys as user", []string{"sys", "user"}, false, false},
 		{"others", []string{"others"}, false, false},
 		{"others as user", []string{"others", "user"}, false, false},
+		{"memory", []string{"memory"}, false, false},
+		{"memory as user", []string{"memory", "user"}, false, false},
 		{"pty", []string{"pty"}, false, false},
 		{"pty as user", []string{"pty", "user"}, false, false},
 		{"signals", []string{"signals"}, false, false},

@@ -94,11 +94,15 @@ func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 	defer as.mu.Unlock()
 	c := New(p, as.limit)
 	c.cow = as.cow
-	c.vmas = append([]VMA(nil), as.vmas...)
-	for i := range c.vmas {
-		c.vmas[i].Locked = false // a child inherits no memory locks
-	}
 	c.brkStart, c.brk, c.committed = as.brkStart, as.brk, as.committed
+	for _, v := range as.vmas {
+		if v.dontFork {
+			c.committed -= as.commitOf(v.Start, v.End) // MADV_DONTFORK: not the child's
+			continue
+		}
+		v.Locked = false // a child inherits no memory locks
+		c.vmas = append(c.vmas, v)
+	}
 	if as.pinned != nil {
 		c.pinned = make(map[uint64]struct{}, len(as.pinned))
 		for f := range as.pinned {
@@ -112,8 +116,8 @@ func (as *AddressSpace) Fork(p Pager) (*AddressSpace, unix.Errno) {
 	}
 	var pages []page
 	for _, v := range as.vmas {
-		if v.sharedFile() {
-			continue // the child faults in the file's own frames
+		if v.sharedFile() || v.dontFork || v.wipeOnFork {
+			continue // the child faults in the file's own frames, or none, or zeros
 		}
 		as.pager.Present(v.Start, v.End, func(va, pa uint64, prot int) {
 			pages = append(pages, page{va, pa, prot})

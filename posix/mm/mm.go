@@ -159,6 +159,9 @@ func (as *AddressSpace) Fault(addr uint64, a Access) FaultResult {
 
 func (as *AddressSpace) faultLocked(addr uint64, a Access) FaultResult {
 	i := as.find(addr)
+	if i < 0 && as.growDown(addr) {
+		i = as.find(addr)
+	}
 	if i < 0 {
 		return FaultMapErr
 	}

@@ -28,6 +28,10 @@ type VMA struct {
 
 	// Locked marks mlocked pages (lock.go).
 	Locked bool
+
+	// dontFork (MADV_DONTFORK) leaves the range out of a fork's child;
+	// wipeOnFork (MADV_WIPEONFORK) gives the child zero pages there.
+	dontFork, wipeOnFork bool
 }
 
 // sharedFile reports a shared file mapping: its pages are the file's
@@ -135,6 +139,7 @@ func (as *AddressSpace) merge(i int) {
 	same := func(a, b VMA) bool {
 		return a.End == b.Start && a.Prot == b.Prot && a.Flags == b.Flags && a.Name == b.Name &&
 			!a.Special() && !b.Special() && a.File == b.File && a.noWrite == b.noWrite && a.Locked == b.Locked &&
+			a.dontFork == b.dontFork && a.wipeOnFork == b.wipeOnFork &&
 			(a.File == nil || a.Off+(a.End-a.Start) == b.Off)
 	}
 	if i+1 < len(as.vmas) && same(as.vmas[i], as.vmas[i+1]) {
@@ -383,7 +388,10 @@ func (as *AddressSpace) Madvise(addr, length uint64, advice int) unix.Errno {
 		return e
 	}
 	switch advice {
-	case unix.MADV_DONTNEED, unix.MADV_FREE, unix.MADV_REMOVE:
+	case unix.MADV_REMOVE, unix.MADV_POPULATE_READ, unix.MADV_POPULATE_WRITE,
+		unix.MADV_DONTFORK, unix.MADV_DOFORK, unix.MADV_WIPEONFORK, unix.MADV_KEEPONFORK:
+		return as.madviseRange(start, end, advice)
+	case unix.MADV_DONTNEED, unix.MADV_FREE:
 		as.mu.Lock()
 		defer as.mu.Unlock()
 		for a := start; a < end; {
@@ -396,10 +404,11 @@ func (as *AddressSpace) Madvise(addr, length uint64, advice int) unix.Errno {
 		as.dropPages(start, end)
 		return 0
 	case unix.MADV_NORMAL, unix.MADV_RANDOM, unix.MADV_SEQUENTIAL, unix.MADV_WILLNEED,
-		unix.MADV_HUGEPAGE, unix.MADV_NOHUGEPAGE, unix.MADV_DONTFORK, unix.MADV_DOFORK,
+		unix.MADV_HUGEPAGE, unix.MADV_NOHUGEPAGE,
 		unix.MADV_DONTDUMP, unix.MADV_DODUMP, unix.MADV_MERGEABLE, unix.MADV_UNMERGEABLE,
 		unix.MADV_COLD, unix.MADV_PAGEOUT, unix.MADV_COLLAPSE:
-		return 0
+		// Hints: nothing to do, but the range must be mapped.
+		return as.madviseRange(start, end, advice)
 	}
 	return unix.EINVAL
 }

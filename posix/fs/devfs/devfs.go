@@ -173,6 +173,9 @@ func (zeroDev) ReadAt(_ *vfs.Context, p []byte, _ int64) (int, unix.Errno) {
 }
 func (zeroDev) WriteAt(_ *vfs.Context, p []byte, _ int64) (int, unix.Errno) { return len(p), 0 }
 
+// AnonymousMapping tells mmap that mapping /dev/zero is anonymous memory.
+func (zeroDev) AnonymousMapping() {}
+
 type fullDev struct{ charDev }
 
 func (fullDev) ReadAt(_ *vfs.Context, p []byte, _ int64) (int, unix.Errno) {

@@ -2250,6 +2250,115 @@ static void pty_group(void) {
 	ret("stat the slave after the master closed", stat(saved, &gone));
 }
 
+/* memory: madvise's advice as Linux takes it (the values it accepts, the
+ * per-mapping checks, MADV_DONTFORK/WIPEONFORK in a fork's child,
+ * MADV_POPULATE_*), /dev/zero mapped shared and private, and a
+ * MAP_GROWSDOWN mapping growing down to a fault below it. */
+static sigjmp_buf mem_jump;
+static void mem_segv(int sig) { (void)sig; siglongjmp(mem_jump, 1); }
+
+static void memory_group(void) {
+	char *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct { const char *name; int advice; } adv[] = {
+		{"MADV_NORMAL", MADV_NORMAL}, {"MADV_RANDOM", MADV_RANDOM}, {"MADV_SEQUENTIAL", MADV_SEQUENTIAL},
+		{"MADV_WILLNEED", MADV_WILLNEED}, {"MADV_DONTNEED", MADV_DONTNEED}, {"MADV_FREE", MADV_FREE},
+		{"MADV_REMOVE", MADV_REMOVE}, {"MADV_DONTFORK", MADV_DONTFORK}, {"MADV_DOFORK", MADV_DOFORK},
+		{"MADV_MERGEABLE", MADV_MERGEABLE}, {"MADV_UNMERGEABLE", MADV_UNMERGEABLE}, {"MADV_HUGEPAGE", MADV_HUGEPAGE},
+		{"MADV_NOHUGEPAGE", MADV_NOHUGEPAGE}, {"MADV_DONTDUMP", MADV_DONTDUMP}, {"MADV_DODUMP", MADV_DODUMP},
+		{"MADV_WIPEONFORK", MADV_WIPEONFORK}, {"MADV_KEEPONFORK", MADV_KEEPONFORK}, {"MADV_COLD", MADV_COLD},
+		{"MADV_PAGEOUT", MADV_PAGEOUT}, {"MADV_POPULATE_READ", MADV_POPULATE_READ},
+		{"MADV_POPULATE_WRITE", MADV_POPULATE_WRITE}, {"99", 99}, {"-1", -1}, {NULL, 0}};
+	for (int i = 0; adv[i].name; i++) {
+		char what[64];
+		snprintf(what, sizeof what, "madvise %s", adv[i].name);
+		ret(what, madvise(m, 8192, adv[i].advice));
+	}
+	ret("madvise unaligned", madvise(m + 1, 4096, MADV_NORMAL));
+	char *ro = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *no = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *sh = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *holed = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(holed + 4096, 4096);
+	ret("MADV_POPULATE_READ read-only", madvise(ro, 8192, MADV_POPULATE_READ));
+	ret("MADV_POPULATE_WRITE read-only", madvise(ro, 8192, MADV_POPULATE_WRITE));
+	ret("MADV_POPULATE_READ PROT_NONE", madvise(no, 8192, MADV_POPULATE_READ));
+	ret("MADV_POPULATE_READ over a hole", madvise(holed, 3 * 4096, MADV_POPULATE_READ));
+	ret("MADV_NORMAL over a hole", madvise(holed, 3 * 4096, MADV_NORMAL));
+	ret("MADV_DONTNEED over a hole", madvise(holed, 3 * 4096, MADV_DONTNEED));
+	ret("MADV_REMOVE private", madvise(m, 8192, MADV_REMOVE));
+	ret("MADV_WIPEONFORK shared", madvise(sh, 8192, MADV_WIPEONFORK));
+	ret("MADV_DONTFORK shared", madvise(sh, 4096, MADV_DONTFORK));
+	/* The fork advice in a child. */
+	m[0] = 'a';
+	m[4096] = 'b';
+	ret("MADV_WIPEONFORK the first page", madvise(m, 4096, MADV_WIPEONFORK));
+	char *df = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	df[0] = 'd';
+	ret("MADV_DONTFORK", madvise(df, 4096, MADV_DONTFORK));
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		unsigned char v;
+		printf("  child: wiped %d, kept %d, the MADV_DONTFORK page mapped %d\n", m[0], m[4096], mincore(df, 4096, &v) == 0);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	printf("  parent: %d %d %d\n", m[0], m[4096], df[0]);
+	ret("MADV_KEEPONFORK", madvise(m, 4096, MADV_KEEPONFORK));
+	ret("MADV_DOFORK", madvise(df, 4096, MADV_DOFORK));
+	fflush(stdout);
+	c = fork();
+	if (c == 0) {
+		printf("  child after KEEPONFORK and DOFORK: %d %d\n", m[0], df[0]);
+		fflush(stdout);
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+
+	/* /dev/zero: shared anonymous memory, or private. */
+	int z = open("/dev/zero", O_RDWR);
+	char *zs = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, z, 0);
+	char *zp = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, z, 0);
+	printf("mmap /dev/zero: shared %d private %d\n", zs != MAP_FAILED, zp != MAP_FAILED);
+	c = fork();
+	if (c == 0) {
+		zs[0] = 'x';
+		zp[0] = 'y';
+		_exit(0);
+	}
+	waitpid(c, NULL, 0);
+	printf("  the child's writes: shared seen %d, private not %d\n", zs[0] == 'x', zp[0] == 0);
+	ret("MADV_WIPEONFORK /dev/zero shared", madvise(zs, 4096, MADV_WIPEONFORK));
+	int zr = open("/dev/zero", O_RDONLY);
+	ret("mmap /dev/zero read-only fd shared writable",
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, zr, 0) == MAP_FAILED ? -1 : 0);
+	close(z);
+	close(zr);
+
+	/* MAP_GROWSDOWN: a fault below grows it, within 8 MiB and not into
+	 * the guard gap above the mapping below. */
+	signal(SIGSEGV, mem_segv);
+	char *hole = mmap(NULL, 64 << 20, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(hole, 64 << 20);
+	mmap(hole, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	char *g = mmap(hole + (16 << 20), 4096, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_FIXED, -1, 0);
+	printf("MAP_GROWSDOWN mapped %d\n", g == hole + (16 << 20));
+	long offs[] = {-4096, -40960, -(1 << 20), -(9 << 20), -(16 << 20) + 4096 * 100, 0};
+	for (int i = 0; offs[i]; i++) {
+		if (sigsetjmp(mem_jump, 1) == 0) {
+			g[offs[i]] = 1;
+			printf("  touch %ld: ok\n", offs[i]);
+		} else {
+			printf("  touch %ld: SIGSEGV\n", offs[i]);
+		}
+	}
+	unsigned char v;
+	ret("  mincore of the grown part", mincore(g - 5 * 4096, 4096, &v));
+	signal(SIGSEGV, SIG_DFL);
+}
+
 static void dropRoot(void) {
 	if (setgroups(0, NULL) || setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
 		perror("dropping root");
@@ -2285,6 +2394,8 @@ int main(int argc, char **argv) {
 		pidfd_group();
 	} else if (strcmp(argv[1], "events") == 0) {
 		events_group();
+	} else if (strcmp(argv[1], "memory") == 0) {
+		memory_group();
 	} else if (strcmp(argv[1], "sleep") == 0) {
 		write(1, "r", 1); /* running: for textbusy */
 		sleep(30);
