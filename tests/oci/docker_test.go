@@ -478,3 +478,62 @@ func TestDockerTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerImages: images that are not one static Go program — a
+// busybox shell script, a dynamic C program with the image's own ld.so
+// and libc, children they start through PATH — run under rumpgo as
+// under runc (stdout, exit status).
+func TestDockerImages(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	need(t, "gcc", "gcc")
+	dyn := filepath.Join(t.TempDir(), "ocidyn")
+	out, err := exec.Command("gcc", "-O2", "-o", dyn, filepath.Join(moduleRoot, "tests/testdata/ocidyn/main.c")).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		return b
+	}
+	busybox := read(need(t, "busybox", "busybox-static"))
+	d := startDockerd(t)
+	d.importImage("images:1", map[string][]byte{
+		"bin/probe":   read(probeBin),
+		"bin/busybox": busybox,
+		"bin/sh":      busybox, // busybox runs the applet its name says
+		"bin/cat":     busybox,
+		"bin/script.sh": []byte("#!/bin/sh\necho \"script: $0 $*\"\necho \"motd: $(cat /etc/motd)\"\n" +
+			"for w in one two; do echo \"word $w\"; done\n/bin/probe info\nexit 4\n"),
+		"bin/ocidyn": read(dyn),
+		// The image's own: the interpreter at the path the ELF names
+		// (a regular file here, a symlink on Debian) and libc.
+		"lib64/ld-linux-x86-64.so.2":     read("/lib64/ld-linux-x86-64.so.2"),
+		"lib/x86_64-linux-gnu/libc.so.6": read("/lib/x86_64-linux-gnu/libc.so.6"),
+		"etc/motd":                       []byte("from the image\n"),
+	})
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		has  string // a line the output has, so that two like failures do not pass
+	}{
+		{"script", []string{"images:1", "/bin/script.sh", "a", "b c"}, 4, "word two\n"},
+		{"script-via-sh", []string{"images:1", "sh", "-c", "echo $((6*7)); cat /etc/motd; /bin/script.sh x"}, 4, "42\nfrom the image\n"},
+		{"dynamic-child", []string{"-e", "PROBE_X=x", "images:1", "/bin/ocidyn", "/bin/probe", "info", "3"}, 3, "args: info 3\n"},
+		{"dynamic-user", []string{"-u", "1000:1000", "images:1", "/bin/ocidyn"}, 0, "uid 1000 gid 1000\nPROBE_X=(unset)\nmotd: from the image\n"},
+		{"dynamic-path", []string{"images:1", "ocidyn", "sh", "-c", "echo from sh; exit 5"}, 5, "from sh\nchild exited 5\n"},
+		{"dynamic-missing-child", []string{"images:1", "/bin/ocidyn", "nosuch"}, 127, "spawn nosuch: error 2\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			native := d.run(nil, append([]string{"run", "--rm", "-h", "probe", "--runtime=runc"}, tc.args...)...)
+			guest := d.run(nil, append([]string{"run", "--rm", "-h", "probe", "--runtime=rumpgo"}, tc.args...)...)
+			require.Equal(t, native.stdout, guest.stdout, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, native.code, guest.code, "runc stderr: %s\nrumpgo stderr: %s", native.stderr, guest.stderr)
+			require.Equal(t, tc.code, guest.code)
+			require.Contains(t, guest.stdout, tc.has)
+		})
+	}
+}

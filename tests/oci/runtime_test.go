@@ -1,7 +1,7 @@
 // Package oci tests rumpgo's OCI runtime (cmd/rumpgo-oci, package oci):
 // runtime_test.go drives the runtime's command line as containerd's runc
 // shim does, on real bundles; docker_test.go and containerd_test.go run
-// the real engines with it.
+// the real engines with it, against runc.
 //
 // Tests that boot a guest skip only when /dev/kvm cannot be opened
 // read-write; the engines' tests also need root and Debian's docker.io
