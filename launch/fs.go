@@ -157,10 +157,6 @@ func setupFS(s fsSetup) error {
 		}
 	}
 
-	exeFile, e := v.Open(ctx, fsc, vfs.Path{}, exePath, vfs.OpenHow{Flags: unix.O_PATH})
-	if e != 0 {
-		return fmt.Errorf("opening %s in the guest: %v", exePath, e)
-	}
 	attrs := func() *posix.ProcAttrs {
 		return posix.AttrsOf(s.group, func() *posix.ProcAttrs {
 			groups := cfg.Groups
@@ -173,6 +169,12 @@ func setupFS(s fsSetup) error {
 	// Volumes last: nothing above may write into one.
 	if err := mountVolumes(v, cfg.Volumes, mkdirAll, writeFile); err != nil {
 		return err
+	}
+	// After the volumes: the program may be on one (an OCI runtime's
+	// --init binary, a file's bind mount).
+	exeFile, e := v.Open(ctx, fsc, vfs.Path{}, exePath, vfs.OpenHow{Flags: unix.O_PATH})
+	if e != 0 {
+		return fmt.Errorf("opening %s in the guest: %v", exePath, e)
 	}
 	cwd := "/"
 	if wd, err := os.Getwd(); err == nil && cfg.Cwd == "" && cfg.Image == nil && cfg.RootDir == "" {

@@ -142,7 +142,7 @@ func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error
 // entry, through a memfd so the ELF reader sees a file.
 func readExe(cfg Config) (*boot.ELF, error) {
 	if cfg.RootDir != "" {
-		return readRootExe(cfg.RootDir, cfg.Path)
+		return readRootExe(cfg)
 	}
 	if cfg.Image == nil {
 		return boot.ReadELF(cfg.Path)
@@ -182,18 +182,14 @@ func readExe(cfg Config) (*boot.ELF, error) {
 // readRootExe reads the program at path in the host directory root, the
 // guest's root: symlinks and ".." resolve inside root, as the guest sees
 // them (openat2's RESOLVE_IN_ROOT).
-func readRootExe(root, path string) (*boot.ELF, error) {
-	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func readRootExe(cfg Config) (*boot.ELF, error) {
+	path := cfg.Path
+	f, err := OpenRootFile(&cfg, path)
 	if err != nil {
-		return nil, fmt.Errorf("root %s: %w", root, err)
+		return nil, err
 	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat2(dir, path, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	exe, err := boot.ReadELF("/proc/self/fd/" + strconv.Itoa(fd))
+	defer f.Close()
+	exe, err := boot.ReadELF("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
 	var ee *boot.ExecError
 	if errors.As(err, &ee) {
 		ee.Path = path
@@ -202,4 +198,45 @@ func readRootExe(root, path string) (*boot.ELF, error) {
 		exe.Path = path
 	}
 	return exe, err
+}
+
+// OpenRootFile opens, on the host, the file the guest of a RootDir run
+// will see at the absolute path name: in the volume mounted deepest
+// above it (a file's volume is the file itself), else in RootDir, with
+// symlinks and ".." kept inside that directory (RESOLVE_IN_ROOT) — what
+// a program found before boot (an OCI process, Docker's --init binary)
+// must be read through.
+func OpenRootFile(cfg *Config, name string) (*os.File, error) {
+	dir, rel := cfg.RootDir, name
+	best := -1
+	for _, v := range cfg.Volumes {
+		g := path.Clean(v.Guest)
+		switch {
+		case name == g:
+		case strings.HasPrefix(name, g+"/") || g == "/":
+		default:
+			continue
+		}
+		if len(g) > best {
+			best, dir, rel = len(g), v.Host, strings.TrimPrefix(name, g)
+		}
+	}
+	if rel == "" {
+		// The volume's root itself, a file's volume included.
+		f, err := os.Open(dir)
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: name, Err: errors.Unwrap(err)}
+		}
+		return f, nil
+	}
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer unix.Close(dfd)
+	fd, err := unix.Openat2(dfd, rel, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }

@@ -110,10 +110,6 @@ func Translate(s *Spec, bundle string) (*Plan, error) {
 	if !path.IsAbs(c.Cwd) {
 		return nil, fmt.Errorf("process.cwd %q: not an absolute path", pr.Cwd)
 	}
-	var err error
-	if c.Path, c.Argv, err = findProgram(root, pr.Args, getenv(c.Env, "PATH"), c.Cwd); err != nil {
-		return nil, err
-	}
 	p.Terminal = pr.Terminal
 	if len(pr.Rlimits) > 0 {
 		c.Rlimits = map[int]posix.Rlimit{}
@@ -156,6 +152,12 @@ func Translate(s *Spec, bundle string) (*Plan, error) {
 	if err := translateMounts(p, s.Mounts, warn); err != nil {
 		return nil, err
 	}
+	// After the mounts: the program may be on one (Docker's --init
+	// binary is a file's bind mount).
+	var err error
+	if c.Path, c.Argv, err = findProgram(c, pr.Args, getenv(c.Env, "PATH"), c.Cwd); err != nil {
+		return nil, err
+	}
 	if s.Linux != nil {
 		if err := translateLinux(p, s.Linux, warn); err != nil {
 			return nil, err
@@ -193,33 +195,19 @@ func getenv(env []string, k string) string {
 	return ""
 }
 
-// openInRoot opens name inside the host directory root as the guest
-// would see it: symlinks and ".." stay inside root.
-func openInRoot(root, name string) (*os.File, error) {
-	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat2(dir, name, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
-	}
-	return os.NewFile(uintptr(fd), name), nil
-}
-
 // findProgram resolves args[0] as runc does — through PATH when it has
 // no slash, against cwd when relative — in the container's root, and
 // unwraps #! scripts as execve would (rumpgo boots an ELF): the result is
-// the ELF's guest path and the argv it gets.
-func findProgram(root string, args []string, pathEnv, cwd string) (string, []string, error) {
+// the ELF's guest path and the argv it gets. c's volumes are seen where
+// they will be mounted.
+func findProgram(c *launch.Config, args []string, pathEnv, cwd string) (string, []string, error) {
 	name := args[0]
 	resolve := func(name string) (string, error) {
 		if strings.Contains(name, "/") {
 			if !path.IsAbs(name) {
 				name = path.Join(cwd, name)
 			}
-			return name, checkExec(root, name)
+			return name, checkExec(c, name)
 		}
 		for _, dir := range filepath.SplitList(pathEnv) {
 			if dir == "" {
@@ -229,7 +217,7 @@ func findProgram(root string, args []string, pathEnv, cwd string) (string, []str
 			if !path.IsAbs(p) {
 				p = path.Join(cwd, p)
 			}
-			if checkExec(root, p) == nil {
+			if checkExec(c, p) == nil {
 				return p, nil
 			}
 		}
@@ -241,7 +229,7 @@ func findProgram(root string, args []string, pathEnv, cwd string) (string, []str
 	}
 	argv := slices.Clone(args)
 	for depth := 0; ; depth++ {
-		f, err := openInRoot(root, p)
+		f, err := launch.OpenRootFile(c, p)
 		if err != nil {
 			return "", nil, err
 		}
@@ -266,17 +254,17 @@ func findProgram(root string, args []string, pathEnv, cwd string) (string, []str
 			next = append(next, rest) // Linux passes the rest of the line as one argument
 		}
 		argv = append(append(next, p), argv[1:]...)
-		if err := checkExec(root, interp); err != nil {
+		if err := checkExec(c, interp); err != nil {
 			return "", nil, fmt.Errorf("exec %s: interpreter %s: %w", p, interp, err)
 		}
 		p = interp
 	}
 }
 
-// checkExec reports whether name in root is a regular file someone may
-// execute.
-func checkExec(root, name string) error {
-	f, err := openInRoot(root, name)
+// checkExec reports whether name in the container is a regular file
+// someone may execute.
+func checkExec(c *launch.Config, name string) error {
+	f, err := launch.OpenRootFile(c, name)
 	if err != nil {
 		return err
 	}

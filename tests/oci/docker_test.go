@@ -236,6 +236,10 @@ func TestDockerRun(t *testing.T) {
 	d := startDockerd(t)
 	probeImage(t, d)
 	vol := t.TempDir()
+	tools := t.TempDir() // a program on a volume
+	data, err := os.ReadFile(probeBin)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tools, "probe2"), data, 0o755))
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -250,6 +254,11 @@ func TestDockerRun(t *testing.T) {
 		{"memory", []string{"-h", "probe", "--memory", "128m", "probe:1", "/bin/probe", "info"}},
 		{"network-none", []string{"-h", "probe", "--network", "none", "probe:1", "/bin/probe", "info"}},
 		{"hosts-file", []string{"-h", "probe", "-e", "PROBE_FILES=/etc/hostname", "probe:1", "/bin/probe", "info"}},
+		// Docker's --init: /sbin/docker-init (tini) is a file's bind mount
+		// and the guest's first process, the program its child.
+		{"init", []string{"--init", "-h", "probe", "-e", "PROBE_FILES=/proc/1/cmdline", "probe:1", "/bin/probe", "info", "3"}},
+		{"program-on-volume", []string{"-h", "probe", "-v", tools + ":/tools:ro", "probe:1", "/tools/probe2", "info"}},
+		{"program-on-volume-path", []string{"-h", "probe", "-v", tools + ":/tools:ro", "-e", "PATH=/tools:/bin", "probe:1", "probe2", "info"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			native := d.run(nil, append([]string{"run", "--rm", "--runtime=runc"}, tc.args...)...)
