@@ -114,7 +114,11 @@ func mountVolumes(v *vfs.VFS, vols []Volume, mkdirAll func(string, uint32) error
 	vols = append([]Volume(nil), vols...)
 	sort.SliceStable(vols, func(i, j int) bool { return strings.Count(vols[i].Guest, "/") < strings.Count(vols[j].Guest, "/") })
 	for _, vol := range vols {
-		fs, err := hostfs.New(vol.Host, hostfs.Options{ReadOnly: vol.ReadOnly})
+		// What the guest makes on a volume is its maker's, as a program's
+		// files are on a bind mount natively (PostgreSQL checks that its
+		// data directory is its own); a rumpgo that is not root leaves
+		// the host's ownership.
+		fs, err := hostfs.New(vol.Host, hostfs.Options{ReadOnly: vol.ReadOnly, Owners: true})
 		if err != nil {
 			return err
 		}

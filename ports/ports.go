@@ -57,6 +57,9 @@ type Recipe struct {
 	MemoryMiB uint64   `json:"memory_mib,omitempty"`
 	// User runs the program as UID[:GID] (rumpgo build --user).
 	User string `json:"user,omitempty"`
+	// ReadySeconds is how long the first check after a boot may wait
+	// for the server (default 60): PostgreSQL's first boot runs initdb.
+	ReadySeconds int `json:"ready_seconds,omitempty"`
 	// Tools are host programs the smoke checks run (a client such as
 	// etcdctl), built and cached like the port's program.
 	Tools []Tool `json:"tools,omitempty"`

@@ -310,6 +310,9 @@ func (r *Recipe) Test(ctx context.Context, rumpgo, image string, tools map[strin
 			wait = 8 * time.Second
 		case i == 0 || c.Restart:
 			wait = 60 * time.Second
+			if r.ReadySeconds > 0 {
+				wait = time.Duration(r.ReadySeconds) * time.Second
+			}
 		}
 		err := retry(ctx, exited, wait, run)
 		if err == nil && rep.Ready == 0 {

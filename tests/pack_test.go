@@ -2,6 +2,8 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -359,4 +361,45 @@ func TestBuildDeb(t *testing.T) {
 		require.Equal(t, 125, r.status, "%v: %s", tc.args, r.stderr)
 		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
 	}
+}
+
+// TestVolumeOwners: what a guest user makes on a volume is that user's,
+// on the host and in stat, as natively (PostgreSQL's initdb, as the
+// postgres user, checks that its data directory on a volume is its own;
+// rumpgo gave the files to the user running rumpgo).
+func TestVolumeOwners(t *testing.T) {
+	requireNativeGuests(t)
+	rumpgo := requireRumpgo(t)
+	if os.Geteuid() != 0 {
+		t.Skip("runs the native side as another user: needs root")
+	}
+	base := t.TempDir()
+	require.NoError(t, os.Chmod(filepath.Dir(base), 0o755)) // searchable by the user
+	require.NoError(t, os.Chmod(base, 0o755))
+	native, copied := filepath.Join(base, "native"), filepath.Join(base, "vol")
+	for _, d := range []string{native, copied} {
+		require.NoError(t, os.Mkdir(d, 0o755))
+		require.NoError(t, os.Chown(d, 1000, 1000))
+	}
+	script := `cd "$1" && mkdir d && echo x >f && mkdir -p d/e/f && ln -s f l && mkfifo p && stat -c '%n %u:%g %A' . d d/e/f f l p`
+	cmd := exec.Command(busyboxStatic, "sh", "-c", script, "sh", native)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 1000, Gid: 1000}}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "d 1000:1000 drwxr-xr-x")
+	g := run(t, os.Environ(), nil, rumpgo, "run", "--user", "1000:1000", "-v", copied+":"+native, busyboxStatic, "sh", "-c", script, "sh", native)
+	require.Equal(t, 0, g.status, g.stderr)
+	require.Equal(t, string(out), g.stdout)
+	owners := func(dir string) map[string]string {
+		m := map[string]string{}
+		filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			var st unix.Stat_t
+			require.NoError(t, unix.Lstat(p, &st))
+			rel, _ := filepath.Rel(dir, p)
+			m[rel] = fmt.Sprintf("%d:%d", st.Uid, st.Gid)
+			return nil
+		})
+		return m
+	}
+	require.Equal(t, owners(native), owners(copied), "the host's owners of what they made")
 }

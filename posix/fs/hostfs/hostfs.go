@@ -22,7 +22,9 @@
 // file system.
 //
 // Ownership is the host's: files the guest makes belong to the user
-// running rumpgo, and chown asks the host (EPERM unless rumpgo is root).
+// running rumpgo, and chown asks the host (EPERM unless rumpgo is root);
+// with Options.Owners (volumes and an OCI root) a root rumpgo gives them
+// the maker's UID and GID, as Linux does natively.
 package hostfs
 
 import (
