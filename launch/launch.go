@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type Config struct {
 	// re-raising one it does not handle, exits 2), SIGKILL and SIGSTOP
 	// only from the host. posix.ThreadGroup.SetUnkillable.
 	InitSignals bool
+	// KeepSignal, when set, is asked about each signal ForwardSignals
+	// would forward: true keeps it from the guest (the SIGCONT of an
+	// OCI runtime's resume, which is the host's business).
+	KeepSignal func(os.Signal) bool
 	// NoVDSO maps no vDSO (and passes no AT_SYSINFO_EHDR): every clock read
 	// is then a system call, as before the vDSO existed; for comparisons.
 	NoVDSO bool
@@ -261,7 +266,7 @@ func Run(cfg Config) (*Result, error) {
 	defer stopNet()
 	regs := startRegs(loaded, interp, sp)
 	if cfg.ForwardSignals {
-		defer forwardSignals(group, cfg.Report, cfg.ForwardAll)()
+		defer forwardSignals(group, cfg.Report, cfg.ForwardAll, cfg.KeepSignal)()
 	}
 	if vd != nil {
 		vd.clock.Start(0)

@@ -34,9 +34,9 @@ var ForwardedAll = func() []os.Signal {
 }()
 
 // forwardSignals delivers the forwarded host signals to the guest process
-// until the returned stop is called. Unless all, a second SIGINT within a
+// until the returned stop is called, but those keep takes for the host. Unless all, a second SIGINT within a
 // second stops the machine: the way out of a guest that ignores Ctrl-C.
-func forwardSignals(g *posix.ThreadGroup, report io.Writer, all bool) (stop func()) {
+func forwardSignals(g *posix.ThreadGroup, report io.Writer, all bool, keep func(os.Signal) bool) (stop func()) {
 	c := make(chan os.Signal, 16)
 	if all {
 		signal.Notify(c, ForwardedAll...)
@@ -52,6 +52,9 @@ func forwardSignals(g *posix.ThreadGroup, report io.Writer, all bool) (stop func
 				return
 			case s := <-c:
 				sig := s.(syscall.Signal)
+				if keep != nil && keep(s) {
+					continue
+				}
 				if sig == syscall.SIGINT && !all {
 					if time.Since(lastInt) < time.Second {
 						if report != nil {

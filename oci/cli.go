@@ -51,6 +51,7 @@ commands:
   delete [--force] ID
   exec [--process FILE] [--detach] [--pid-file FILE] [--console-socket SOCK] ID [ARGS...]
   ps [--format table|json] ID
+  pause ID, resume ID
   features
 `
 
@@ -109,7 +110,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return execHelperMain(rest)
 	case "list":
 		err = c.list()
-	case "pause", "resume", "checkpoint", "restore", "update", "events":
+	case "pause":
+		err = c.pause(rest, true)
+	case "resume":
+		err = c.pause(rest, false)
+	case "checkpoint", "restore", "update", "events":
 		err = fmt.Errorf("%s: not supported by rumpgo", cmd)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -277,6 +282,40 @@ func releaseMonitor(dir string, r *record) error {
 		time.Sleep(2 * time.Millisecond)
 	}
 	return os.Remove(fifo)
+}
+
+// pause freezes a running container as runc's freezer cgroup does:
+// SIGSTOP stops the monitor, every vCPU and device thread of the guest
+// with it; resume continues it with SIGCONT, which the monitor keeps from
+// the guest (the resuming file says it is resume's).
+func (c *cli) pause(args []string, pause bool) error {
+	name := map[bool]string{true: "pause", false: "resume"}[pause]
+	r, dir, err := c.container(flag.NewFlagSet(name, flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	want, sig, then := StatusRunning, unix.SIGSTOP, StatusPaused
+	if !pause {
+		want, sig, then = StatusPaused, unix.SIGCONT, StatusRunning
+		if err := os.WriteFile(filepath.Join(dir, "resuming"), nil, 0o600); err != nil {
+			return fmt.Errorf("resume: %v", err)
+		}
+	}
+	if st := status(dir, r); st != want {
+		os.Remove(filepath.Join(dir, "resuming"))
+		return fmt.Errorf("container %s is %s, not %s", r.ID, st, want)
+	}
+	if err := signalContainer(dir, r, sig, false); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	// Done once it left want: it may have stopped meanwhile (a signal
+	// sent while paused ends it as soon as it runs).
+	for deadline := time.Now().Add(10 * time.Second); status(dir, r) == want; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: container %s did not become %s within 10s", name, r.ID, then)
+		}
+	}
+	return nil
 }
 
 func (c *cli) state(args []string) error {

@@ -56,6 +56,10 @@ func monitorMain(args []string) int {
 	cfg.Stdio = [3]int{0, 1, 2}
 	cfg.Report = os.Stderr
 	cfg.ForwardSignals, cfg.ForwardAll, cfg.InitSignals = true, true, true
+	cfg.KeepSignal = func(sig os.Signal) bool {
+		// resume's SIGCONT ends a pause, which the guest never saw.
+		return sig == unix.SIGCONT && os.Remove(filepath.Join(dir, "resuming")) == nil
+	}
 	switch plan.Net {
 	case NetHost:
 		// The host's network: outbound connections through the host's

@@ -16,8 +16,9 @@ import (
 
 // A container's state lives in ROOT/ID (--root): state.json (what create
 // recorded), exec.fifo while it is created but not started (start opens
-// it, which lets the monitor go on, as runc's), and ctl.sock, the
-// monitor's socket for exec.
+// it, which lets the monitor go on, as runc's), ctl.sock, the
+// monitor's socket for exec, and resuming while resume's SIGCONT is on
+// its way (the monitor keeps that one from the guest).
 
 // DefaultRoot is --root's default.
 const DefaultRoot = "/run/rumpgo-oci"
@@ -27,6 +28,7 @@ const (
 	StatusCreating = "creating"
 	StatusCreated  = "created"
 	StatusRunning  = "running"
+	StatusPaused   = "paused"
 	StatusStopped  = "stopped"
 )
 
@@ -104,21 +106,28 @@ func writeRecord(dir string, r *record) error {
 // procStart is the starttime field of /proc/PID/stat and whether PID
 // is a live process (not a zombie).
 func procStart(pid int) (uint64, bool) {
+	start, state := procStat(pid)
+	return start, state != "" && state != "Z" && state != "X"
+}
+
+// procStat is /proc/PID/stat's starttime and state ("" when PID is
+// gone).
+func procStat(pid int) (uint64, string) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, false
+		return 0, ""
 	}
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, false
+		return 0, ""
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 20 {
-		return 0, false
+		return 0, ""
 	}
 	start, _ := strconv.ParseUint(f[19], 10, 64)
-	return start, f[0] != "Z" && f[0] != "X"
+	return start, f[0]
 }
 
 // alive reports whether the monitor create started still runs.
@@ -137,6 +146,9 @@ func status(dir string, r *record) string {
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "exec.fifo")); err == nil {
 		return StatusCreated
+	}
+	if _, st := procStat(r.PID); st == "T" {
+		return StatusPaused // pause stopped the monitor, and the VM with it
 	}
 	return StatusRunning
 }

@@ -372,6 +372,25 @@ func TestDockerExec(t *testing.T) {
 	state, err := d.docker("inspect", "-f", "{{.State.Status}}", ids["rumpgo"])
 	require.NoError(t, err)
 	require.Equal(t, "running\n", state)
+
+	// docker pause and unpause, and docker commit of a running container
+	// (which pauses it meanwhile).
+	for _, rt := range []string{"runc", "rumpgo"} {
+		_, err := d.docker("pause", ids[rt])
+		require.NoError(t, err, rt)
+		state, err := d.docker("inspect", "-f", "{{.State.Status}}", ids[rt])
+		require.NoError(t, err)
+		require.Equal(t, "paused\n", state, rt)
+		_, err = d.docker("unpause", ids[rt])
+		require.NoError(t, err, rt)
+		_, err = d.docker("commit", ids[rt], "committed-"+rt+":1")
+		require.NoError(t, err, rt)
+		state, err = d.docker("inspect", "-f", "{{.State.Status}}", ids[rt])
+		require.NoError(t, err)
+		require.Equal(t, "running\n", state, rt)
+	}
+	r := d.run(nil, "exec", ids["rumpgo"], "/bin/probe", "info")
+	require.Equal(t, 0, r.code, "exec after unpause: %s", r.stderr)
 }
 
 // TestDockerWritableLayer: what a rumpgo container writes lands in its

@@ -686,3 +686,43 @@ func TestTerminal(t *testing.T) {
 	require.Eventually(t, func() bool { return strings.Contains(term2.output(), "fd 2 terminal: true\r\n") }, 30*time.Second, 10*time.Millisecond, "%q", term2.output())
 	require.True(t, strings.HasPrefix(term2.output(), "fd 0 terminal: true\r\nfd 1 terminal: true\r\n"), "%q", term2.output())
 }
+
+// TestPause: pause freezes a running container (state paused, the guest
+// makes no progress), resume continues it without the guest seeing a
+// SIGCONT (ociprobe wait would not notice one; a handled SIGTERM after
+// resume still ends it 0), and delete --force ends a paused one.
+func TestPause(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	s := newShim(t)
+	c, r := s.create("pause", bundle(t, spec("/bin/probe", "wait")))
+	require.NotNil(t, c, r.stderr)
+	require.Equal(t, 0, s.run("start", c.id).code)
+	require.Eventually(t, func() bool { return c.output() == "waiting\n" }, time.Minute, 10*time.Millisecond)
+	r = s.run("resume", c.id)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "is running, not paused")
+	r = s.run("pause", c.id)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "paused", s.state(c.id)["status"])
+	r = s.run("exec", c.id, "/bin/probe", "info")
+	require.Equal(t, 1, r.code, "exec into a paused container")
+	require.Equal(t, 0, s.run("kill", c.id, "TERM").code)
+	time.Sleep(300 * time.Millisecond)
+	require.Equal(t, "waiting\n", c.output(), "a paused guest runs nothing")
+	r = s.run("resume", c.id)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 0, c.wait(time.Minute), "the SIGTERM sent while paused, handled")
+	require.Equal(t, "waiting\ngot terminated\n", c.output())
+	require.Equal(t, 0, s.run("delete", c.id).code)
+
+	c, r = s.create("pause-delete", bundle(t, spec("/bin/probe", "sleep")))
+	require.NotNil(t, c, r.stderr)
+	require.Equal(t, 0, s.run("start", c.id).code)
+	require.Eventually(t, func() bool { return c.output() != "" }, time.Minute, 10*time.Millisecond)
+	require.Equal(t, 0, s.run("pause", c.id).code)
+	go c.wait(time.Minute)
+	r = s.run("delete", "--force", c.id)
+	require.Equal(t, 0, r.code, r.stderr)
+	s.requireGone(c)
+}
