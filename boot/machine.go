@@ -461,6 +461,9 @@ func (v *VCPU) setup(cr3 uint64) error {
 		}
 		v.vif = vif
 		msrs[MSR_PVM_VIF] = vif | PVMFeatures
+		// And IF: the guest kernel runs with virtual interrupts off, so
+		// boot.KickVector only ever arrives in its app.
+		msrs[MSR_SFMASK] = 0x300
 		binary.LittleEndian.PutUint64(v.Mailbox()[MailboxVIF:], PhysmapBase+vif)
 	}
 	if err := v.SetMSRs(msrs); err != nil {

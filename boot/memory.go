@@ -27,6 +27,7 @@ type Memory struct {
 	mem  []byte
 	base uint64 // first frame the allocator hands out
 	end  uint64 // the allocator's limit: len(mem), or a view's pool end
+	view bool   // the guest kernel's view (MemoryView)
 
 	mu    sync.Mutex
 	next  uint64   // bump pointer for never-used frames
@@ -51,10 +52,11 @@ func NewMemory(size, reserved uint64) (*Memory, error) {
 
 // MemoryView is guest RAM as the guest kernel sees it through its physmap:
 // mem is all of RAM, and Alloc hands out only the frames of [from, to), the
-// pool the monitor set aside for it (AllocRange). Close, Free and
-// Invalidate must not be used on a view: they are the host's.
+// pool the monitor set aside for it (AllocRange). Free zeroes a view's
+// frames in place, as the guest has no host mapping to give back; Close
+// and Invalidate must not be used on a view: they are the host's.
 func MemoryView(mem []byte, from, to uint64) *Memory {
-	return &Memory{mem: mem, base: from, next: from, end: to}
+	return &Memory{mem: mem, base: from, next: from, end: to, view: true}
 }
 
 // AllocRange returns the first of n contiguous zeroed frames, for a pool the
@@ -162,6 +164,10 @@ func (m *Memory) Invalidate(frames []uint64) {
 
 func (m *Memory) Free(frames []uint64) {
 	for _, f := range frames {
+		if m.view {
+			clear(m.mem[f : f+PageSize])
+			continue
+		}
 		// MADV_DONTNEED on private anonymous memory reads back as zero.
 		_ = unix.Madvise(m.mem[f:f+PageSize], unix.MADV_DONTNEED)
 	}

@@ -1,13 +1,11 @@
-// Package kernel is the guest kernel (stage 2, docs/design/guest-kernel.md):
-// the mode of the rumpgo binary that runs inside the VM at CPL 0, in PVM's
-// native supervisor mode, while the app runs at CPL 3 in the KPTI user root.
-// The app's system calls enter this package through the LSTAR entry
-// (entry_amd64.s) and return with a mode switch, without a VM exit; the
-// kernel's own Go runtime is served by the monitor, as stage 1 serves any
-// Go guest.
-//
-// This is the prototype that measures the core path: it loads a static ELF
-// into the user root and answers the calls in calls.go inside the VM; every
-// other call answers ENOSYS and is reported. posix and syscalls move in
-// behind it next.
+// Package kernel is the guest kernel's machine (stage 2,
+// docs/design/guest-kernel.md): the rumpgo binary runs inside the VM at
+// CPL 0, in PVM's native supervisor mode, and serves an unmodified app at
+// CPL 3 in the KPTI user root with the same syscalls and posix packages the
+// monitor uses. This package is what those packages run on there: a
+// rumpglue.Machine whose threads switch to user mode on their own vCPU
+// (switch.go, entry_amd64.s) and come back on the app's SYSCALL or
+// exception without a VM exit, and an mm.Pager writing the user root
+// through the physmap. The kernel's own Go runtime is served by the
+// monitor, as stage 1 serves any Go guest; launch.GuestKernel wires it up.
 package kernel

@@ -2,6 +2,11 @@
 
 // The per-vCPU words live in the vCPU's mailbox, at the GS base (PVM keeps
 // GS_BASE for supervisor code and swaps in KERNEL_GS_BASE for user code).
+// IN_USER is set from the start of switchToUser to the end of the entries'
+// TO_KERNEL, so that while the kernel's own FS base and stack are not in
+// place the monitor interrupts the vCPU (boot.KickVector, taken in user
+// mode since virtual IF is off here) instead of delivering a signal to the
+// kernel's runtime, whose handler needs them.
 // Offsets are boot.Mailbox*; userState offsets are the Regs fields, then FS.
 #define IN_USER 0xc0
 #define KERNEL_SP 0xc8
@@ -39,13 +44,17 @@
 	MOVQ 96(AX), R12; MOVQ 104(AX), R13; MOVQ 112(AX), R14; MOVQ 120(AX), R15
 
 // TO_KERNEL ends both entries once the app's registers are in the
-// userState at AX: it saves the app's FS base and extended state, loads the
-// kernel's, and returns from switchToUser with reason.
+// userState at AX: it saves the app's FS base and extended state, gives
+// the kernel's Go code the x87 and MXCSR defaults it assumes (the app's
+// could unmask exceptions), loads the kernel's FS base and stack, and
+// returns from switchToUser with reason.
 #define TO_KERNEL(reason) \
 	RDFSBASE_BX; MOVQ BX, FSBASE(AX); MOVQ XSAVEAREA(AX), CX \
 	MOVL $-1, AX; MOVL $-1, DX; XSAVE64_CX \
+	BYTE $0xdb; BYTE $0xe3; LDMXCSR ·kernelMXCSR(SB) \
 	MOVQ KERNEL_FS(GS), BX; WRFSBASE_BX \
 	MOVQ KERNEL_SP(GS), SP; MOVQ 0(SP), BP; ADDQ $8, SP \
+	MOVQ VIF(GS), BX; MOVB $0, (BX); MOVB $0, IN_USER(GS) \
 	MOVQ reason, 24(SP); RET
 
 // The vectors whose exception frame carries an error code: 8, 10-14, 17,
@@ -71,6 +80,9 @@
 TEXT ·switchToUser(SB),NOSPLIT|NOFRAME,$0-24
 	MOVQ s+0(FP), AX
 	MOVBLZX iret+8(FP), DX
+	MOVQ VIF(GS), BX
+	MOVB $0, (BX) // virtual IF off across the switch, as PVM's return expects
+	MOVB $1, IN_USER(GS)
 	SUBQ $8, SP // PUSHQ BP, which the entries pop
 	MOVQ BP, 0(SP)
 	MOVQ AX, USER_REGS(GS)
@@ -79,8 +91,6 @@ TEXT ·switchToUser(SB),NOSPLIT|NOFRAME,$0-24
 	MOVQ BX, KERNEL_FS(GS)
 	MOVQ FSBASE(AX), BX
 	WRFSBASE_BX
-	MOVQ VIF(GS), BX
-	MOVB $0, (BX) // virtual IF off across the switch, as PVM's return expects
 	MOVQ XSAVEAREA(AX), CX
 	MOVQ DX, R8
 	MOVQ AX, R9
@@ -89,7 +99,6 @@ TEXT ·switchToUser(SB),NOSPLIT|NOFRAME,$0-24
 	XRSTOR64_CX
 	MOVQ R9, AX
 	MOVQ R8, DX
-	MOVB $1, IN_USER(GS)
 	TESTQ DX, DX
 	JNE viaframe
 	LOAD_REGS
@@ -123,7 +132,6 @@ viaframe:
 TEXT ·syscallEntry(SB),NOSPLIT|NOFRAME,$0
 	CMPB IN_USER(GS), $0
 	JEQ kernelcall
-	MOVB $0, IN_USER(GS)
 	MOVQ AX, SCRATCH(GS)
 	MOVQ USER_REGS(GS), AX
 	SAVE_REGS
@@ -173,7 +181,6 @@ noerr:
 	MOVQ SCRATCH(GS), AX
 	RET
 fromuser:
-	MOVB $0, IN_USER(GS)
 	MOVQ AX, SCRATCH3(GS)
 	MOVQ USER_REGS(GS), AX
 	SAVE_REGS
@@ -428,3 +435,27 @@ TEXT ·wrmsr(SB),NOSPLIT,$0-16
 	SHRQ $32, DX
 	WRMSR
 	RET
+
+// func cpuid(fn, index uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·cpuid(SB),NOSPLIT,$0-24
+	MOVL fn+0(FP), AX
+	MOVL index+4(FP), CX
+	CPUID
+	MOVL AX, eax+8(FP)
+	MOVL BX, ebx+12(FP)
+	MOVL CX, ecx+16(FP)
+	MOVL DX, edx+20(FP)
+	RET
+
+// func xgetbv() uint64
+TEXT ·xgetbv(SB),NOSPLIT,$0-8
+	XORL CX, CX
+	BYTE $0x0f; BYTE $0x01; BYTE $0xd0 // xgetbv
+	SHLQ $32, DX
+	ORQ DX, AX
+	MOVQ AX, ret+0(FP)
+	RET
+
+// The MXCSR Go code runs with: every exception masked, round to nearest.
+DATA ·kernelMXCSR+0(SB)/4, $0x1f80
+GLOBL ·kernelMXCSR(SB), RODATA, $4

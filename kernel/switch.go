@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"github.com/rumpgo/rumpgo/boot"
@@ -25,7 +26,17 @@ func newUserState(regs rumpglue.Regs) *userState {
 	s := &userState{Regs: regs, xsaveBuf: make([]byte, boot.XsaveSize+64)}
 	p := uintptr(unsafe.Pointer(&s.xsaveBuf[0]))
 	s.xsave = (p + 63) &^ 63
+	// XRSTOR loads MXCSR from the image whatever its header says: Linux's
+	// initial 0x1f80 (exceptions masked), and the mask FXSAVE reports.
+	binary.LittleEndian.PutUint32(s.xsaveArea()[24:], 0x1f80)
+	binary.LittleEndian.PutUint32(s.xsaveArea()[28:], 0xffff)
 	return s
+}
+
+// xsaveArea is the app's XSAVE image, as the entry saves it.
+func (s *userState) xsaveArea() []byte {
+	off := s.xsave - uintptr(unsafe.Pointer(&s.xsaveBuf[0]))
+	return s.xsaveBuf[off : off+boot.XsaveSize]
 }
 
 // Why switchToUser returned.
@@ -45,6 +56,10 @@ func switchToUser(s *userState, iret bool) uint64
 func syscallEntryAddr() uintptr
 func vectorTable() *[33]uintptr
 func wrmsr(msr uint32, value uint64)
+func cpuid(fn, index uint32) (eax, ebx, ecx, edx uint32)
+
+// xgetbv is XCR0: the state components XSAVE and XRSTOR handle.
+func xgetbv() uint64
 
 // The runtime's syscall bracket: while the app runs, this M is "in a
 // system call", so the kernel's GC and scheduler never wait for it.

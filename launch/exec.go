@@ -5,7 +5,6 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/posix/mm"
-	"github.com/rumpgo/rumpgo/rumpglue/kvm"
 	"github.com/rumpgo/rumpgo/syscalls"
 	"golang.org/x/sys/unix"
 )
@@ -13,7 +12,7 @@ import (
 // loader is syscalls.Loader on this machine: execve's programs load the
 // way the first one does, into a fresh address space.
 type loader struct {
-	m   *kvm.Machine
+	m   vm
 	k   *syscalls.Kernel
 	cfg Config // for the memory size and the stack's defaults
 	vd  *guestVDSO
@@ -62,7 +61,7 @@ func (l *loader) Load(req syscalls.ExecRequest) (*syscalls.Program, unix.Errno) 
 	if len(c.Argv) == 0 {
 		c.Argv = []string{""} // argc 0 gets an empty argv[0], as Linux 5.18+ does
 	}
-	sp, err := setupStack(as, l.m.M, exe, loaded, interp, c, l.vd)
+	sp, err := setupStack(as, l.m.CPUID, exe, loaded, interp, c, l.vd)
 	if err != nil {
 		return fail(unix.E2BIG)
 	}

@@ -155,6 +155,14 @@ func setupFS(s fsSetup) error {
 		if err := installHostLibs(v, exePath, cfg.Env); err != nil { // a dynamic program's ld.so and libraries (libs.go)
 			return err
 		}
+		for _, p := range cfg.alsoPlace {
+			if _, err := placeExe(v, p, mkdirAll, writeFile); err != nil {
+				return err
+			}
+			if err := installHostLibs(v, p, cfg.Env); err != nil {
+				return err
+			}
+		}
 	}
 
 	attrs := func() *posix.ProcAttrs {

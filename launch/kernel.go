@@ -2,11 +2,15 @@ package launch
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/kernel"
-	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/rumpglue/kvm"
 )
 
@@ -21,51 +25,104 @@ const (
 // app runs, so asynchronous preemption would only add kicks.
 const KernelGODEBUG = "GODEBUG=asyncpreemptoff=1"
 
-// guestKernel is a run whose program is the guest kernel: rumpgo's own
-// executable at CPL 0, with the app's ELF on kernel.AppFD.
-type guestKernel struct {
-	app *os.File
-}
-
 // asGuestKernel turns cfg into the run of the guest kernel serving cfg's
-// program: the monitor boots rumpgo itself, which loads the app.
-func asGuestKernel(cfg Config) (Config, *guestKernel, error) {
-	if cfg.Image != nil {
-		return cfg, nil, fmt.Errorf("--kernel guest: images are not supported yet")
+// program: the monitor boots rumpgo itself (`rumpgo guest-kernel PATH
+// ARGV...`), with the app, and a dynamic app's ld.so and libraries, at
+// their host paths in the kernel's root, where the kernel reads them as
+// Run reads them from the host.
+func asGuestKernel(cfg Config) (Config, error) {
+	if cfg.Image != nil || cfg.RootDir != "" {
+		return cfg, fmt.Errorf("--kernel guest: images are not supported yet")
+	}
+	if len(cfg.Volumes) > 0 || cfg.Net.Mode != NetNone || len(cfg.Net.Forwards) > 0 {
+		return cfg, fmt.Errorf("--kernel guest: volumes and networks beyond loopback are not supported yet")
 	}
 	if err := boot.SupervisorAvailable(); err != nil {
-		return cfg, nil, fmt.Errorf("--kernel guest: %w", err)
+		return cfg, fmt.Errorf("--kernel guest: %w", err)
 	}
-	app, err := os.Open(cfg.Path)
+	app, err := filepath.Abs(cfg.Path)
 	if err != nil {
-		return cfg, nil, err
+		return cfg, err
+	}
+	if _, err := boot.ReadELF(app); err != nil {
+		return cfg, err // refused here, as Run refuses it, before a VM exists
 	}
 	self, err := os.Executable()
 	if err != nil {
-		app.Close()
-		return cfg, nil, err
+		return cfg, err
 	}
 	argv := cfg.Argv
 	if len(argv) == 0 {
 		argv = []string{cfg.Path}
 	}
-	cfg.Argv = append([]string{"rumpgo", "guest-kernel", "--"}, argv...)
+	cfg.Argv = append([]string{"rumpgo", "guest-kernel", app}, argv...)
 	cfg.Path = self
-	return cfg, &guestKernel{app: app}, nil
+	cfg.alsoPlace = append(cfg.alsoPlace, app)
+	return cfg, nil
 }
 
-// prepare sets aside the app's frames and tells the kernel about them and
-// its page table, and passes the app's ELF.
-func (g *guestKernel) prepare(cfg *Config, m *kvm.Machine, fds *posix.FDTable) error {
-	frames := cfg.Memory / 2 / boot.PageSize
+// prepareGuestKernel sets aside the app's frames and tells the kernel
+// about them and its page table. The kernel itself (its Go heap, the
+// netstack) lives in the rest, which it pages in as any stage-1 guest.
+func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
+	frames := cfg.Memory / 4 * 3 / boot.PageSize
 	first, err := m.M.Mem.AllocRange(frames)
 	if err != nil {
 		return err
 	}
 	p := kernel.Params{RAM: m.M.Mem.Size(), PoolStart: first, PoolEnd: first + frames*boot.PageSize, Root: m.Root()}
 	cfg.Env = append(cfg.Env[:len(cfg.Env):len(cfg.Env)], kernel.Env+"="+p.String(), KernelGODEBUG)
-	if _, e := fds.Install(posix.NewHostFile(int(g.app.Fd())), kernel.AppFD, false, kernel.AppFD+1); e != 0 {
-		return fmt.Errorf("passing the app to the guest kernel: %v", e)
-	}
 	return nil
+}
+
+// GuestKernel is the guest kernel's main (rumpgo guest-kernel PATH
+// ARGV...), inside the VM at CPL 0: it runs the program at PATH with argv
+// and envv as Run runs a program, on a kernel.Machine, so that the app's
+// system calls are answered here, by syscalls and posix, without a VM
+// exit. It returns the app's exit status as rumpgo run would.
+//
+// What the app gets yet: a tmpfs root holding it, the kernel's stdio as
+// its own, loopback networking, one process; no vDSO (a clock read is a
+// call into the kernel, which costs no exit either).
+func GuestKernel(args, envv []string, stderr io.Writer) int {
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "rumpgo guest kernel: %v\n", err)
+		return code
+	}
+	p, err := kernel.ParseParams(os.Getenv(kernel.Env))
+	if err != nil {
+		return fail(125, fmt.Errorf("%v (it runs only inside rumpgo run --kernel guest)", err))
+	}
+	if len(args) < 1 {
+		return fail(125, fmt.Errorf("no program"))
+	}
+	path, argv := args[0], args[1:]
+	exe, err := boot.ReadELF(path)
+	if err != nil {
+		return fail(126, err)
+	}
+	m, err := kernel.NewMachine(p)
+	if err != nil {
+		return fail(125, err)
+	}
+	cfg := Config{
+		Path: path, Argv: argv, Env: envv,
+		// The app's RAM is the pool; commitLimit takes the machine's
+		// reserved area off a VM's size.
+		Memory: p.PoolEnd - p.PoolStart + boot.ReservedSize,
+		CPUs:   runtime.NumCPU(), PIDs: DefaultPIDs,
+		Stdio: [3]int{0, 1, 2}, Report: stderr,
+		ForwardSignals: true, NoVDSO: true, clock: kernel.Clock{},
+	}
+	res, err := run(cfg, m, exe, time.Now())
+	if err != nil {
+		return fail(126, err)
+	}
+	if len(res.Unsupported) > 0 {
+		fmt.Fprintf(stderr, "rumpgo guest kernel: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
+	}
+	if res.Failure != nil {
+		return 125
+	}
+	return res.Status.WaitStatus()
 }

@@ -132,6 +132,13 @@ type Config struct {
 	// The first thread runs the OnCPU functions Observe queued before it
 	// enters the guest.
 	Observe func(k *syscalls.Kernel, first *syscalls.Thread)
+
+	// alsoPlace are more host programs placed at their paths in a bare
+	// program's root, with their libraries (the guest kernel's app).
+	alsoPlace []string
+	// clock answers the clock system calls when there is no vDSO page
+	// (the guest kernel's, kernel.Clock).
+	clock syscalls.Clock
 }
 
 // Result is how the guest ended.
@@ -160,13 +167,11 @@ func Run(cfg Config) (*Result, error) {
 	if err := cfg.Net.Validate(); err != nil {
 		return nil, err
 	}
-	var gk *guestKernel // kernel.go
 	if cfg.Kernel == KernelGuest {
 		var err error
-		if cfg, gk, err = asGuestKernel(cfg); err != nil {
+		if cfg, err = asGuestKernel(cfg); err != nil { // kernel.go
 			return nil, err
 		}
-		defer gk.app.Close()
 	}
 	exe, err := readExe(cfg) // image.go
 	if err != nil {
@@ -184,7 +189,7 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.PIDs <= 0 {
 		cfg.PIDs = DefaultPIDs
 	}
-	m, err := kvm.New(cfg.Memory, 0, gk != nil)
+	m, err := kvm.New(cfg.Memory, 0, cfg.Kernel == KernelGuest)
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +200,32 @@ func Run(cfg Config) (*Result, error) {
 	case "exit":
 		m.Poll = false
 	}
+	if cfg.Kernel == KernelGuest {
+		// The guest kernel's hypercalls must reach this vCPU's own exit,
+		// not a poller (boot/hypercall.go).
+		m.Poll = false
+		if err := prepareGuestKernel(&cfg, m); err != nil {
+			return nil, err
+		}
+	}
+	return run(cfg, m, exe, start)
+}
 
-	as := mm.New(m.Pager(), commitLimit(cfg.Memory))
+// vm is the machine a run's guest runs on: the monitor's KVM machine
+// (rumpglue/kvm), or inside the VM the guest kernel's (package kernel).
+type vm interface {
+	rumpglue.Machine
+	// Space is the first address space, the one the program loads into.
+	Space() rumpglue.Space
+	CPUID(fn, index uint32) (eax, ebx, ecx, edx uint32, ok bool)
+	// Wait waits until every thread has left the machine.
+	Wait()
+}
+
+// run boots exe, cfg's program, on m and waits for it to exit.
+func run(cfg Config, m vm, exe *boot.ELF, start time.Time) (*Result, error) {
+	space := m.Space()
+	as := mm.New(space, commitLimit(cfg.Memory))
 	loaded, err := exe.Load(loaderSpace{as})
 	if err != nil {
 		return nil, err
@@ -204,7 +233,7 @@ func Run(cfg Config) (*Result, error) {
 	as.SetBrk(loaded.Brk)
 	var vd *guestVDSO
 	if !cfg.NoVDSO {
-		if vd, err = mapVDSO(as, m.Pager()); err != nil {
+		if vd, err = mapVDSO(as, space); err != nil {
 			return nil, err
 		}
 	}
@@ -213,11 +242,6 @@ func Run(cfg Config) (*Result, error) {
 	for i, fd := range cfg.Stdio {
 		if _, e := fds.Install(posix.NewHostFile(fd), i, false, 3); e != 0 {
 			return nil, fmt.Errorf("stdio %d: %v", i, e)
-		}
-	}
-	if gk != nil {
-		if err := gk.prepare(&cfg, m, fds); err != nil {
-			return nil, err
 		}
 	}
 	hostname := "rumpgo"
@@ -233,6 +257,8 @@ func Run(cfg Config) (*Result, error) {
 	k.Core = cfg.Core
 	if vd != nil {
 		k.Clock = vd.clock // the clock system calls answer from the vDSO page's sequence
+	} else if cfg.clock != nil {
+		k.Clock = cfg.clock
 	}
 	k.Procs.Limit = cfg.PIDs
 	k.Loader = &loader{m: m, k: k, cfg: cfg, vd: vd}
@@ -245,7 +271,7 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	task, _ := group.NewTask()
-	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: m.Pager(), start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
+	if err := setupFS(fsSetup{cfg: cfg, k: k, group: group, frames: space, start: start, host: hostname, etc: NetEtc(cfg.Net)}); err != nil {
 		return nil, err
 	}
 	// The interpreter comes from the guest's root, so it loads after it.
@@ -253,7 +279,7 @@ func Run(cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp, err := setupStack(as, m.M, exe, loaded, interp, cfg, vd)
+	sp, err := setupStack(as, m.CPUID, exe, loaded, interp, cfg, vd)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +307,7 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.Observe != nil {
 		cfg.Observe(k, first)
 	}
-	if err := km.Start(first, m.Pager(), regs, 0); err != nil {
+	if err := km.Start(first, space, regs, 0); err != nil {
 		return nil, err
 	}
 	if cfg.Started != nil {
@@ -329,7 +355,7 @@ func startRegs(l, interp *boot.Loaded, sp uint64) rumpglue.Regs {
 // waitStopped waits for the vCPUs to leave, but not forever: a thread
 // blocked in a host read of stdin cannot be interrupted, and the process
 // is exiting anyway.
-func waitStopped(m *kvm.Machine, limit time.Duration) {
+func waitStopped(m vm, limit time.Duration) {
 	done := make(chan struct{})
 	go func() { m.Wait(); close(done) }()
 	select {
@@ -369,14 +395,14 @@ func (l loaderSpace) Poke(addr uint64, data []byte) error { return errnoErr(l.as
 
 // setupStack maps the main thread's stack and writes argv, envp and auxv.
 // interp is the loaded interpreter of a dynamic program, else nil.
-func setupStack(as *mm.AddressSpace, bm *boot.Machine, exe *boot.ELF, l, interp *boot.Loaded, cfg Config, vd *guestVDSO) (uint64, error) {
+func setupStack(as *mm.AddressSpace, cpuid func(fn, index uint32) (eax, ebx, ecx, edx uint32, ok bool), exe *boot.ELF, l, interp *boot.Loaded, cfg Config, vd *guestVDSO) (uint64, error) {
 	base := uint64(mm.StackTop - mm.StackSize)
 	if _, e := as.Mmap(base, mm.StackSize, unix.PROT_READ|unix.PROT_WRITE,
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_GROWSDOWN); e != 0 {
 		return 0, fmt.Errorf("mapping the stack: %v", e)
 	}
-	_, _, _, hwcap, _ := bm.CPUID(1, 0)
-	_, xsaveSize, _, _, _ := bm.CPUID(0xd, 0)
+	_, _, _, hwcap, _ := cpuid(1, 0)
+	_, xsaveSize, _, _, _ := cpuid(0xd, 0)
 	uid, gid := uint64(cfg.UID), uint64(cfg.GID)
 	aux := func(t, v uint64) boot.Aux { return boot.Aux{Type: t, Val: v} }
 	// AT_BASE is where the interpreter was loaded (0 without one, as for

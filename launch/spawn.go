@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix"
-	"github.com/rumpgo/rumpgo/rumpglue/kvm"
 	"github.com/rumpgo/rumpgo/syscalls"
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +13,7 @@ import (
 // runtime needs to start more processes in it (exec) and list them (ps).
 type Guest struct {
 	k    *syscalls.Kernel
-	m    *kvm.Machine
+	m    vm
 	cfg  Config
 	vd   *guestVDSO
 	init *posix.ThreadGroup

@@ -68,7 +68,7 @@ func Main(args []string, stderr io.Writer) int {
 		return doctor(os.Stdout)
 	case "guest-kernel":
 		// Not for users: rumpgo itself, booted at CPL 0 by run --kernel guest.
-		return kernel.Main(args[min(2, len(args)):], guestKernelEnv(), os.Stdout, stderr)
+		return launch.GuestKernel(args[1:], guestKernelEnv(), stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stderr, usage)
 		return 0

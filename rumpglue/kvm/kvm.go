@@ -397,6 +397,9 @@ func (c *cpu) exit(th rumpglue.Thread) rumpglue.Resume {
 		// KVM has finished the stub's store (an MMIO write completes before
 		// the exit), so the thread resumes straight at the state after
 		// SYSRET: RIP=RCX, RFLAGS=R11, or wherever a handler redirects it.
+		if c.hypercall() {
+			return rumpglue.Continue
+		}
 		res := c.slowSyscall(th)
 		v.MarkRegsDirty()
 		if res == rumpglue.Continue {

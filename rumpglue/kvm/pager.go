@@ -154,3 +154,12 @@ func (p *Pager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
 		fn(va, pa, prot)
 	})
 }
+
+// Space is the machine's first address space, as rumpglue.Machine users
+// take it.
+func (m *Machine) Space() rumpglue.Space { return m.pager }
+
+// CPUID is what the guest's CPUID instruction answers.
+func (m *Machine) CPUID(fn, index uint32) (eax, ebx, ecx, edx uint32, ok bool) {
+	return m.M.CPUID(fn, index)
+}

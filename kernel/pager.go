@@ -1,0 +1,118 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/rumpgo/rumpgo/boot"
+	"golang.org/x/sys/unix"
+)
+
+// Pager is the app's page table, the KPTI user root, as posix/mm sees it
+// (mm.Pager): the kernel writes it through the physmap, with frames from
+// the pool the monitor set aside.
+type Pager struct {
+	mem *boot.Memory
+	pt  *boot.PageTable
+
+	mu      sync.Mutex
+	stale   []uint64 // frames that lost a mapping or a permission: see Shootdown
+	scratch uint64   // the frame Shootdown passes their list in
+}
+
+func newPager(mem *boot.Memory, root uint64) (*Pager, error) {
+	scratch, err := mem.Alloc()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pager{mem: mem, pt: boot.PageTableAt(mem, root), scratch: scratch}
+	// PVM reads the descriptor tables through the user root when the app
+	// takes an exception.
+	if err := boot.MapEventTables(p.pt); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// physRAM is guest RAM through the kernel's physmap.
+func physRAM(size uint64) []byte {
+	base := uintptr(boot.PhysmapBase)
+	return unsafe.Slice(*(**byte)(unsafe.Pointer(&base)), size)
+}
+
+func (p *Pager) AllocFrame() (uint64, error) { return p.mem.Alloc() }
+func (p *Pager) FreeFrames(frames []uint64)  { p.mem.Free(frames) }
+func (p *Pager) Bytes(pa, n uint64) []byte   { return p.mem.Bytes(pa, n) }
+
+func (p *Pager) MapPage(va, pa uint64, prot int) error {
+	return p.pt.Map(va, pa, boot.ProtFlags(prot))
+}
+
+func (p *Pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.pt.Lookup(va)) }
+
+func (p *Pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa := boot.Frame(*e)
+		if *e&boot.PTE_P != 0 {
+			p.markStale(pa)
+		}
+		boot.SetPTE(e, 0)
+		fn(va, pa)
+	})
+}
+
+func (p *Pager) ProtectRange(start, end uint64, prot int) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa := boot.Frame(*e)
+		if old := *e; old&boot.PTE_P != 0 && (prot&unix.PROT_WRITE == 0 && old&boot.PTE_W != 0 ||
+			prot&unix.PROT_EXEC == 0 && old&boot.PTE_NX == 0 || prot == unix.PROT_NONE) {
+			p.markStale(pa)
+		}
+		if prot == unix.PROT_NONE {
+			boot.SetPTE(e, pa|boot.PTE_PROTNONE)
+		} else {
+			boot.SetPTE(e, pa|boot.ProtFlags(prot))
+		}
+	})
+}
+
+func (p *Pager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
+	p.pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa, prot, _ := boot.PTEProt(*e)
+		fn(va, pa, prot)
+	})
+}
+
+func (p *Pager) markStale(pa uint64) {
+	p.mu.Lock()
+	p.stale = append(p.stale, pa)
+	p.mu.Unlock()
+}
+
+// Shootdown hands the stale frames to the monitor (HypercallInvalidate),
+// which makes KVM drop every vCPU's translations of them before it
+// returns: KVM's shadow tables do not see this kernel's writes to the
+// user root, and PVM would make INVLPG an exit anyway.
+func (p *Pager) Shootdown() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.mem.Bytes(p.scratch, boot.PageSize)
+	for len(p.stale) > 0 {
+		n := min(len(p.stale), boot.HypercallInvalidateMax)
+		for i, f := range p.stale[:n] {
+			binary.LittleEndian.PutUint64(list[i*8:], f)
+		}
+		// A failure means the list was bad, which only a bug here makes.
+		if r, _, _ := syscall.RawSyscall(boot.HypercallInvalidate, uintptr(p.scratch), uintptr(n), 0); r != 0 {
+			panic("rumpgo guest kernel: HypercallInvalidate refused: " + unix.Errno(-r).Error())
+		}
+		p.stale = p.stale[n:]
+	}
+	p.stale = nil
+}
+
+// Retire implements mm.Pager: the one address space lives as long as the
+// kernel.
+func (p *Pager) Retire() {}
