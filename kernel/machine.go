@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/rumpglue"
@@ -24,6 +25,7 @@ import (
 // execve need a root pair per process, which NewSpace does not make yet.
 type Machine struct {
 	user *Pager
+	root uint64 // the kernel's own page table (the monitor's)
 
 	pid        int // the kernel's process as the monitor numbers it, for kicks
 	xsaveSize  int
@@ -52,7 +54,7 @@ func NewMachine(p Params) (*Machine, error) {
 	}
 	installVectors()
 	return &Machine{
-		user: user, pid: unix.Getpid(), xsaveSize: int(size),
+		user: user, root: p.Root, pid: unix.Getpid(), xsaveSize: int(size),
 		// Every app thread is a thread of the kernel, and each of those a
 		// vCPU; keep some for the kernel's own runtime (GC, timers, netstack).
 		maxThreads: boot.MaxVCPUs - 16,
@@ -256,4 +258,44 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		r := &c.st.Regs
 		iret = r.RIP != r.RCX || r.RFLAGS != r.R11
 	}
+}
+
+// VDSOFrames are the frames of the kernel's own vDSO, [vvar] and then the
+// image's pages (vvarPages + imagePages of them), which the monitor maps
+// for it and keeps current: mapped into the app, they give it clocks
+// without a call, from the same page the kernel reads. ok is false when
+// the kernel has no vDSO (rumpgo run --no-vdso).
+func (m *Machine) VDSOFrames(vvarPages, imagePages int) (frames []uint64, ok bool, err error) {
+	ehdr, err := auxval(boot.AT_SYSINFO_EHDR)
+	if err != nil || ehdr == 0 {
+		return nil, false, err
+	}
+	kpt := boot.PageTableAt(m.user.mem, m.root)
+	base := ehdr - uint64(vvarPages)*boot.PageSize
+	for i := range vvarPages + imagePages {
+		va := base + uint64(i)*boot.PageSize
+		f, _, present := boot.PTEProt(kpt.Lookup(va))
+		if !present || kpt.Lookup(va)&boot.PTE_P == 0 {
+			return nil, false, fmt.Errorf("the kernel's vDSO page %#x is not mapped", va)
+		}
+		frames = append(frames, f)
+	}
+	return frames, true, nil
+}
+
+// getAuxv is the kernel's auxiliary vector, as the runtime kept it
+// (golang.org/x/sys/cpu reads it the same way).
+//
+//go:linkname getAuxv runtime.getAuxv
+func getAuxv() []uintptr
+
+// auxval reads one entry of the kernel's auxiliary vector.
+func auxval(typ uint64) (uint64, error) {
+	v := getAuxv()
+	for i := 0; i+1 < len(v); i += 2 {
+		if uint64(v[i]) == typ {
+			return uint64(v[i+1]), nil
+		}
+	}
+	return 0, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rumpgo/rumpgo/boot"
 	"github.com/rumpgo/rumpgo/kernel"
+	"github.com/rumpgo/rumpgo/libc/vdso"
 	"github.com/rumpgo/rumpgo/rumpglue/kvm"
 )
 
@@ -82,8 +83,7 @@ func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
 // exit. It returns the app's exit status as rumpgo run would.
 //
 // What the app gets yet: a tmpfs root holding it, the kernel's stdio as
-// its own, loopback networking, one process; no vDSO (a clock read is a
-// call into the kernel, which costs no exit either).
+// its own, loopback networking, one process, and the kernel's own vDSO.
 func GuestKernel(args, envv []string, stderr io.Writer) int {
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "rumpgo guest kernel: %v\n", err)
@@ -105,6 +105,10 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(125, err)
 	}
+	frames, shared, err := m.VDSOFrames(vdso.VvarSize/boot.PageSize, vdso.ImagePages())
+	if err != nil {
+		return fail(125, err)
+	}
 	cfg := Config{
 		Path: path, Argv: argv, Env: envv,
 		// The app's RAM is the pool; commitLimit takes the machine's
@@ -112,7 +116,9 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 		Memory: p.PoolEnd - p.PoolStart + boot.ReservedSize,
 		CPUs:   runtime.NumCPU(), PIDs: DefaultPIDs,
 		Stdio: [3]int{0, 1, 2}, Report: stderr,
-		ForwardSignals: true, NoVDSO: true, clock: kernel.Clock{},
+		ForwardSignals: true, clock: kernel.Clock{},
+		// The kernel's own vDSO, or none when the kernel has none.
+		vdsoFrames: frames, NoVDSO: !shared,
 	}
 	res, err := run(cfg, m, exe, time.Now())
 	if err != nil {

@@ -136,9 +136,12 @@ type Config struct {
 	// alsoPlace are more host programs placed at their paths in a bare
 	// program's root, with their libraries (the guest kernel's app).
 	alsoPlace []string
-	// clock answers the clock system calls when there is no vDSO page
-	// (the guest kernel's, kernel.Clock).
+	// clock answers the clock system calls when this run keeps no vDSO
+	// page itself (the guest kernel's, kernel.Clock).
 	clock syscalls.Clock
+	// vdsoFrames, when set, are a vDSO to map instead of one of this run's
+	// own (the guest kernel's, which the monitor keeps current).
+	vdsoFrames []uint64
 }
 
 // Result is how the guest ended.
@@ -232,7 +235,12 @@ func run(cfg Config, m vm, exe *boot.ELF, start time.Time) (*Result, error) {
 	}
 	as.SetBrk(loaded.Brk)
 	var vd *guestVDSO
-	if !cfg.NoVDSO {
+	switch {
+	case cfg.vdsoFrames != nil:
+		if vd, err = sharedVDSO(as, cfg.vdsoFrames); err != nil {
+			return nil, err
+		}
+	case !cfg.NoVDSO:
 		if vd, err = mapVDSO(as, space); err != nil {
 			return nil, err
 		}
@@ -255,7 +263,7 @@ func run(cfg Config, m vm, exe *boot.ELF, start time.Time) (*Result, error) {
 	})
 	k.Strace, k.Crashes = cfg.Strace, cfg.Report
 	k.Core = cfg.Core
-	if vd != nil {
+	if vd != nil && vd.clock != nil {
 		k.Clock = vd.clock // the clock system calls answer from the vDSO page's sequence
 	} else if cfg.clock != nil {
 		k.Clock = cfg.clock
@@ -294,7 +302,7 @@ func run(cfg Config, m vm, exe *boot.ELF, start time.Time) (*Result, error) {
 	if cfg.ForwardSignals {
 		defer forwardSignals(group, cfg.Report, cfg.ForwardAll, cfg.KeepSignal)()
 	}
-	if vd != nil {
+	if vd != nil && vd.clock != nil {
 		vd.clock.Start(0)
 		defer vd.clock.Stop()
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // guestVDSO is the vDSO mapped into a guest and the clock that keeps its
-// data page current.
+// data page current; a vDSO shared with the guest kernel (sharedVDSO) has
+// none: the monitor keeps that page.
 type guestVDSO struct {
 	ehdr   uint64 // AT_SYSINFO_EHDR: where the image starts
 	clock  *vdso.Clock
@@ -42,6 +43,13 @@ func mapVDSO(as *mm.AddressSpace, p mm.Pager) (*guestVDSO, error) {
 	return g, g.mapInto(as)
 }
 
+// sharedVDSO maps frames that already hold a vDSO and its data page,
+// the guest kernel's own (kernel.Machine.VDSOFrames).
+func sharedVDSO(as *mm.AddressSpace, frames []uint64) (*guestVDSO, error) {
+	g := &guestVDSO{ehdr: vdsoBase() + vdso.VvarSize, frames: frames}
+	return g, g.mapInto(as)
+}
+
 // mapInto maps [vvar] and [vdso] into an address space (each process's).
 func (g *guestVDSO) mapInto(as *mm.AddressSpace) error {
 	base := vdsoBase()
@@ -57,7 +65,7 @@ func (g *guestVDSO) mapInto(as *mm.AddressSpace) error {
 // machine wraps m so that every guest thread, the ones clone starts too,
 // refreshes the clocks before it resumes from an exit.
 func (g *guestVDSO) machine(m rumpglue.Machine) rumpglue.Machine {
-	if g == nil {
+	if g == nil || g.clock == nil {
 		return m
 	}
 	return clockedMachine{m, g.clock}

@@ -339,6 +339,8 @@ func (b *bench) hello() {
 	hello := b.bin("hello")
 	nat, gst, errN, errG := interleaved(b.helloRuns, !b.tiny, []string{hello}, []string{b.rumpgo, "run", hello})
 	b.add("hello", fmt.Sprintf("hello boot-to-exit, Go hello world (wall, %s)", b.of(b.helloRuns)), nat, gst, errN, errG, ms)
+	_, gk, _, errK := interleaved(b.helloRuns, !b.tiny, []string{hello}, []string{b.rumpgo, "run", "--kernel", "guest", hello})
+	b.add("hello-guest-kernel", fmt.Sprintf("hello boot-to-exit under `--kernel guest` (wall, %s)", b.of(b.helloRuns)), nat, gk, errN, errK, ms)
 	if errG == nil {
 		b.helloGuest = gst
 		// "rumpgo: N syscalls in T; exit status 0" on stderr.
@@ -437,6 +439,8 @@ func (b *bench) syscalls() {
 	gp, errP := getpidNs(b.runs, b.rumpgo, "run", "--syscalls", "poll", getpid, arg)
 	b.add("getpid-poll", fmt.Sprintf("getpid, `--syscalls poll`: exit-less while a host CPU is free to poll (per call, %s)", b.of(b.runs)), gn, gp, errN, errP, ns)
 	b.guestKernelGetpid(arg)
+	gk, errK := getpidNs(b.runs, b.rumpgo, "run", "--kernel", "guest", getpid, arg)
+	b.add("getpid-go-guest-kernel", fmt.Sprintf("getpid from Go under `--kernel guest`: syscalls and posix in the VM (per call, %s)", b.of(b.runs)), gn, gk, errN, errK, ns)
 
 	arg = strconv.Itoa(b.timenowCalls)
 	tn, errN := perCallNs(b.runs, timenow, arg)
@@ -452,6 +456,8 @@ func (b *bench) syscalls() {
 	sn, errN := perCallNs(b.runs, timenow, "-syscall", arg)
 	sg, errG := perCallNs(b.runs, b.rumpgo, "run", timenow, "-syscall", arg)
 	b.add("clock", fmt.Sprintf("clock_gettime as a system call (per call, %s)", b.of(b.runs)), sn, sg, errN, errG, ns)
+	sk, errK := perCallNs(b.runs, b.rumpgo, "run", "--kernel", "guest", timenow, "-syscall", arg)
+	b.add("clock-guest-kernel", fmt.Sprintf("clock_gettime as a system call under `--kernel guest` (per call, %s)", b.of(b.runs)), sn, sk, errN, errK, ns)
 }
 
 func (b *bench) runtimeOps() {
@@ -473,6 +479,10 @@ func (b *bench) runtimeOps() {
 			name = fmt.Sprintf("%s, %s)", op.name, b.of(b.runs))
 		}
 		b.add(op.arg, name, on, og, errN, errG, ns)
+		if op.arg != "spawn" { // the guest kernel runs one process yet
+			ok, errK := perCallNs(b.runs, b.rumpgo, "run", "--kernel", "guest", rtbench, op.arg, arg)
+			b.add(op.arg+"-guest-kernel", strings.Replace(name, " (per", ", under `--kernel guest` (per", 1), on, ok, errN, errK, ns)
+		}
 	}
 }
 
