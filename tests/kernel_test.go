@@ -61,7 +61,7 @@ func TestGuestKernelDifferential(t *testing.T) {
 		{argv: []string{program(t, "exit7")}},
 		{argv: []string{program(t, "goroutines")}}, // threads: every one a vCPU of the kernel
 		{argv: []string{program(t, "futex")}},
-		{argv: []string{program(t, "timenow")}}, // the kernel's vDSO, shared with the app
+		{argv: []string{program(t, "timenow")}},                                      // the kernel's vDSO, shared with the app
 		{argv: []string{program(t, "gcchurn")}, flags: []string{"--memory", "1024"}}, // munmap, madvise: shootdowns
 	}
 	// The Go runtime's signals: preemption (a kick of a thread in the app),
