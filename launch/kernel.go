@@ -35,8 +35,8 @@ func asGuestKernel(cfg Config) (Config, error) {
 	if cfg.Image != nil || cfg.RootDir != "" {
 		return cfg, fmt.Errorf("--kernel guest: images are not supported yet")
 	}
-	if len(cfg.Volumes) > 0 || cfg.Net.Mode != NetNone || len(cfg.Net.Forwards) > 0 {
-		return cfg, fmt.Errorf("--kernel guest: volumes and networks beyond loopback are not supported yet")
+	if cfg.Net.Mode != NetNone || len(cfg.Net.Forwards) > 0 {
+		return cfg, fmt.Errorf("--kernel guest: networks beyond loopback are not supported yet")
 	}
 	if err := boot.SupervisorAvailable(); err != nil {
 		return cfg, fmt.Errorf("--kernel guest: %w", err)
@@ -56,7 +56,24 @@ func asGuestKernel(cfg Config) (Config, error) {
 	if len(argv) == 0 {
 		argv = []string{cfg.Path}
 	}
-	cfg.Argv = append([]string{"rumpgo", "guest-kernel", app}, argv...)
+	// The volumes are the kernel's, at their guest paths, and the kernel
+	// mounts those for the app: each host call of the app's file system
+	// is one of the kernel's, answered by the monitor.
+	kargv := []string{"rumpgo", "guest-kernel"}
+	for _, v := range cfg.Volumes {
+		opt := v.Guest
+		if v.ReadOnly {
+			opt += ":ro"
+		}
+		kargv = append(kargv, "-v", opt)
+	}
+	if cfg.Strace != nil {
+		// The app's calls are the kernel's to trace; the kernel's own
+		// would be the runtime's.
+		kargv = append(kargv, "--strace")
+		cfg.Strace = nil
+	}
+	cfg.Argv = append(append(kargv, "--", app), argv...)
 	cfg.Path = self
 	cfg.alsoPlace = append(cfg.alsoPlace, app)
 	return cfg, nil
@@ -76,14 +93,15 @@ func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
 	return nil
 }
 
-// GuestKernel is the guest kernel's main (rumpgo guest-kernel PATH
-// ARGV...), inside the VM at CPL 0: it runs the program at PATH with argv
+// GuestKernel is the guest kernel's main (rumpgo guest-kernel [--strace]
+// [-v GUEST[:ro]]... -- PATH ARGV...), inside the VM at CPL 0: it runs the program at PATH with argv
 // and envv as Run runs a program, on a kernel.Machine, so that the app's
 // system calls are answered here, by syscalls and posix, without a VM
 // exit. It returns the app's exit status as rumpgo run would.
 //
-// What the app gets yet: a tmpfs root holding it, the kernel's stdio as
-// its own, loopback networking, one process, and the kernel's own vDSO.
+// What the app gets yet: a tmpfs root holding it, the kernel's volumes at
+// the same paths, the kernel's stdio, user and working directory as its
+// own, loopback networking, one process, and the kernel's own vDSO.
 func GuestKernel(args, envv []string, stderr io.Writer) int {
 	fail := func(code int, err error) int {
 		fmt.Fprintf(stderr, "rumpgo guest kernel: %v\n", err)
@@ -93,10 +111,25 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(125, fmt.Errorf("%v (it runs only inside rumpgo run --kernel guest)", err))
 	}
-	if len(args) < 1 {
-		return fail(125, fmt.Errorf("no program"))
+	var vols []Volume
+	var strace io.Writer
+	for len(args) > 0 && args[0] != "--" {
+		switch {
+		case args[0] == "--strace":
+			strace = stderr
+			args = args[1:]
+		case args[0] == "-v" && len(args) >= 2:
+			guest, ro := strings.CutSuffix(args[1], ":ro")
+			vols = append(vols, Volume{Host: guest, Guest: guest, ReadOnly: ro})
+			args = args[2:]
+		default:
+			return fail(125, fmt.Errorf("unknown argument %q", args[0]))
+		}
 	}
-	path, argv := args[0], args[1:]
+	if len(args) < 2 || args[0] != "--" {
+		return fail(125, fmt.Errorf("usage: rumpgo guest-kernel [--strace] [-v GUEST[:ro]]... -- PATH ARGV..."))
+	}
+	path, argv := args[1], args[2:]
 	exe, err := boot.ReadELF(path)
 	if err != nil {
 		return fail(126, err)
@@ -115,7 +148,8 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 		// reserved area off a VM's size.
 		Memory: p.PoolEnd - p.PoolStart + boot.ReservedSize,
 		CPUs:   runtime.NumCPU(), PIDs: DefaultPIDs,
-		Stdio: [3]int{0, 1, 2}, Report: stderr,
+		Stdio: [3]int{0, 1, 2}, Report: stderr, Volumes: vols, Strace: strace,
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
 		ForwardSignals: true, clock: kernel.Clock{},
 		// The kernel's own vDSO, or none when the kernel has none.
 		vdsoFrames: frames, NoVDSO: !shared,
@@ -124,7 +158,7 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(126, err)
 	}
-	if len(res.Unsupported) > 0 {
+	if strace != nil && len(res.Unsupported) > 0 { // as rumpgo run --strace reports them
 		fmt.Fprintf(stderr, "rumpgo guest kernel: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
 	}
 	if res.Failure != nil {

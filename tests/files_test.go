@@ -122,15 +122,19 @@ func TestVolumeTree(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	bin := program(t, "fsvol")
-	nativeDir, volDir := t.TempDir(), t.TempDir()
+	nativeDir := t.TempDir()
 	native := run(t, os.Environ(), nil, bin, "tree", nativeDir)
 	require.Equal(t, 0, native.status, native.stderr)
-	guest := run(t, os.Environ(), nil, rumpgo, "run", "-v", volDir+":/srv/vol", bin, "tree", "/srv/vol")
-	require.Equal(t, 0, guest.status, guest.stderr)
-	require.Equal(t, native.stdout, guest.stdout)
-	want, got := snapshot(t, nativeDir), snapshot(t, volDir)
-	require.Equal(t, want, got)
-	require.Contains(t, got["a/file"], "user.note=\"xattr value\"")
+	want := snapshot(t, nativeDir)
+	for _, kernel := range kernelPaths() {
+		volDir := t.TempDir()
+		guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, "-v", volDir+":/srv/vol", bin, "tree", "/srv/vol")
+		require.Equal(t, 0, guest.status, "--kernel %s: %s", kernel, guest.stderr)
+		require.Equal(t, native.stdout, guest.stdout, "--kernel %s", kernel)
+		got := snapshot(t, volDir)
+		require.Equal(t, want, got, "--kernel %s", kernel)
+		require.Contains(t, got["a/file"], "user.note=\"xattr value\"")
+	}
 }
 
 // TestVolumeEscapes runs a guest that tries to leave its volume and to
@@ -140,56 +144,58 @@ func TestVolumeEscapes(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	bin := program(t, "fsvol")
-	base := t.TempDir()
-	vol, ro := filepath.Join(base, "vol"), filepath.Join(base, "ro")
-	for _, d := range []string{vol, ro, filepath.Join(base, "other")} {
-		require.NoError(t, os.Mkdir(d, 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(base, "secret"), []byte("host secret"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(base, "other", "keep"), []byte("keep"), 0o644))
-	for _, d := range []string{vol, ro} {
-		require.NoError(t, os.WriteFile(filepath.Join(d, "inside"), []byte("inside"), 0o644))
-	}
-	require.NoError(t, os.Symlink("../secret", filepath.Join(vol, "planted-rel")))
-	require.NoError(t, os.Symlink(filepath.Join(base, "secret"), filepath.Join(vol, "planted-abs")))
-	outside := func() map[string]string { return snapshotOutside(t, base, "vol") }
-	before := outside()
-
-	guest := run(t, os.Environ(), nil, rumpgo, "run", "-v", vol+":"+vol, "-v", ro+":"+ro+":ro", bin, "escape", vol, ro)
-	require.Equal(t, 0, guest.status, "stdout:\n%s\nstderr:\n%s", guest.stdout, guest.stderr)
-	require.Equal(t, before, outside(), "the host outside the volume changed; the guest said:\n%s", guest.stdout)
-
-	results := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSpace(guest.stdout), "\n") {
-		if i := strings.LastIndex(line, " "); i > 0 {
-			results[strings.TrimSpace(line[:i])] = line[i+1:]
+	for _, kernel := range kernelPaths() {
+		base := t.TempDir()
+		vol, ro := filepath.Join(base, "vol"), filepath.Join(base, "ro")
+		for _, d := range []string{vol, ro, filepath.Join(base, "other")} {
+			require.NoError(t, os.Mkdir(d, 0o755))
 		}
-	}
-	for _, tc := range []struct{ attempt, want string }{
-		{"link VOL file to /tmp", "EXDEV"},
-		{"link /etc/passwd into VOL", "EXDEV"},
-		{"rename VOL file to /tmp", "EXDEV"},
-		{"rename VOL file to VOL/../x", "EXDEV"},
-		{"openat2 RESOLVE_BENEATH ../secret", "EXDEV"},
-		{"ro: create", "EROFS"},
-		{"ro: write existing", "EROFS"},
-		{"ro: open O_RDWR", "EROFS"},
-		{"ro: truncate", "EROFS"},
-		{"ro: unlink", "EROFS"},
-		{"ro: rename", "EROFS"},
-		{"ro: mkdir", "EROFS"},
-		{"ro: symlink", "EROFS"},
-		{"ro: link", "EROFS"},
-		{"ro: chmod", "EROFS"},
-		{"ro: chown", "EROFS"},
-		{"ro: utimes", "EROFS"},
-		{"ro: setxattr", "EROFS"},
-		{"ro: mkfifo", "EROFS"},
-		{"ro: open O_RDONLY", "ok"},
-		{"ro: mmap shared writable", "EACCES"},
-		{"ro: reads", `"inside"`},
-	} {
-		require.Equal(t, tc.want, results[tc.attempt], "%s; the guest said:\n%s", tc.attempt, guest.stdout)
+		require.NoError(t, os.WriteFile(filepath.Join(base, "secret"), []byte("host secret"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(base, "other", "keep"), []byte("keep"), 0o644))
+		for _, d := range []string{vol, ro} {
+			require.NoError(t, os.WriteFile(filepath.Join(d, "inside"), []byte("inside"), 0o644))
+		}
+		require.NoError(t, os.Symlink("../secret", filepath.Join(vol, "planted-rel")))
+		require.NoError(t, os.Symlink(filepath.Join(base, "secret"), filepath.Join(vol, "planted-abs")))
+		outside := func() map[string]string { return snapshotOutside(t, base, "vol") }
+		before := outside()
+
+		guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, "-v", vol+":"+vol, "-v", ro+":"+ro+":ro", bin, "escape", vol, ro)
+		require.Equal(t, 0, guest.status, "--kernel %s: stdout:\n%s\nstderr:\n%s", guest.stdout, guest.stderr)
+		require.Equal(t, before, outside(), "the host outside the volume changed; the guest said:\n%s", guest.stdout)
+
+		results := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(guest.stdout), "\n") {
+			if i := strings.LastIndex(line, " "); i > 0 {
+				results[strings.TrimSpace(line[:i])] = line[i+1:]
+			}
+		}
+		for _, tc := range []struct{ attempt, want string }{
+			{"link VOL file to /tmp", "EXDEV"},
+			{"link /etc/passwd into VOL", "EXDEV"},
+			{"rename VOL file to /tmp", "EXDEV"},
+			{"rename VOL file to VOL/../x", "EXDEV"},
+			{"openat2 RESOLVE_BENEATH ../secret", "EXDEV"},
+			{"ro: create", "EROFS"},
+			{"ro: write existing", "EROFS"},
+			{"ro: open O_RDWR", "EROFS"},
+			{"ro: truncate", "EROFS"},
+			{"ro: unlink", "EROFS"},
+			{"ro: rename", "EROFS"},
+			{"ro: mkdir", "EROFS"},
+			{"ro: symlink", "EROFS"},
+			{"ro: link", "EROFS"},
+			{"ro: chmod", "EROFS"},
+			{"ro: chown", "EROFS"},
+			{"ro: utimes", "EROFS"},
+			{"ro: setxattr", "EROFS"},
+			{"ro: mkfifo", "EROFS"},
+			{"ro: open O_RDONLY", "ok"},
+			{"ro: mmap shared writable", "EACCES"},
+			{"ro: reads", `"inside"`},
+		} {
+			require.Equal(t, tc.want, results[tc.attempt], "--kernel %s: %s; the guest said:\n%s", kernel, tc.attempt, guest.stdout)
+		}
 	}
 }
 

@@ -19,9 +19,11 @@ func TestFS(t *testing.T) {
 	bin := program(t, "fsops")
 	native := run(t, os.Environ(), nil, bin, "arg1")
 	require.Equal(t, 0, native.status, "native run: %s", native.stderr)
-	guest := run(t, os.Environ(), nil, rumpgo, "run", bin, "arg1")
-	require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
-	requireSameLines(t, native.stdout, guest.stdout)
+	for _, kernel := range kernelPaths() {
+		guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, bin, "arg1")
+		require.Equal(t, native.status, guest.status, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+		requireSameLines(t, native.stdout, guest.stdout)
+	}
 }
 
 // requireSameLines compares outputs line by line, so a difference names

@@ -27,6 +27,15 @@ func requireSupervisor(t *testing.T) {
 	}
 }
 
+// kernelPaths are the --kernel values this host runs: host everywhere,
+// guest where the host has native supervisor mode.
+func kernelPaths() []string {
+	if boot.SupervisorAvailable() != nil {
+		return []string{"host"}
+	}
+	return []string{"host", "guest"}
+}
+
 // noLibc builds a C program of testdata/<name>/<name>.c without libc.
 func noLibc(t *testing.T, name string) string { return noLibcWith(t, name) }
 
@@ -63,6 +72,9 @@ func TestGuestKernelDifferential(t *testing.T) {
 		{argv: []string{program(t, "futex")}},
 		{argv: []string{program(t, "timenow")}},                                      // the kernel's vDSO, shared with the app
 		{argv: []string{program(t, "gcchurn")}, flags: []string{"--memory", "1024"}}, // munmap, madvise: shootdowns
+		// Dynamic glibc programs: ld.so and the libraries in the app's root.
+		{argv: []string{cProgram(t, "cmincore")}},
+		{argv: []string{cProgram(t, "cclocks"), "100000", "4", "8"}}, // every clock agrees, vDSO and calls, on four threads
 	}
 	// The Go runtime's signals: preemption (a kick of a thread in the app),
 	// faults turned into panics, handlers, timers, profiling.
@@ -134,7 +146,7 @@ func TestGuestKernelRefuses(t *testing.T) {
 		require.Equal(t, 128+15, cmd.ProcessState.ExitCode(), "--kernel %s", path)
 	}
 	// What the guest kernel cannot run yet is refused before a VM exists.
-	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", "-v", t.TempDir()+":/data", calls)
+	r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", "guest", "--net", "nat", calls)
 	require.Equal(t, 125, r.status)
 	require.Contains(t, r.stderr, "not supported yet")
 }

@@ -257,12 +257,14 @@ func (pg *pages) SharedPage(fr mm.Frames, pgoff uint64) (uint64, bool, error) {
 		return 0, true, err
 	}
 	sp.fr = fr
-	b := fr.Bytes(pa, mm.PageSize)
-	n, _ := unix.Pread(pg.f.fd, b, off)
+	// Through a buffer of the process's own: inside the guest kernel a
+	// frame is physmap memory the monitor answering the pread cannot see.
+	var page [mm.PageSize]byte
+	n, _ := unix.Pread(pg.f.fd, page[:], off)
 	if n < 0 {
 		n = 0
 	}
-	clear(b[n:])
+	copy(fr.Bytes(pa, mm.PageSize), page[:n]) // a fresh frame reads as zero past n
 	sp.frames[int64(pgoff)] = pa
 	return pa, true, nil
 }
@@ -340,7 +342,8 @@ func (i *inode) flushShared(off, n int64) unix.Errno {
 		if start >= size || (n >= 0 && (start+mm.PageSize <= off || start >= off+n)) {
 			continue
 		}
-		pg := i.shared.fr.Bytes(pa, mm.PageSize)
+		var pg [mm.PageSize]byte // not the frame itself: see SharedPage
+		copy(pg[:], i.shared.fr.Bytes(pa, mm.PageSize))
 		if _, err := unix.Pwrite(wfd, pg[:min(mm.PageSize, size-start)], start); err != nil {
 			return errno(err)
 		}
