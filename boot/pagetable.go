@@ -182,5 +182,43 @@ func (pt *PageTable) walk(table uint64, level int, base, start, end uint64, fn f
 	}
 }
 
+// Unmap clears every present or PROT_NONE leaf in [start, end), calling fn
+// with its frame and whether it was present: only a present one can be in
+// a vCPU's translations.
+func (pt *PageTable) Unmap(start, end uint64, fn func(va, pa uint64, present bool)) {
+	pt.Walk(start, end, func(va uint64, e *uint64) {
+		old := atomic.LoadUint64(e)
+		SetPTE(e, 0)
+		fn(va, Frame(old), old&PTE_P != 0)
+	})
+}
+
+// Protect rewrites the protection of the leaves in [start, end), calling
+// narrowed with the frame of each present one that loses write or execute
+// permission or becomes PROT_NONE: translations of it must be dropped.
+func (pt *PageTable) Protect(start, end uint64, prot int, narrowed func(pa uint64)) {
+	pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa := Frame(*e)
+		if old := *e; old&PTE_P != 0 && (prot&unix.PROT_WRITE == 0 && old&PTE_W != 0 ||
+			prot&unix.PROT_EXEC == 0 && old&PTE_NX == 0 || prot == unix.PROT_NONE) {
+			narrowed(pa)
+		}
+		if prot == unix.PROT_NONE {
+			SetPTE(e, pa|PTE_PROTNONE)
+		} else {
+			SetPTE(e, pa|ProtFlags(prot))
+		}
+	})
+}
+
+// Present calls fn for every leaf in [start, end) that has a frame,
+// PROT_NONE ones included, in address order.
+func (pt *PageTable) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
+	pt.Walk(start, end, func(va uint64, e *uint64) {
+		pa, prot, _ := PTEProt(*e)
+		fn(va, pa, prot)
+	})
+}
+
 // SetPTE stores a leaf entry atomically.
 func SetPTE(e *uint64, v uint64) { atomic.StoreUint64(e, v) }

@@ -151,18 +151,7 @@ func (c *cpu) Kick() {
 // CPUTime is the CPU clock of the M's thread, which the monitor keeps:
 // app code and the kernel's handling of its calls both run on it.
 func (c *cpu) CPUTime() time.Duration {
-	tid := c.tid.Load()
-	if tid == 0 {
-		return 0
-	}
-	// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) from linux/posix-timers.h.
-	const cpuclockPerThread, cpuclockSched = 4, 2
-	id := int32(^uint32(tid)<<3) | cpuclockPerThread | cpuclockSched
-	var ts unix.Timespec
-	if unix.ClockGettime(id, &ts) != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
+	return rumpglue.ThreadCPUTime(c.tid.Load())
 }
 
 func (c *cpu) ExtendedState(buf []byte) (int, error) {

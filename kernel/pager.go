@@ -53,36 +53,20 @@ func (p *Pager) MapPage(va, pa uint64, prot int) error {
 func (p *Pager) Translate(va uint64) (uint64, int, bool) { return boot.PTEProt(p.pt.Lookup(va)) }
 
 func (p *Pager) UnmapRange(start, end uint64, fn func(va, pa uint64)) {
-	p.pt.Walk(start, end, func(va uint64, e *uint64) {
-		pa := boot.Frame(*e)
-		if *e&boot.PTE_P != 0 {
+	p.pt.Unmap(start, end, func(va, pa uint64, present bool) {
+		if present {
 			p.markStale(pa)
 		}
-		boot.SetPTE(e, 0)
 		fn(va, pa)
 	})
 }
 
 func (p *Pager) ProtectRange(start, end uint64, prot int) {
-	p.pt.Walk(start, end, func(va uint64, e *uint64) {
-		pa := boot.Frame(*e)
-		if old := *e; old&boot.PTE_P != 0 && (prot&unix.PROT_WRITE == 0 && old&boot.PTE_W != 0 ||
-			prot&unix.PROT_EXEC == 0 && old&boot.PTE_NX == 0 || prot == unix.PROT_NONE) {
-			p.markStale(pa)
-		}
-		if prot == unix.PROT_NONE {
-			boot.SetPTE(e, pa|boot.PTE_PROTNONE)
-		} else {
-			boot.SetPTE(e, pa|boot.ProtFlags(prot))
-		}
-	})
+	p.pt.Protect(start, end, prot, p.markStale)
 }
 
 func (p *Pager) Present(start, end uint64, fn func(va, pa uint64, prot int)) {
-	p.pt.Walk(start, end, func(va uint64, e *uint64) {
-		pa, prot, _ := boot.PTEProt(*e)
-		fn(va, pa, prot)
-	})
+	p.pt.Present(start, end, fn)
 }
 
 func (p *Pager) markStale(pa uint64) {

@@ -145,18 +145,15 @@ func setupFS(s fsSetup) error {
 		if exePath, err = filepath.Abs(cfg.Path); err != nil {
 			return err
 		}
-		n, err := placeExe(v, exePath, mkdirAll, writeFile)
-		if err != nil {
-			if errors.Is(err, unix.ENOSPC) {
-				return fmt.Errorf("%w: the program (%d bytes) does not fit in its tmpfs of %d bytes (--tmpfs-size)", err, n, size)
-			}
-			return err
-		}
-		if err := installHostLibs(v, exePath, cfg.Env); err != nil { // a dynamic program's ld.so and libraries (libs.go)
-			return err
-		}
-		for _, p := range cfg.alsoPlace {
-			if _, err := placeExe(v, p, mkdirAll, writeFile); err != nil {
+		// The program, and any host programs the run also needs there (the
+		// guest kernel's app), each with a dynamic one's ld.so and
+		// libraries (libs.go).
+		for _, p := range append([]string{exePath}, cfg.alsoPlace...) {
+			n, err := placeExe(v, p, mkdirAll, writeFile)
+			if err != nil {
+				if errors.Is(err, unix.ENOSPC) {
+					return fmt.Errorf("%w: the program (%d bytes) does not fit in its tmpfs of %d bytes (--tmpfs-size)", err, n, size)
+				}
 				return err
 			}
 			if err := installHostLibs(v, p, cfg.Env); err != nil {

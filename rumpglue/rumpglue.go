@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix/mm"
+	"golang.org/x/sys/unix"
 )
 
 // ErrThreadLimit is what Machine.Start returns when no CPU is left.
@@ -111,4 +112,21 @@ type Machine interface {
 	// Stop makes every CPU leave the guest and every thread end soon. It
 	// does not wait, so a thread's own handler may call it.
 	Stop()
+}
+
+// ThreadCPUTime reads the CPU clock of thread tid of this process, 0 when
+// it cannot: both machines run a guest thread on one host (or kernel)
+// thread, which is charged for its guest code and its syscalls alike.
+func ThreadCPUTime(tid int32) time.Duration {
+	if tid == 0 {
+		return 0
+	}
+	// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED) from linux/posix-timers.h.
+	const cpuclockPerThread, cpuclockSched = 4, 2
+	id := int32(^uint32(tid)<<3) | cpuclockPerThread | cpuclockSched
+	var ts unix.Timespec
+	if unix.ClockGettime(id, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
