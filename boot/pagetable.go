@@ -1,6 +1,7 @@
 package boot
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +47,39 @@ func NewPageTable(mem *Memory) (*PageTable, error) {
 
 // PageTableAt is the page table whose PML4 is the frame at root.
 func PageTableAt(mem *Memory, root uint64) *PageTable { return &PageTable{mem: mem, Root: root} }
+
+// FillLower gives every empty lower-half slot of the PML4 (0–255) an
+// empty table, so that nothing mapped later changes the PML4's lower half:
+// a copy of it (CopyRoot) then sees every mapping made through either.
+// The guest kernel's per-process roots share the kernel's lower half so.
+func (pt *PageTable) FillLower() error {
+	for i := uint64(0); i < 256; i++ {
+		e := pt.entry(pt.Root, i)
+		if atomic.LoadUint64(e)&PTE_P != 0 {
+			continue
+		}
+		f, err := pt.mem.Alloc()
+		if err != nil {
+			return err
+		}
+		atomic.StoreUint64(e, f|PTE_P|PTE_W|PTE_U|PTE_A)
+	}
+	return nil
+}
+
+// CopyRoot writes from's PML4 into pt's: both roots then translate the
+// same, through the same lower tables. It fails unless from's lower half
+// is filled (FillLower), which is what keeps the copy true.
+func (pt *PageTable) CopyRoot(from *PageTable) error {
+	for i := uint64(0); i < 512; i++ {
+		v := atomic.LoadUint64(from.entry(from.Root, i))
+		if i < 256 && v&PTE_P == 0 {
+			return fmt.Errorf("PML4 slot %d of %#x is empty: the lower half was not filled", i, from.Root)
+		}
+		atomic.StoreUint64(pt.entry(pt.Root, i), v)
+	}
+	return nil
+}
 
 // MapHuge maps the 2 MiB page at pa (2 MiB aligned) at va with leaf flags.
 func (pt *PageTable) MapHuge(va, pa, flags uint64) error {

@@ -459,3 +459,11 @@ TEXT ·xgetbv(SB),NOSPLIT,$0-8
 // The MXCSR Go code runs with: every exception masked, round to nearest.
 DATA ·kernelMXCSR+0(SB)/4, $0x1f80
 GLOBL ·kernelMXCSR(SB), RODATA, $4
+
+// func writeCR3(root uint64)
+// A write of CR3 exits on PVM (it is emulated): once per process switch
+// of a vCPU, never on a system call's path.
+TEXT ·writeCR3(SB),NOSPLIT,$0-8
+	MOVQ root+0(FP), AX
+	MOVQ AX, CR3
+	RET

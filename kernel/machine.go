@@ -21,11 +21,13 @@ import (
 // and comes back on its system calls and exceptions, which the thread's
 // handlers (syscalls) serve right here.
 //
-// There is one address space, the app's user root, for now: fork and
-// execve need a root pair per process, which NewSpace does not make yet.
+// Every process has a KPTI root pair of its own (Pager); the first is the
+// monitor's root, whose lower half the monitor filled (boot.FillLower) so
+// that the copies NewSpace makes share every mapping of the kernel's.
 type Machine struct {
-	user *Pager
-	root uint64 // the kernel's own page table (the monitor's)
+	user  *Pager // the first process's
+	root  uint64 // the kernel's own page table (the monitor's)
+	spare []*Pager
 
 	pid        int // the kernel's process as the monitor numbers it, for kicks
 	xsaveSize  int
@@ -43,8 +45,13 @@ type Machine struct {
 func NewMachine(p Params) (*Machine, error) {
 	ram := physRAM(p.RAM)
 	mem := boot.MemoryView(ram, p.PoolStart, p.PoolEnd)
-	user, err := newPager(mem, p.Root+boot.PageSize)
-	if err != nil {
+	m := &Machine{root: p.Root, pid: unix.Getpid(), cpus: map[*cpu]struct{}{},
+		// Every app thread is a thread of the kernel, and each of those a
+		// vCPU; keep some for the kernel's own runtime (GC, timers, netstack).
+		maxThreads: boot.MaxVCPUs - 16,
+	}
+	var err error
+	if m.user, err = newPager(m, mem, p.Root+boot.PageSize); err != nil {
 		return nil, err
 	}
 	// CPUID 0xd: EBX is the XSAVE image of the features XCR0 enables.
@@ -52,25 +59,54 @@ func NewMachine(p Params) (*Machine, error) {
 	if size < 576 || size > boot.XsaveSize {
 		size = 576 // legacy area and XSAVE header: x87 and SSE only
 	}
+	m.xsaveSize = int(size)
 	installVectors()
-	return &Machine{
-		user: user, root: p.Root, pid: unix.Getpid(), xsaveSize: int(size),
-		// Every app thread is a thread of the kernel, and each of those a
-		// vCPU; keep some for the kernel's own runtime (GC, timers, netstack).
-		maxThreads: boot.MaxVCPUs - 16,
-		cpus:       map[*cpu]struct{}{},
-	}, nil
+	return m, nil
 }
 
-// Space is the app's address space.
+// Space is the first process's address space.
 func (m *Machine) Space() rumpglue.Space { return m.user }
 
 // Memory is the pool the app's frames come from, for tmpfs and the like.
 func (m *Machine) Memory() *boot.Memory { return m.user.mem }
 
-// NewSpace implements rumpglue.Machine: not yet (see Machine).
+// NewSpace implements rumpglue.Machine: a root pair whose kernel root is
+// the kernel's own, copied, and whose user root maps nothing of the app
+// yet. Retired pairs are reused as they are (see kvm.Machine.NewSpace: the
+// same reason keeps their intermediate tables).
 func (m *Machine) NewSpace() (rumpglue.Space, error) {
-	return nil, errors.New("the guest kernel runs one address space yet: no fork or execve")
+	m.mu.Lock()
+	if n := len(m.spare); n > 0 {
+		p := m.spare[n-1]
+		m.spare = m.spare[:n-1]
+		m.mu.Unlock()
+		return p, nil
+	}
+	m.mu.Unlock()
+	mem := m.user.mem
+	pair, err := mem.AllocPair()
+	if err != nil {
+		return nil, err
+	}
+	if err := boot.PageTableAt(mem, pair).CopyRoot(boot.PageTableAt(mem, m.root)); err != nil {
+		mem.Free([]uint64{pair, pair + boot.PageSize})
+		return nil, err
+	}
+	p, err := newPager(m, mem, pair+boot.PageSize)
+	if err != nil {
+		mem.Free([]uint64{pair, pair + boot.PageSize})
+		return nil, err
+	}
+	return p, nil
+}
+
+// pagerOf is the machine's own Pager behind a Space.
+func (m *Machine) pagerOf(s rumpglue.Space) (*Pager, error) {
+	p, ok := s.(*Pager)
+	if !ok || p.m != m {
+		return nil, errors.New("address space of another machine")
+	}
+	return p, nil
 }
 
 // Start implements rumpglue.Machine.
@@ -78,10 +114,11 @@ func (m *Machine) Start(th rumpglue.Thread, space rumpglue.Space, regs rumpglue.
 	if m.stopped.Load() {
 		return errors.New("machine stopped")
 	}
-	if space != rumpglue.Space(m.user) {
-		return errors.New("address space of another machine")
+	p, err := m.pagerOf(space)
+	if err != nil {
+		return err
 	}
-	c := &cpu{m: m, st: newUserState(regs)}
+	c := &cpu{m: m, st: newUserState(regs), space: p}
 	c.st.FSBase = fsBase
 	m.mu.Lock()
 	if len(m.cpus) >= m.maxThreads {
@@ -90,6 +127,7 @@ func (m *Machine) Start(th rumpglue.Thread, space rumpglue.Space, regs rumpglue.
 	}
 	m.cpus[c] = struct{}{}
 	m.mu.Unlock()
+	p.use()
 	m.wg.Add(1)
 	go c.loop(th)
 	return nil
@@ -117,8 +155,10 @@ func (m *Machine) CPUID(fn, index uint32) (eax, ebx, ecx, edx uint32, ok bool) {
 // cpu is rumpglue.CPU for one app thread: its registers live in st while
 // the kernel runs, and its vCPU is that of the M the thread is locked to.
 type cpu struct {
-	m  *Machine
-	st *userState
+	m     *Machine
+	st    *userState
+	space *Pager // the thread's process; set on its own goroutine only
+	cr3   uint64 // the kernel root in this M's CR3
 
 	tid    atomic.Int32 // the M's thread, as the monitor numbers it
 	inUser atomic.Bool  // the thread runs (or is about to run) app code
@@ -129,10 +169,16 @@ func (c *cpu) Regs() *rumpglue.Regs  { return &c.st.Regs }
 func (c *cpu) SetFSBase(base uint64) { c.st.FSBase = base }
 func (c *cpu) FSBase() uint64        { return c.st.FSBase }
 
+// SetSpace implements rumpglue.CPU (execve): the new root pair is loaded
+// on the way back to user mode.
 func (c *cpu) SetSpace(space rumpglue.Space) error {
-	if space != rumpglue.Space(c.m.user) {
-		return errors.New("the guest kernel runs one address space yet")
+	p, err := c.m.pagerOf(space)
+	if err != nil {
+		return err
 	}
+	p.use()
+	c.space.unuse()
+	c.space = p
 	return nil
 }
 
@@ -200,9 +246,19 @@ func (c *cpu) loop(th rumpglue.Thread) {
 		m.mu.Lock()
 		delete(m.cpus, c)
 		m.mu.Unlock()
+		c.space.unuse()
 	}()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	// Every M outside this loop has the kernel's own root in CR3, as the
+	// monitor starts it: a pair of a later process is loaded when one of
+	// its threads runs here (an exit), and the M leaves with the first.
+	c.cr3 = m.root
+	defer func() {
+		if c.cr3 != m.root {
+			writeCR3(m.root)
+		}
+	}()
 	c.tid.Store(int32(unix.Gettid()))
 	defer c.tid.Store(0)
 	// LSTAR is per vCPU: this M's may still be the stub's. It stays set
@@ -222,6 +278,10 @@ func (c *cpu) loop(th rumpglue.Thread) {
 			c.inUser.Store(false)
 			res = th.Interrupted(c)
 		default:
+			if k := c.space.kernelRoot(); k != c.cr3 {
+				writeCR3(k)
+				c.cr3 = k
+			}
 			reason := runUser(c.st, iret)
 			c.inUser.Store(false)
 			if reason == reasonSyscall {

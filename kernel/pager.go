@@ -10,24 +10,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Pager is the app's page table, the KPTI user root, as posix/mm sees it
-// (mm.Pager): the kernel writes it through the physmap, with frames from
-// the pool the monitor set aside.
+// Pager is one process's page table, the user root of a KPTI pair, as
+// posix/mm sees it (mm.Pager): the kernel writes it through the physmap,
+// with frames from the pool the monitor set aside. The pair's kernel root,
+// 4 KiB below, is the kernel's own (the first process's pair is the
+// monitor's root) or a copy of it (Machine.NewSpace): a vCPU runs a
+// process with that kernel root in CR3, and PVM switches to the user root
+// on the way to user mode.
 type Pager struct {
+	m   *Machine
 	mem *boot.Memory
 	pt  *boot.PageTable
 
 	mu      sync.Mutex
 	stale   []uint64 // frames that lost a mapping or a permission: see Shootdown
 	scratch uint64   // the frame Shootdown passes their list in
+	users   int      // app threads running in this address space
+	retired bool     // the process is gone: pool the pair once unused
 }
 
-func newPager(mem *boot.Memory, root uint64) (*Pager, error) {
+func newPager(m *Machine, mem *boot.Memory, root uint64) (*Pager, error) {
 	scratch, err := mem.Alloc()
 	if err != nil {
 		return nil, err
 	}
-	p := &Pager{mem: mem, pt: boot.PageTableAt(mem, root), scratch: scratch}
+	p := &Pager{m: m, mem: mem, pt: boot.PageTableAt(mem, root), scratch: scratch}
 	// PVM reads the descriptor tables through the user root when the app
 	// takes an exception.
 	if err := boot.MapEventTables(p.pt); err != nil {
@@ -97,6 +104,47 @@ func (p *Pager) Shootdown() {
 	p.stale = nil
 }
 
-// Retire implements mm.Pager: the one address space lives as long as the
-// kernel.
-func (p *Pager) Retire() {}
+// kernelRoot is the pair's kernel root, what CR3 holds while a vCPU runs
+// this process.
+func (p *Pager) kernelRoot() uint64 { return p.pt.Root - boot.PageSize }
+
+// Retire implements mm.Pager: the process unmapped everything and is
+// gone; its pair goes back to the machine's pool once no thread runs in
+// it. Pairs are never freed: their kernel roots stay the kernel's, so a
+// vCPU whose CR3 still holds one runs the kernel correctly.
+func (p *Pager) Retire() {
+	p.mu.Lock()
+	p.retired = true
+	free := p.users == 0
+	p.mu.Unlock()
+	if free {
+		p.pool()
+	}
+}
+
+func (p *Pager) use() {
+	p.mu.Lock()
+	p.users++
+	p.mu.Unlock()
+}
+
+func (p *Pager) unuse() {
+	p.mu.Lock()
+	p.users--
+	free := p.users == 0 && p.retired
+	p.mu.Unlock()
+	if free {
+		p.pool()
+	}
+}
+
+// pool hands the pair to NewSpace; the first process's is the monitor's
+// own root, which serves a later process as well as any.
+func (p *Pager) pool() {
+	p.mu.Lock()
+	p.retired = false
+	p.mu.Unlock()
+	p.m.mu.Lock()
+	p.m.spare = append(p.m.spare, p)
+	p.m.mu.Unlock()
+}

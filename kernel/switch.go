@@ -57,6 +57,7 @@ func syscallEntryAddr() uintptr
 func vectorTable() *[33]uintptr
 func wrmsr(msr uint32, value uint64)
 func cpuid(fn, index uint32) (eax, ebx, ecx, edx uint32)
+func writeCR3(root uint64)
 
 // xgetbv is XCR0: the state components XSAVE and XRSTOR handle.
 func xgetbv() uint64

@@ -88,6 +88,12 @@ func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
 	if err != nil {
 		return err
 	}
+	// Each of the app's processes gets a root pair whose kernel root is a
+	// copy of this one (kernel.Machine.NewSpace): with the lower half
+	// filled now, the monitor's later mappings for the kernel reach all.
+	if err := boot.PageTableAt(m.M.Mem, m.Root()).FillLower(); err != nil {
+		return err
+	}
 	p := kernel.Params{RAM: m.M.Mem.Size(), PoolStart: first, PoolEnd: first + frames*boot.PageSize, Root: m.Root()}
 	cfg.Env = append(cfg.Env[:len(cfg.Env):len(cfg.Env)], kernel.Env+"="+p.String(), KernelGODEBUG)
 	return nil

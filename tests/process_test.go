@@ -9,7 +9,9 @@ import (
 
 // Processes: fork, vfork, execve and wait, from C, from Go's os/exec and
 // from a shell, each run natively and under rumpgo with the same output
-// and exit status; and a fork bomb held at --pids.
+// and exit status; and a fork bomb held at --pids. All of it on both
+// --kernel paths: under the guest kernel every process has a root pair
+// of its own (kernel.Machine.NewSpace).
 
 func TestProcesses(t *testing.T) {
 	requireNativeGuests(t)
@@ -24,10 +26,12 @@ func TestProcesses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bin := tc.bin(t)
 			native := run(t, os.Environ(), nil, bin)
-			guest := run(t, os.Environ(), nil, rumpgo, "run", bin)
-			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
-			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
-			require.Equal(t, native.stderr, guest.stderr)
+			for _, kernel := range kernelPaths() {
+				guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, bin)
+				require.Equal(t, native.stdout, guest.stdout, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+				require.Equal(t, native.status, guest.status, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+				require.Equal(t, native.stderr, guest.stderr, "--kernel %s", kernel)
+			}
 		})
 	}
 }
@@ -49,9 +53,11 @@ func TestShell(t *testing.T) {
 	} {
 		t.Run(script, func(t *testing.T) {
 			native := run(t, os.Environ(), nil, busyboxStatic, "sh", "-c", script)
-			guest := run(t, os.Environ(), nil, rumpgo, "run", busyboxStatic, "sh", "-c", script)
-			require.Equal(t, native.stdout, guest.stdout, "rumpgo stderr:\n%s", guest.stderr)
-			require.Equal(t, native.status, guest.status, "rumpgo stderr:\n%s", guest.stderr)
+			for _, kernel := range kernelPaths() {
+				guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, busyboxStatic, "sh", "-c", script)
+				require.Equal(t, native.stdout, guest.stdout, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+				require.Equal(t, native.status, guest.status, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+			}
 		})
 	}
 }
@@ -63,7 +69,9 @@ func TestForkBomb(t *testing.T) {
 	requireNativeGuests(t)
 	rumpgo := requireRumpgo(t)
 	bin := cProgram(t, "cprocess")
-	guest := run(t, os.Environ(), nil, rumpgo, "run", "--pids", "12", bin, "bomb", "1000")
-	require.Equal(t, 0, guest.status, guest.stderr)
-	require.Equal(t, "fork failed after some children: Resource temporarily unavailable\nreaped them all\n", guest.stdout)
+	for _, kernel := range kernelPaths() {
+		guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, "--pids", "12", bin, "bomb", "1000")
+		require.Equal(t, 0, guest.status, "--kernel %s: %s", kernel, guest.stderr)
+		require.Equal(t, "fork failed after some children: Resource temporarily unavailable\nreaped them all\n", guest.stdout, "--kernel %s", kernel)
+	}
 }

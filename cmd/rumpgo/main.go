@@ -88,7 +88,7 @@ func run(args []string, stderr io.Writer) int {
 	user := fl.String("user", "0:0", "the guest's `UID[:GID]` (GID defaults to UID)")
 	testRun := fl.Bool("test", false, "run a Go test binary for `go test -exec \"rumpgo run --test\"`: the working directory's module (or the directory) is mounted read-write at its own path (testmode.go)")
 	syscallPath := fl.String("syscalls", "auto", "how syscalls reach rumpgo: `exit` (a VM exit each), poll (a mailbox a host thread polls, no exit), or auto (poll with 4+ host CPUs)")
-	kernelPath := fl.String("kernel", launch.KernelHost, "what answers the guest's system calls: `host` (the monitor, a VM exit each) or guest (the guest kernel inside the VM, a prototype: static ELFs and a few calls; docs/design/guest-kernel.md)")
+	kernelPath := fl.String("kernel", defaultKernel(), "what answers the guest's system calls: `host` (the monitor, a VM exit each) or guest (the guest kernel inside the VM, in progress: docs/design/guest-kernel.md); the default is $RUMPGO_KERNEL, else host")
 	noSandbox := fl.Bool("no-sandbox", false, "do not confine the monitor (seccomp filter and Landlock, package sandbox): for debugging")
 	timeout := fl.Duration("timeout", 0, "stop the guest if it still runs after `DURATION` (e.g. 30s, 5m) and exit with status 124, as timeout(1)")
 	coreFile := fl.String("core", "", "write an ELF core `FILE` (for gdb PROGRAM FILE) if the guest dies of a core-dumping signal (core.go)")
@@ -263,6 +263,15 @@ func doctor(out io.Writer) int {
 
 // guestKernelEnv is the app's environment: the guest kernel's, without
 // what the monitor added for the kernel itself (launch/kernel.go).
+// defaultKernel is --kernel's default: $RUMPGO_KERNEL, so that a whole
+// test suite (go test ./...) can run on either path, else the monitor.
+func defaultKernel() string {
+	if k := os.Getenv("RUMPGO_KERNEL"); k != "" {
+		return k
+	}
+	return launch.KernelHost
+}
+
 func guestKernelEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
