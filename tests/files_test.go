@@ -56,9 +56,11 @@ func TestFSOnImageAndVolume(t *testing.T) {
 
 	t.Run("image", func(t *testing.T) {
 		img := buildImage(t, "--volume", "/data", "-e", "TMPDIR=/data", bin, "--", "arg1")
-		guest := run(t, os.Environ(), nil, rumpgo, "run", img)
-		require.Equal(t, 0, guest.status, "rumpgo stderr:\n%s", guest.stderr)
-		requireSameLines(t, native.stdout, guest.stdout)
+		for _, kernel := range kernelPaths() {
+			guest := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, img)
+			require.Equal(t, 0, guest.status, "--kernel %s: rumpgo stderr:\n%s", kernel, guest.stderr)
+			requireSameLines(t, native.stdout, guest.stdout)
+		}
 	})
 	t.Run("volume", func(t *testing.T) {
 		vol := t.TempDir()
@@ -276,12 +278,14 @@ func TestImageRun(t *testing.T) {
 	rumpgo := requireRumpgo(t)
 	bin := program(t, "hello")
 	img := buildImage(t, "-e", "RUMPGO_TEST_VAR=from image", "-w", "/srv", bin, "--", "x", "y")
-	r := run(t, os.Environ(), nil, rumpgo, "run", img)
-	require.Equal(t, 0, r.status, r.stderr)
-	require.True(t, strings.HasPrefix(r.stdout, "hello, world\nx\ny\nRUMPGO_TEST_VAR=\"from image\"\n"), r.stdout)
-	r = run(t, os.Environ(), nil, rumpgo, "run", "-e", "RUMPGO_TEST_VAR=override", img, "z")
-	require.Equal(t, 0, r.status, r.stderr)
-	require.True(t, strings.HasPrefix(r.stdout, "hello, world\nz\nRUMPGO_TEST_VAR=\"override\"\n"), r.stdout)
+	for _, kernel := range kernelPaths() {
+		r := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, img)
+		require.Equal(t, 0, r.status, "--kernel %s: %s", kernel, r.stderr)
+		require.True(t, strings.HasPrefix(r.stdout, "hello, world\nx\ny\nRUMPGO_TEST_VAR=\"from image\"\n"), "--kernel %s: %s", kernel, r.stdout)
+		r = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, "-e", "RUMPGO_TEST_VAR=override", img, "z")
+		require.Equal(t, 0, r.status, "--kernel %s: %s", kernel, r.stderr)
+		require.True(t, strings.HasPrefix(r.stdout, "hello, world\nz\nRUMPGO_TEST_VAR=\"override\"\n"), "--kernel %s: %s", kernel, r.stdout)
+	}
 }
 
 // TestBadImages: hostile and broken images are refused by run and

@@ -139,18 +139,36 @@ func TestBuildRootfs(t *testing.T) {
 	require.Equal(t, 0, n.status, "native: %s", n.stderr)
 	require.Contains(t, n.stdout, "plug()=42\n")
 	requireKVM(t)
-	g := run(t, os.Environ(), nil, rumpgo, "run", img)
-	require.Equal(t, 0, g.status, "rumpgo run: %s", g.stderr)
-	require.Equal(t, strings.Replace(n.stdout, "/run/fifo: present", "/run/fifo: absent", 1), g.stdout, "the FIFO is the one difference")
+	for _, kernel := range kernelPaths() {
+		g := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, img)
+		require.Equal(t, 0, g.status, "rumpgo run --kernel %s: %s", kernel, g.stderr)
+		require.Equal(t, strings.Replace(n.stdout, "/run/fifo: present", "/run/fifo: absent", 1), g.stdout, "--kernel %s: the FIFO is the one difference", kernel)
+	}
+
+	// A shell script of the tree's own /bin/sh (busybox).
+	script := `for f in /etc/ld.so.conf /etc/ld.so.conf.d/extra.conf /nonexistent; do if [ -r $f ]; then read -r line <$f; printf '%s: %s\n' $f "$line"; else echo "$f: unreadable"; fi; done; echo $((6*7)) $PATH; sh -c 'echo child $0' of; exit 3`
+	n = chrootRun(t, root, env, "sh", "-c", script)
+	require.Equal(t, 3, n.status, "native: %s", n.stderr)
+	si := filepath.Join(t.TempDir(), "script.img")
+	b = run(t, os.Environ(), nil, rumpgo, "build", "-o", si, "--rootfs", root, "-e", env[0], "sh", "-c", script)
+	require.Equal(t, 0, b.status, b.stderr)
+	for _, kernel := range kernelPaths() {
+		g := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, si)
+		require.Equal(t, n.status, g.status, "--kernel %s: %s", kernel, g.stderr)
+		require.Equal(t, n.stdout, g.stdout, "--kernel %s", kernel)
+		require.Equal(t, n.stderr, g.stderr, "--kernel %s", kernel)
+	}
 
 	// broken fails the same way natively and in the image: ld.so's own words.
 	n = chrootRun(t, root, nil, "/opt/app/bin/broken")
 	bi := filepath.Join(t.TempDir(), "broken.img")
 	b = run(t, os.Environ(), nil, rumpgo, "build", "-o", bi, "--rootfs", root, "/opt/app/bin/broken")
 	require.Equal(t, 0, b.status, b.stderr)
-	g = run(t, os.Environ(), nil, rumpgo, "run", bi)
-	require.Equal(t, n.status, g.status, "native %s\nrumpgo %s", n.stderr, g.stderr)
-	require.Equal(t, n.stderr, g.stderr)
+	for _, kernel := range kernelPaths() {
+		g := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, bi)
+		require.Equal(t, n.status, g.status, "--kernel %s: native %s\nrumpgo %s", kernel, n.stderr, g.stderr)
+		require.Equal(t, n.stderr, g.stderr, "--kernel %s", kernel)
+	}
 
 	// Bad input: one clear line each.
 	for _, tc := range []struct {
@@ -196,9 +214,11 @@ print(json.dumps({"d": str(decimal.Decimal(1) / 7)}), ssl.OPENSSL_VERSION.split(
 	n := run(t, []string{"PATH=/usr/bin:/bin"}, nil, py, "-S", "-c", script)
 	require.Equal(t, 0, n.status, n.stderr)
 	requireKVM(t)
-	g := run(t, os.Environ(), nil, rumpgo, "run", img)
-	require.Equal(t, 0, g.status, "rumpgo run: %s", g.stderr)
-	require.Equal(t, n.stdout, g.stdout)
+	for _, kernel := range kernelPaths() {
+		g := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, img)
+		require.Equal(t, 0, g.status, "rumpgo run --kernel %s: %s", kernel, g.stderr)
+		require.Equal(t, n.stdout, g.stdout, "--kernel %s", kernel)
+	}
 }
 
 // TestMkdirExistingMountPoint: mkdir of an existing name answers EEXIST
@@ -309,9 +329,11 @@ func TestBuildDeb(t *testing.T) {
 	n := chrootRun(t, root, []string{"PATH=/usr/bin"}, "python3", "-c", debScript)
 	require.Equal(t, 0, n.status, "native under chroot: %s", n.stderr)
 	requireKVM(t)
-	g := run(t, os.Environ(), nil, rumpgo, "run", img)
-	require.Equal(t, 0, g.status, "rumpgo run: %s", g.stderr)
-	require.Equal(t, n.stdout, g.stdout)
+	for _, kernel := range kernelPaths() {
+		g := run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, img)
+		require.Equal(t, 0, g.status, "rumpgo run --kernel %s: %s", kernel, g.stderr)
+		require.Equal(t, n.stdout, g.stdout, "--kernel %s", kernel)
+	}
 
 	// --deb-exclude leaves out a dependency and what only it needs:
 	// python3 without its libpython3-stdlib has no sqlite3 module.
@@ -320,7 +342,7 @@ func TestBuildDeb(t *testing.T) {
 	require.Equal(t, 0, b.status, b.stderr)
 	require.NotContains(t, b.stderr, "libsqlite3-0 ")
 	require.NotContains(t, b.stderr, "libpython3.11-stdlib ")
-	g = run(t, os.Environ(), nil, rumpgo, "run", nx)
+	g := run(t, os.Environ(), nil, rumpgo, "run", nx)
 	require.NotEqual(t, 0, g.status)
 	require.Contains(t, g.stderr, "ModuleNotFoundError: No module named 'sqlite3'")
 
@@ -341,9 +363,11 @@ func TestBuildDeb(t *testing.T) {
 		"busybox", "sh", "-c", "echo from a .deb; cat /usr/share/doc/busybox-static/copyright")
 	require.Equal(t, 0, b.status, b.stderr)
 	require.Contains(t, b.stderr, "1 Debian package(s): busybox-static ")
-	g = run(t, os.Environ(), nil, rumpgo, "run", bb)
-	require.Equal(t, 0, g.status, g.stderr)
-	require.Equal(t, "from a .deb\nreplaced by --file\n", g.stdout)
+	for _, kernel := range kernelPaths() {
+		g = run(t, os.Environ(), nil, rumpgo, "run", "--kernel", kernel, bb)
+		require.Equal(t, 0, g.status, "--kernel %s: %s", kernel, g.stderr)
+		require.Equal(t, "from a .deb\nreplaced by --file\n", g.stdout, "--kernel %s", kernel)
+	}
 
 	for _, tc := range []struct {
 		args []string

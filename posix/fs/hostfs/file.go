@@ -227,11 +227,8 @@ func (pg *pages) ReadPage(pgoff uint64, dst []byte) bool {
 	if off >= size {
 		return false
 	}
-	n, _ := unix.Pread(pg.f.fd, dst, off)
-	if n < 0 {
-		n = 0
-	}
-	clear(dst[n:])
+	// dst is a frame: through mm.ReadFrame's buffer (hostio.go there).
+	n, _ := mm.ReadFrame(dst, func(p []byte) (int, error) { return unix.Pread(pg.f.fd, p, off) })
 	pg.f.i.readShared(dst[:n], off)
 	return true
 }
@@ -257,14 +254,7 @@ func (pg *pages) SharedPage(fr mm.Frames, pgoff uint64) (uint64, bool, error) {
 		return 0, true, err
 	}
 	sp.fr = fr
-	// Through a buffer of the process's own: inside the guest kernel a
-	// frame is physmap memory the monitor answering the pread cannot see.
-	var page [mm.PageSize]byte
-	n, _ := unix.Pread(pg.f.fd, page[:], off)
-	if n < 0 {
-		n = 0
-	}
-	copy(fr.Bytes(pa, mm.PageSize), page[:n]) // a fresh frame reads as zero past n
+	mm.ReadFrame(fr.Bytes(pa, mm.PageSize), func(p []byte) (int, error) { return unix.Pread(pg.f.fd, p, off) })
 	sp.frames[int64(pgoff)] = pa
 	return pa, true, nil
 }
@@ -342,9 +332,8 @@ func (i *inode) flushShared(off, n int64) unix.Errno {
 		if start >= size || (n >= 0 && (start+mm.PageSize <= off || start >= off+n)) {
 			continue
 		}
-		var pg [mm.PageSize]byte // not the frame itself: see SharedPage
-		copy(pg[:], i.shared.fr.Bytes(pa, mm.PageSize))
-		if _, err := unix.Pwrite(wfd, pg[:min(mm.PageSize, size-start)], start); err != nil {
+		pg := i.shared.fr.Bytes(pa, mm.PageSize)[:min(mm.PageSize, size-start)]
+		if _, err := mm.WriteFrame(pg, func(p []byte) (int, error) { return unix.Pwrite(wfd, p, start) }); err != nil {
 			return errno(err)
 		}
 	}

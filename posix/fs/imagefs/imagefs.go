@@ -255,8 +255,8 @@ func (f *file) ReadPage(pgoff uint64, dst []byte) bool {
 	if off >= f.i.n.Size {
 		return false
 	}
-	n, _ := f.i.fs.im.ReadAt(f.i.n, dst, off)
-	clear(dst[n:])
+	// dst is a frame: through mm.ReadFrame's buffer (hostio.go there).
+	mm.ReadFrame(dst, func(p []byte) (int, error) { return f.i.fs.im.ReadAt(f.i.n, p, off) })
 	return true
 }
 
