@@ -213,7 +213,7 @@ func (r *Recipe) Test(ctx context.Context, rumpgo, image string, tools map[strin
 	for _, c := range r.Smoke {
 		if c.Stdio != nil {
 			start := time.Now()
-			err := runStdio(ctx, rumpgo, image, c.Stdio)
+			err := runStdio(ctx, rumpgo, image, r.Ports, c.Stdio)
 			rep.add(log, Result{Check: c, Err: err, Elapsed: time.Since(start)})
 		} else {
 			network = append(network, c)
@@ -477,10 +477,21 @@ func runCommand(ctx context.Context, c *CommandCheck, tools map[string]string, h
 	return nil
 }
 
-func runStdio(ctx context.Context, rumpgo, image string, c *StdioCheck) error {
+func runStdio(ctx context.Context, rumpgo, image string, ports []string, c *StdioCheck) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, rumpgo, append([]string{"run", image}, c.Args...)...)
+	// Its ports from free ones on [::1], as the server's: the image's own
+	// (host 8080 on every address) may be taken by anything else on the
+	// machine, and a -p replaces them.
+	args := []string{"run"}
+	for _, p := range ports {
+		hp, err := freePort(strings.HasSuffix(p, "/udp"))
+		if err != nil {
+			return err
+		}
+		args = append(args, "-p", fmt.Sprintf("[::1]:%d:%s", hp, p))
+	}
+	cmd := exec.CommandContext(ctx, rumpgo, append(append(args, image), c.Args...)...)
 	cmd.Stdin = strings.NewReader(c.Stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

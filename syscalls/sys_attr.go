@@ -126,7 +126,12 @@ func (t *Thread) utimes(dirfd int, addr uint64, times *[2]vfs.Timespec, flags in
 		if dirfd == unix.AT_FDCWD {
 			return 0, unix.EFAULT
 		}
-		p, e = t.fdPath(dirfd, true)
+		if flags != 0 {
+			return 0, unix.EINVAL // do_utimes_fd takes no flags
+		}
+		// fdget, not fdget_raw: an O_PATH descriptor is EBADF here
+		// (AT_EMPTY_PATH with "" takes it).
+		p, e = t.fdPath(dirfd, false)
 	} else {
 		if flags&unix.AT_EMPTY_PATH != 0 {
 			if path, e := t.pathArg(addr); e == 0 && path == "" {

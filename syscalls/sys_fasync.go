@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/vfs"
 	"github.com/rumpgo/rumpgo/posix/waiter"
 	"golang.org/x/sys/unix"
 )
@@ -97,6 +98,9 @@ func (t *Thread) fcntlOwner(fd int, a Args) (uint64, unix.Errno, bool) {
 	f, e := t.file(fd)
 	if e != 0 {
 		return 0, e, true
+	}
+	if vf, ok := f.File.(*vfs.File); ok && vf.PathOnly() {
+		return 0, unix.EBADF, true // an O_PATH descriptor has no owner (fcntl's FMODE_PATH check)
 	}
 	switch cmd {
 	case unix.F_GETOWN:

@@ -331,6 +331,9 @@ func sysFcntl(t *Thread, a Args) (uint64, unix.Errno) {
 		if e != 0 {
 			return 0, e
 		}
+		if vf, ok := f.File.(*vfs.File); ok && vf.PathOnly() {
+			return 0, unix.EBADF // fcntl's O_PATH check (FMODE_PATH)
+		}
 		fs, ok := f.File.(posix.FlagSetter)
 		if !ok {
 			if (f.Flags()^a.Int(2))&posix.SetFlMask == 0 {

@@ -135,6 +135,12 @@ const (
 	FIONCLEX = 0x5450
 	FIOCLEX  = 0x5451
 	FIOASYNC = 0x5452
+
+	// A socket's owner by ioctl (sock_ioctl): F_SETOWN and F_GETOWN.
+	FIOSETOWN = 0x8901
+	SIOCSPGRP = 0x8902
+	FIOGETOWN = 0x8903
+	SIOCGPGRP = 0x8904
 )
 
 // ioctlGeneric answers the commands Linux's do_vfs_ioctl handles for
@@ -167,6 +173,24 @@ func (t *Thread) ioctlGeneric(fd int, f *posix.OpenFile, cmd uint32, arg uint64)
 			return 0, 0, true
 		}
 		return 0, 0, true
+	case FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP:
+		if _, ok := f.File.(posix.Socket); !ok {
+			return 0, 0, false // other files: ENOTTY, as Linux
+		}
+		var b [4]byte
+		if cmd == FIOGETOWN || cmd == SIOCGPGRP {
+			r, e, _ := t.fcntlOwner(fd, Args{uint64(fd), unix.F_GETOWN})
+			if e != 0 {
+				return 0, e, true
+			}
+			binary.LittleEndian.PutUint32(b[:], uint32(r))
+			return 0, t.mm().CopyOut(arg, b[:]), true
+		}
+		if e := t.mm().CopyIn(arg, b[:]); e != 0 {
+			return 0, e, true
+		}
+		r, e, _ := t.fcntlOwner(fd, Args{uint64(fd), unix.F_SETOWN, uint64(binary.LittleEndian.Uint32(b[:]))})
+		return r, e, true
 	case FIONREAD:
 		n := -1
 		switch x := f.File.(type) {

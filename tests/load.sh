@@ -4,6 +4,8 @@
 # with a build cache of its own, so every round compiles everything again,
 # as many jobs as CPUs). Stops at the first failing run; prints each run's
 # time and the load average. Run tests/setup.sh first (README command 2).
+# Like setup.sh it gives go test -timeout 40m: a package's default 10
+# minutes is too short for ./tests on a loaded machine.
 #
 #   sh tests/load.sh              # five runs of go test -count=1 ./...
 #   sh tests/load.sh 3 ./tests    # three runs of go test -count=1 ./tests
@@ -38,7 +40,7 @@ sleep 5 # let the compile get going
 for i in $(seq "$runs"); do
 	echo "== load run $i/$runs: go test -count=1 $* (load average $(load), a parallel compile running)"
 	start=$(date +%s)
-	if ! go test -count=1 "$@"; then
+	if ! go test -count=1 -timeout 40m "$@"; then # as tests/setup.sh: a hang bound, not a measure
 		echo "== load run $i/$runs FAILED after $(($(date +%s) - start)) s (load average $(load))"
 		exit 1
 	fi

@@ -38,6 +38,7 @@ var robustCases = []robustCase{
 	{mode: "unix-zero-dgram"},
 	{mode: "errqueue", netns: true},
 	{mode: "sockopts", netns: true},
+	{mode: "fown"},
 	{mode: "waitid-nochild"},
 	{mode: "rlimit-cpu"},
 	{mode: "rlimit-cpu-handled", report: "rumpgo: guest killed by SIGKILL: its CPU time (2 s) reached RLIMIT_CPU's hard limit"},

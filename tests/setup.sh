@@ -45,5 +45,9 @@ go build -o "$doctor" ./cmd/rumpgo
 "$doctor" doctor || echo "(tests that need native guest execution are skipped; see above)"
 
 [ $# -gt 0 ] || set -- ./...
-echo "== tests: go test $*"
-go test "$@"
+# -timeout is a hang bound for a whole package, not a measure: ./tests
+# takes about 5 minutes on a quiet machine and 11 at load 26, past go
+# test's default of 10. Every test bounds its own waits; a -timeout given
+# here comes later and wins.
+echo "== tests: go test -timeout 40m $*"
+go test -timeout 40m "$@"

@@ -24,6 +24,8 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
@@ -34,6 +36,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <stddef.h>
 #include <limits.h>
 #include <unistd.h>
@@ -991,6 +994,152 @@ static int sockopts(void) {
 	return 0;
 }
 
+/* fown: F_GETOWN, F_SETOWN(_EX), F_GETSIG, F_SETSIG and the socket owner
+ * ioctls, which answered EINVAL; the SIGIO an O_ASYNC socket or pipe
+ * sends its owner; and what an O_PATH descriptor refuses. */
+static void esay(const char *w, long r) {
+	if (r < 0)
+		printf("%s: %s\n", w, strerrorname_np(errno));
+	else
+		printf("%s: %ld\n", w, r);
+}
+static volatile int sigio_n, sigusr_n, sigusr_code, sigusr_fd, sigusr_band;
+static void onsigio(int sig) { (void)sig; sigio_n++; }
+static void onsigusr(int sig, siginfo_t *si, void *uc) {
+	(void)sig, (void)uc;
+	sigusr_n++;
+	sigusr_code = si->si_code, sigusr_fd = si->si_fd, sigusr_band = si->si_band;
+}
+static void sigio_case(const char *what, int rd, int wr) {
+	pid_t me = getpid();
+	sigio_n = 0;
+	write(wr, "a", 1);
+	printf("%s, no O_ASYNC: SIGIO %d\n", what, sigio_n);
+	char b[8];
+	read(rd, b, sizeof b);
+	fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_ASYNC);
+	write(wr, "a", 1);
+	printf("%s, O_ASYNC, no owner: SIGIO %d\n", what, sigio_n);
+	read(rd, b, sizeof b);
+	fcntl(rd, F_SETOWN, me);
+	write(wr, "a", 1);
+	printf("%s, O_ASYNC, owner: SIGIO %d\n", what, sigio_n > 0);
+	read(rd, b, sizeof b);
+	fcntl(rd, F_SETSIG, SIGUSR1);
+	sigusr_n = 0;
+	write(wr, "a", 1);
+	printf("%s, F_SETSIG SIGUSR1: got %d, si_code %d, si_fd is the fd %d, POLLIN in si_band %d\n", what, sigusr_n > 0,
+	       sigusr_code, sigusr_fd == rd, !!(sigusr_band & POLLIN));
+	read(rd, b, sizeof b);
+	fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) & ~O_ASYNC);
+	sigusr_n = 0;
+	write(wr, "a", 1);
+	printf("%s, O_ASYNC off: got %d\n", what, sigusr_n);
+	read(rd, b, sizeof b);
+	fcntl(rd, F_SETSIG, 0);
+}
+static int fown(void) {
+	guard(20);
+	char path[64], path2[80], name[64];
+	snprintf(name, sizeof name, "crobust-fown-%d", getpid());
+	snprintf(path, sizeof path, "/tmp/%s", name);
+	snprintf(path2, sizeof path2, "%s-link", path);
+	signal(SIGIO, onsigio);
+	struct sigaction sa = {.sa_sigaction = onsigusr, .sa_flags = SA_SIGINFO};
+	sigaction(SIGUSR1, &sa, 0);
+	{
+		int sv[2], p[2];
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		pipe(p);
+		sigio_case("socket", sv[0], sv[1]);
+		sigio_case("pipe", p[0], p[1]);
+	}
+
+	int sv[2]; socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	int p[2]; pipe(p);
+	int f = open(path, O_CREAT|O_RDWR, 0600);
+	int fds[] = {sv[0], p[0], f};
+	const char *names[] = {"socket", "pipe", "file"};
+	pid_t me = getpid();
+	for (int i = 0; i < 3; i++) {
+		int fd = fds[i];
+		printf("-- %s\n", names[i]);
+		esay("F_GETOWN", fcntl(fd, F_GETOWN));
+		esay("F_SETOWN self", fcntl(fd, F_SETOWN, me));
+		printf("F_GETOWN is self %d\n", fcntl(fd, F_GETOWN) == me);
+		esay("F_SETOWN -pgrp", fcntl(fd, F_SETOWN, -getpgrp()));
+		printf("F_GETOWN is -pgrp %d\n", fcntl(fd, F_GETOWN) == -getpgrp());
+		esay("F_SETOWN 999999", fcntl(fd, F_SETOWN, 999999));
+		esay("F_GETOWN after", fcntl(fd, F_GETOWN) == 999999 ? 1 : fcntl(fd, F_GETOWN));
+		struct f_owner_ex ex = {F_OWNER_TID, gettid()};
+		esay("F_SETOWN_EX tid", fcntl(fd, F_SETOWN_EX, &ex));
+		struct f_owner_ex g = {0};
+		esay("F_GETOWN_EX", fcntl(fd, F_GETOWN_EX, &g));
+		printf("ex type %d is tid %d\n", g.type, g.pid == gettid());
+		esay("F_GETOWN after EX tid", fcntl(fd, F_GETOWN) == gettid() ? 1 : fcntl(fd, F_GETOWN));
+		ex.type = F_OWNER_PGRP; ex.pid = getpgrp();
+		esay("F_SETOWN_EX pgrp", fcntl(fd, F_SETOWN_EX, &ex));
+		esay("F_GETOWN after EX pgrp", fcntl(fd, F_GETOWN) == -getpgrp() ? 1 : fcntl(fd, F_GETOWN));
+		fcntl(fd, F_GETOWN_EX, &g); printf("ex type %d is pgrp %d\n", g.type, g.pid == getpgrp());
+		ex.type = 7; esay("F_SETOWN_EX bad type", fcntl(fd, F_SETOWN_EX, &ex));
+		esay("F_SETOWN_EX bad ptr", fcntl(fd, F_SETOWN_EX, (void*)8));
+		esay("F_GETOWN_EX bad ptr", fcntl(fd, F_GETOWN_EX, (void*)8));
+		ex.type = F_OWNER_PID; ex.pid = 0; esay("F_SETOWN_EX pid 0", fcntl(fd, F_SETOWN_EX, &ex));
+		esay("F_GETOWN after 0", fcntl(fd, F_GETOWN));
+		esay("F_GETSIG", fcntl(fd, F_GETSIG));
+		esay("F_SETSIG 99", fcntl(fd, F_SETSIG, 99));
+		esay("F_SETSIG USR1", fcntl(fd, F_SETSIG, SIGUSR1));
+		esay("F_GETSIG", fcntl(fd, F_GETSIG));
+		int pid = me; esay("FIOSETOWN", ioctl(fd, FIOSETOWN, &pid)); int q = 0; esay("FIOGETOWN", ioctl(fd, FIOGETOWN, &q)); printf("fiogetown self %d\n", q == me);
+		esay("SIOCGPGRP", ioctl(fd, SIOCGPGRP, &q)); printf("sioc is self %d\n", q == me);
+	}
+	int q = 0;
+	printf("-- O_PATH\n");
+	int op = open(path, O_PATH);
+	char b[4];
+	esay("read", read(op, b, 1));
+	esay("write", write(op, b, 1));
+	esay("fstat", ({struct stat st; fstat(op, &st);}));
+	esay("fchmod", fchmod(op, 0600));
+	esay("fchown", fchown(op, 0, 0));
+	esay("ftruncate", ftruncate(op, 0));
+	esay("fsync", fsync(op));
+	esay("flock", flock(op, LOCK_SH));
+	esay("mmap", (long)mmap(0, 4096, PROT_READ, MAP_SHARED, op, 0) == -1 ? -1 : 0);
+	esay("fgetxattr", fgetxattr(op, "user.x", b, 4));
+	esay("fsetxattr", fsetxattr(op, "user.x", b, 1, 0));
+	esay("flistxattr", flistxattr(op, b, 4));
+	esay("ioctl FIONREAD", ioctl(op, FIONREAD, &q));
+	esay("lseek", lseek(op, 0, SEEK_SET));
+	esay("F_GETFL has O_PATH", (fcntl(op, F_GETFL) & O_PATH) != 0);
+	esay("F_SETFL O_NONBLOCK", fcntl(op, F_SETFL, O_NONBLOCK));
+	esay("F_GETFL after", fcntl(op, F_GETFL) & ~O_LARGEFILE);
+	esay("F_GETFD", fcntl(op, F_GETFD));
+	esay("dup", dup(op) >= 0);
+	esay("F_SETLK", ({struct flock fl = {F_RDLCK, SEEK_SET, 0, 0, 0}; fcntl(op, F_SETLK, &fl);}));
+	esay("F_GETOWN", fcntl(op, F_GETOWN));
+	esay("F_SETOWN", fcntl(op, F_SETOWN, me));
+	esay("fchdir file", fchdir(op));
+	int od = open("/tmp", O_PATH|O_DIRECTORY);
+	esay("openat via O_PATH dir", openat(od, name, O_RDONLY) >= 0);
+	esay("fstatat AT_EMPTY_PATH", ({struct stat st; fstatat(op, "", &st, AT_EMPTY_PATH);}));
+	esay("getdents", ({char d[256]; syscall(217, od, d, sizeof d);}));
+	esay("fchdir dir", fchdir(od));
+	char link[64], tgt[256]; snprintf(link, sizeof link, "/proc/self/fd/%d", op);
+	esay("open /proc/self/fd rdonly", open(link, O_RDONLY) >= 0);
+	esay("readlink /proc/self/fd is the path", readlink(link, tgt, sizeof tgt) == (ssize_t)strlen(path));
+	esay("linkat AT_EMPTY_PATH", linkat(op, "", AT_FDCWD, path2, AT_EMPTY_PATH));
+	unlink(path2);
+	esay("faccessat2 empty", syscall(439, op, "", R_OK, AT_EMPTY_PATH));
+	esay("fchmodat empty", syscall(452, op, "", 0600, AT_EMPTY_PATH));
+	esay("utimensat NULL path", syscall(280, op, 0, 0, 0));
+	esay("fstatfs", ({struct statfs { long x[20]; } s; syscall(138, op, &s);}));
+	esay("sendfile from O_PATH", syscall(40, 1, op, 0, 1));
+	esay("close", close(op));
+	unlink(path);
+		return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2) {
 		fprintf(stderr, "usage: crobust MODE\n");
@@ -1004,6 +1153,7 @@ int main(int argc, char **argv) {
 		{"deleted-dir", deleted_dir},
 		{"splice-pipes", splice_pipes},
 		{"sockopts", sockopts},
+		{"fown", fown},
 		{"sendfile-count", sendfile_count},
 		{"altstack-overflow", altstack_overflow},
 		{"pipe-close-reader", pipe_close_reader},
