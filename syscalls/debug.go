@@ -2,6 +2,7 @@ package syscalls
 
 import (
 	"github.com/rumpgo/rumpgo/rumpglue"
+	"golang.org/x/sys/unix"
 )
 
 // Debugger is a debugger outside the guest (package debug/gdbstub): it
@@ -18,6 +19,11 @@ type Debugger interface {
 	// ThreadStart runs on a new thread's CPU before its first
 	// instruction (a debugger that has the guest stopped holds it).
 	ThreadStart(t *Thread, cpu rumpglue.CPU)
+	// Signal runs on a thread's CPU before a signal is delivered to it
+	// (a handler or its default action; not SIGKILL), as ptrace's
+	// signal-delivery-stop, and returns the signal to deliver: signo, or
+	// 0 to discard it.
+	Signal(t *Thread, cpu rumpglue.CPU, signo int) int
 }
 
 type debuggerBox struct{ d Debugger }
@@ -46,6 +52,21 @@ func (t *Thread) debugStart(cpu rumpglue.CPU) {
 	if b := t.K.debugger.Load(); b != nil {
 		b.d.ThreadStart(t, cpu)
 	}
+}
+
+// debugSignal lets the debugger see a signal about to be delivered and
+// reports whether it still is. A fault's signal it saw in Fault already
+// is not shown again.
+func (t *Thread) debugSignal(signo int32) bool {
+	b := t.K.debugger.Load()
+	if b == nil || signo == int32(unix.SIGKILL) {
+		return true
+	}
+	if t.debugSeen == signo {
+		t.debugSeen = 0
+		return true
+	}
+	return b.d.Signal(t, t.cpu, int(signo)) != 0
 }
 
 // TID is the thread's ID, as gettid answers it.

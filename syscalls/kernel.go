@@ -139,6 +139,7 @@ type Thread struct {
 
 	fault     *rumpglue.Fault   // the fault being turned into a signal, for sigcontext
 	faultDesc string            // what it was, for a crash report
+	debugSeen int32             // a fault's signal the debugger already saw (debug.go)
 	call      call              // the syscall being returned from
 	held      []*posix.OpenFile // files the call in progress holds (file)
 	initFPU   []byte            // the XSAVE image a clone child starts with (childThread)
@@ -280,6 +281,9 @@ func (t *Thread) Fault(cpu rumpglue.CPU, f rumpglue.Fault) rumpglue.Resume {
 			return t.deliverSignals(0, 0)
 		} else if sig != int(info.Signo) {
 			info = posix.SigInfo{Signo: int32(sig), Code: posix.SI_KERNEL}
+		}
+		if t.K.debugger.Load() != nil {
+			t.debugSeen = info.Signo
 		}
 	}
 	if info.Signo != 0 {

@@ -33,6 +33,9 @@ func (t *Thread) deliverSignals(nr uint64, errno unix.Errno) rumpglue.Resume {
 		if !ok {
 			break
 		}
+		if !t.debugSignal(info.Signo) {
+			continue // the debugger took it away (get_signal's ptrace_signal comes first)
+		}
 		if act.Handler == posix.SIG_DFL && t.Task.Group.Unkillable() && info.Signo != int32(unix.SIGKILL) && info.Signo != int32(unix.SIGSTOP) {
 			continue // get_signal: an init takes no default action but SIGKILL's and SIGSTOP's
 		}

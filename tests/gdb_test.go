@@ -262,15 +262,33 @@ func TestGDBAttach(t *testing.T) {
 }
 
 // TestGDBSignal: a fault stops in gdb with its signal before it kills the
-// program, and continuing delivers it.
+// program, and continuing delivers it; so does a signal the program sends
+// itself, whose handler then runs, or that gdb discards (signal 0).
 func TestGDBSignal(t *testing.T) {
 	requireNativeGuests(t)
 	prog := gdbC(t, false)
-	g := startGDBGuest(t, prog, "crash")
-	out := gdbBatch(t, prog, g.addr, "continue", "bt 1", "continue")
-	requireInOrder(t, out, `Program received signal SIGSEGV, Segmentation fault`, `main \(argc=2`,
-		`#0  main \(argc=2`, `Program terminated with signal SIGSEGV, Segmentation fault`)
-	require.Equal(t, 128+11, g.wait(t), g.stderr.String())
+	t.Run("fault", func(t *testing.T) {
+		g := startGDBGuest(t, prog, "crash")
+		out := gdbBatch(t, prog, g.addr, "continue", "bt 1", "continue")
+		requireInOrder(t, out, `Program received signal SIGSEGV, Segmentation fault`, `main \(argc=2`,
+			`#0  main \(argc=2`, `Program terminated with signal SIGSEGV, Segmentation fault`)
+		require.Equal(t, 128+11, g.wait(t), g.stderr.String())
+	})
+	t.Run("kill passed", func(t *testing.T) {
+		g := startGDBGuest(t, prog, "signal")
+		out := gdbBatch(t, prog, g.addr, "continue", "bt 2", "continue")
+		requireInOrder(t, out, `Program received signal SIGUSR1, User defined signal 1`, `kill \(\)|#1 .*main \(argc=2`,
+			`exited with code 04`)
+		require.Equal(t, 4, g.wait(t), g.stderr.String())
+		require.Equal(t, "handled\n", g.stdout.String())
+	})
+	t.Run("kill discarded", func(t *testing.T) {
+		g := startGDBGuest(t, prog, "signal")
+		out := gdbBatch(t, prog, g.addr, "continue", "signal 0")
+		requireInOrder(t, out, `Program received signal SIGUSR1`, `exited with code 04`)
+		require.Equal(t, 4, g.wait(t), g.stderr.String())
+		require.Empty(t, g.stdout.String(), "the handler never ran")
+	})
 }
 
 // TestGDBErrors: --gdb's bad arguments fail before the guest runs, with

@@ -179,7 +179,7 @@ func (c *session) handle(pkt string) bool {
 	case pkt == "?":
 		reply = c.stop
 	case strings.HasPrefix(pkt, "qSupported"):
-		reply = "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+;swbreak+;vContSupported+"
+		reply = "PacketSize=20000;QStartNoAckMode+;qXfer:features:read+;qXfer:exec-file:read+;qXfer:auxv:read+;QPassSignals+;swbreak+;vContSupported+"
 	case pkt == "QStartNoAckMode":
 		c.send("OK")
 		c.noAck = true
@@ -216,6 +216,19 @@ func (c *session) handle(pkt string) bool {
 			}
 			reply = hex.EncodeToString([]byte(info))
 		}
+	case strings.HasPrefix(pkt, "QPassSignals:"):
+		pass := map[int]bool{}
+		for _, h := range strings.Split(pkt[len("QPassSignals:"):], ";") {
+			if g, err := strconv.ParseUint(h, 16, 8); err == nil {
+				if l := toLinux(int(g)); l != 0 {
+					pass[l] = true
+				}
+			}
+		}
+		s.mu.Lock()
+		s.pass = pass
+		s.mu.Unlock()
+		reply = "OK"
 	case pkt == "qSymbol::":
 		reply = "OK"
 	case strings.HasPrefix(pkt, "H"):

@@ -52,6 +52,7 @@ type Stub struct {
 	bps      map[bpKey]byte            // inserted breakpoints: the byte under each
 	stepBPs  map[bpKey]byte            // the stub's own, stepping over a SYSCALL
 	active   bool                      // faults go to gdb (a session, or the stop at entry)
+	pass     map[int]bool              // Linux signals gdb wants delivered without a stop
 	exit     *posix.ExitStatus         // the guest's end, once it came
 	exited   chan struct{}
 
@@ -215,6 +216,18 @@ func (s *Stub) Fault(t *syscalls.Thread, cpu rumpglue.CPU, f rumpglue.Fault, sig
 		}
 	}
 	return s.event(t, cpu, ev)
+}
+
+// Signal implements syscalls.Debugger: a signal stops the guest for gdb
+// unless gdb asked to have it passed (QPassSignals).
+func (s *Stub) Signal(t *syscalls.Thread, cpu rumpglue.CPU, signo int) int {
+	s.mu.Lock()
+	skip := !s.active || s.pass[signo]
+	s.mu.Unlock()
+	if skip {
+		return signo
+	}
+	return s.event(t, cpu, stopEvent{t: t, sig: signo})
 }
 
 // ThreadStart implements syscalls.Debugger: a thread a stopped guest's

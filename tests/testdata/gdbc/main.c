@@ -1,10 +1,13 @@
 // gdbc is the C guest of the gdb stub's tests (tests/gdb_test.go): with
 // no argument it adds 1 to a global and exits 3; "threads" starts three
 // spinning threads and calls ready() once they run; "spin" spins in spin()
-// for a debugger to attach to; "crash" writes through NULL.
+// for a debugger to attach to; "crash" writes through NULL; "signal"
+// sends itself SIGUSR1, which its handler reports, and exits 4.
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int counter = 41;
 volatile int running = 1;
@@ -32,7 +35,18 @@ __attribute__((noinline)) long spin(long n) {
   }
 }
 
+static void onusr1(int sig) {
+  (void)sig;
+  puts("handled");
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "signal") == 0) {
+    signal(SIGUSR1, onusr1);
+    kill(getpid(), SIGUSR1);
+    fflush(stdout);
+    return 4;
+  }
   if (argc > 1 && strcmp(argv[1], "threads") == 0) {
     pthread_t t[3];
     for (int i = 0; i < 3; i++) pthread_create(&t[i], 0, worker, 0);
