@@ -264,8 +264,9 @@ func (m *Machine) MapKernel(pt *PageTable) error {
 		if err := pt.Map(KernelBase+pa, pa, flags); err != nil {
 			return err
 		}
-		if m.supervisor && pa >= tssPA && pa < mailboxPA {
-			// TSS and IST stacks, where PVM pushes exception frames.
+		if m.supervisor && pa >= gdtPA && pa < mailboxPA {
+			// Descriptor tables, TSS and IST stacks, where PVM reads
+			// gates and pushes exception frames (see MapEventTables).
 			if err := pt.Map(UpperBase+pa, pa, PTE_P|PTE_W|PTE_U|PTE_A|PTE_D|PTE_NX); err != nil {
 				return err
 			}
@@ -291,7 +292,9 @@ func IDT() []byte {
 
 // SetGate writes IDT gate v: a 64-bit interrupt gate to handler at DPL 0,
 // on IST stack 2 for NMI, #DF and #MC and 1 for the rest, so that no
-// exception ever runs on the app's stack.
+// exception ever runs on the app's stack. Gates 3 and 4 are DPL 3, as
+// Linux opens them to user mode: int3 and into trap (#BP, #OF) where
+// any other INT n is a #GP.
 func SetGate(idt []byte, v int, handler uint64) {
 	var g [16]byte
 	le := binary.LittleEndian
@@ -302,6 +305,9 @@ func SetGate(idt []byte, v int, handler uint64) {
 		g[4] = 2
 	}
 	g[5] = 0x8e // present, DPL 0, 64-bit interrupt gate
+	if v == 3 || v == 4 {
+		g[5] = 0xee // DPL 3
+	}
 	le.PutUint16(g[6:], uint16(handler>>16))
 	le.PutUint32(g[8:], uint32(handler>>32))
 	// Not one atomic update: a vCPU taking vector v between the two
@@ -313,17 +319,16 @@ func SetGate(idt []byte, v int, handler uint64) {
 }
 
 // MapEventTables maps into a KPTI user root what PVM reads and writes
-// while it delivers an exception from user mode: GDT, IDT and TSS at
-// KernelBase and the IST stacks at UpperBase. PVM walks the user root for
-// them before it switches to the kernel root; U is clear, so the app
-// itself cannot touch them (PVM's walk is a supervisor access).
+// while it delivers an exception from user mode: GDT, IDT, TSS and the IST
+// stacks, at UpperBase, where a supervisor vCPU's descriptor-table
+// registers point. PVM walks the user root for them before it switches to
+// the kernel root; U is clear, so the app cannot touch them (PVM's walk
+// is a supervisor access). In the upper half an access of the app's to
+// them is an ordinary #PF: in the lower half, an access to a U=0 page
+// loops in PVM's shadow MMU without ever reaching the guest.
 func MapEventTables(pt *PageTable) error {
 	for pa := uint64(gdtPA); pa < mailboxPA; pa += PageSize {
-		va, flags := KernelBase+pa, uint64(PTE_P|PTE_W|PTE_A|PTE_D|PTE_NX)
-		if pa >= istPA {
-			va = UpperBase + pa
-		}
-		if err := pt.Map(va, pa, flags); err != nil {
+		if err := pt.Map(UpperBase+pa, pa, PTE_P|PTE_W|PTE_A|PTE_D|PTE_NX); err != nil {
 			return err
 		}
 	}
@@ -427,10 +432,10 @@ func (v *VCPU) setup(cr3 uint64) error {
 		s.FS, s.GS = s.DS, s.DS
 	}
 	s.GS.Base = KernelBase + v.mailboxPA()
-	s.TR = SegReg{Base: KernelBase + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
+	s.TR = SegReg{Base: stacks + tssPA + uint64(v.ID)*tssSize, Limit: 0x67, Selector: selTSS, Type: 11, Present: 1}
 	s.LDT = SegReg{Unusable: 1}
-	s.GDT = DTable{Base: KernelBase + gdtPA, Limit: 10*8 - 1}
-	s.IDT = DTable{Base: KernelBase + idtPA, Limit: 256*16 - 1}
+	s.GDT = DTable{Base: stacks + gdtPA, Limit: 10*8 - 1}
+	s.IDT = DTable{Base: stacks + idtPA, Limit: 256*16 - 1}
 	s.CR0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG
 	s.CR3 = cr3
 	// No CR4.FSGSBASE: the stub owns the GS base (the mailbox), and

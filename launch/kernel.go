@@ -119,11 +119,16 @@ func pathWithin(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
+// GuestKernelMemory is the guest kernel's own RAM, on top of the app's
+// --memory: its Go heap (file tables, the netstack, buffers); the app's
+// pages, page tables and tmpfs data are the app's.
+const GuestKernelMemory = 256 << 20
+
 // prepareGuestKernel sets aside the app's frames and tells the kernel
 // about them and its page table. The kernel itself (its Go heap, the
 // netstack) lives in the rest, which it pages in as any stage-1 guest.
 func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
-	frames := cfg.Memory / 4 * 3 / boot.PageSize
+	frames := (cfg.Memory - GuestKernelMemory) / boot.PageSize
 	first, err := m.M.Mem.AllocRange(frames)
 	if err != nil {
 		return err

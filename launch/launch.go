@@ -186,6 +186,12 @@ func Run(cfg Config) (*Result, error) {
 	if cfg.Memory < 16<<20 || cfg.Memory%boot.PageSize != 0 {
 		return nil, fmt.Errorf("--memory must be at least 16 MiB, got %d bytes", cfg.Memory)
 	}
+	if cfg.Kernel == KernelGuest {
+		// --memory is the app's, as on the monitor path; the guest
+		// kernel's own heap comes on top (host memory is touched only
+		// as it is used).
+		cfg.Memory += GuestKernelMemory
+	}
 	if cfg.CPUs <= 0 {
 		cfg.CPUs = runtime.NumCPU()
 	}

@@ -91,6 +91,11 @@ func faultSignal(t *Thread, f rumpglue.Fault, rip uint64) (posix.SigInfo, string
 	case vecNP:
 		return sig(unix.SIGBUS, posix.SI_KERNEL, 0), fmt.Sprintf("segment not present (#NP, error %#x)", f.ErrorCode)
 	case vecGP:
+		// INT n through a DPL 0 gate, where the CPU (not PVM) checks the
+		// gate: the error code names the IDT entry.
+		if n, ok := softInterrupt(t, rip); ok && f.ErrorCode == uint64(n)<<3|2 {
+			return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("software interrupt int $%#x (#GP)", n)
+		}
 		return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("general protection fault (#GP, error %#x): a privileged instruction, a non-canonical address or a misaligned SSE operand", f.ErrorCode)
 	}
 	return sig(unix.SIGSEGV, posix.SI_KERNEL, 0), fmt.Sprintf("general protection or segment fault (vector %d, error %#x)", f.Vector, f.ErrorCode)
