@@ -131,7 +131,11 @@ func writeFileAtomic(path, text string) error {
 // the plan names, with the container's stdio (or a new terminal), and
 // waits until it has checked the bundle and waits for start.
 func startMonitor(dir, bundle string, plan *Plan, consoleSocket string, size *Box) (*exec.Cmd, error) {
-	h := helperStart{command: initCommand, args: []string{"--bundle", bundle, dir}, what: "create",
+	// After --, the guest's command line: it does nothing here but show
+	// in ps, and so in docker top (which lists the PIDs ps gives), what
+	// the container runs.
+	args := append([]string{"--bundle", bundle, dir, "--"}, plan.Config.Argv...)
+	h := helperStart{command: initCommand, args: args, what: "create",
 		terminal: plan.Terminal, consoleSocket: consoleSocket, size: size}
 	switch plan.Net {
 	case NetNew:

@@ -340,7 +340,9 @@ func startExecHelper(dir string, req *execRequest, terminal bool, consoleSocket 
 	}
 	defer reqR.Close()
 	defer reqW.Close()
-	return startHelper(helperStart{command: execHelperCommand, args: []string{dir}, extra: []*os.File{reqR}, what: "exec",
+	// The process's argv after --, for ps and docker top, as the monitor's.
+	args := append([]string{dir, "--"}, req.Args...)
+	return startHelper(helperStart{command: execHelperCommand, args: args, extra: []*os.File{reqR}, what: "exec",
 		terminal: terminal, consoleSocket: consoleSocket, size: size,
 		started: func() {
 			reqR.Close()
@@ -360,7 +362,7 @@ func execHelperMain(args []string) int {
 	sync := openHelperSync()
 	reqFile := os.NewFile(4, "request")
 	fail := sync.fail
-	if len(args) != 1 {
+	if len(args) < 1 { // DIR [-- the process's argv, for ps]
 		return fail(errors.New("exec helper: bad arguments"))
 	}
 	dir := args[0]

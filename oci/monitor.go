@@ -27,7 +27,7 @@ func monitorMain(args []string) int {
 	bundle := fl.String("bundle", "", "")
 	sync := openHelperSync()
 	fail := sync.fail
-	if err := fl.Parse(args); err != nil || fl.NArg() != 1 {
+	if err := fl.Parse(args); err != nil || fl.NArg() < 1 { // DIR [-- the guest's argv, for ps]
 		return fail(errors.New("monitor: bad arguments"))
 	}
 	dir := fl.Arg(0)

@@ -369,6 +369,12 @@ func TestDockerExec(t *testing.T) {
 	logs, err := d.docker("logs", ids["rumpgo"])
 	require.NoError(t, err)
 	require.Equal(t, "sleeping\n", logs, "the execs' output is not the container's")
+	// docker top lists the host processes the runtime's ps names: the
+	// monitor, whose command line ends in the guest's.
+	top, err := d.docker("top", ids["rumpgo"])
+	require.NoError(t, err)
+	require.Contains(t, top, "__monitor")
+	require.Contains(t, top, " -- /bin/probe sleep\n")
 	state, err := d.docker("inspect", "-f", "{{.State.Status}}", ids["rumpgo"])
 	require.NoError(t, err)
 	require.Equal(t, "running\n", state)
