@@ -115,7 +115,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "resume":
 		err = c.pause(rest, false)
 	case "checkpoint", "restore", "update", "events":
-		err = fmt.Errorf("%s: not supported by rumpgo", cmd)
+		err = fmt.Errorf("%s: not supported by rumpgo: %s", cmd, refused[cmd])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -127,6 +127,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// refused says why each command rumpgo does not have is refused.
+var refused = map[string]string{
+	"checkpoint": "a running guest's memory and devices cannot be saved (there is no CRIU for a VM)",
+	"restore":    "nothing can be checkpointed to restore from",
+	"update":     "a guest's memory, CPU count and process limit are fixed when it boots",
+	"events":     "the guest's memory and CPU use and OOM kills are inside the VM, where no cgroup counts them",
 }
 
 // logError reports err on stderr and in --log, where the shim reads the

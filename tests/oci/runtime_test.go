@@ -794,3 +794,28 @@ func TestPause(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	s.requireGone(c)
 }
+
+// TestRefused: what rumpgo-oci does not have gets one clear line saying
+// why (the shim shows it, docker update prints it), and exit 1.
+func TestRefused(t *testing.T) {
+	requireBuilt(t)
+	s := newShim(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"checkpoint", "x"}, "checkpoint: not supported by rumpgo: a running guest's memory"},
+		{[]string{"restore", "x"}, "restore: not supported by rumpgo"},
+		{[]string{"update", "--memory", "64m", "x"}, "update: not supported by rumpgo: a guest's memory, CPU count and process limit are fixed when it boots"},
+		{[]string{"events", "--stats", "x"}, "events: not supported by rumpgo"},
+		{[]string{"create", "--preserve-fds", "1", "--bundle", ".", "x"}, "--preserve-fds is not supported"},
+		{[]string{"exec", "--preserve-fds", "2", "x", "/bin/probe"}, "--preserve-fds is not supported"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			r := s.run(tc.args...)
+			require.Equal(t, 1, r.code)
+			require.Contains(t, r.stderr, tc.want)
+			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+		})
+	}
+}
