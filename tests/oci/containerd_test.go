@@ -1,15 +1,11 @@
 package oci
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,9 +15,7 @@ import (
 // containerd is a containerd of the test's own: its root, state and
 // socket under a temporary directory, the CRI plugin off; ctr drives it.
 type containerd struct {
-	t    *testing.T
-	dir  string
-	cmd  *exec.Cmd
+	*engine
 	sock string
 }
 
@@ -30,71 +24,23 @@ func startContainerd(t *testing.T) *containerd {
 	bin := need(t, "containerd", "containerd")
 	need(t, "ctr", "containerd")
 	need(t, "containerd-shim-runc-v2", "containerd")
-	c := &containerd{t: t, dir: t.TempDir()}
-	c.sock = filepath.Join(c.dir, "containerd.sock")
-	config := filepath.Join(c.dir, "config.toml")
+	dir := t.TempDir()
+	c := &containerd{sock: filepath.Join(dir, "containerd.sock")}
+	config := filepath.Join(dir, "config.toml")
 	require.NoError(t, os.WriteFile(config, []byte(fmt.Sprintf(`version = 2
 root = %q
 state = %q
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = %q
-`, filepath.Join(c.dir, "root"), filepath.Join(c.dir, "state"), c.sock)), 0o644))
-	logf, err := os.Create(filepath.Join(c.dir, "containerd.log"))
-	require.NoError(t, err)
-	c.cmd = exec.Command(bin, "--config", config, "--log-level", "warn")
-	c.cmd.Stdout, c.cmd.Stderr = logf, logf
-	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	require.NoError(t, c.cmd.Start())
-	t.Cleanup(c.stop)
-	deadline := time.Now().Add(60 * time.Second)
-	for c.ctr(nil, "version").code != 0 {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("containerd did not answer within 60s; its log:\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock)), 0o644))
+	c.engine = startEngine(t, "containerd", dir, bin, []string{"--config", config, "--log-level", "warn"},
+		func() bool { return c.ctr(nil, "version").code == 0 })
 	return c
 }
 
-// stop ends containerd by its PID, then the shims it left (they outlive
-// it by design) through ctr's view of the tasks, and what it mounted.
-func (c *containerd) stop() {
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
-	unmountUnder(c.dir)
-	if c.t.Failed() {
-		log, _ := os.ReadFile(filepath.Join(c.dir, "containerd.log"))
-		lines := strings.Split(string(log), "\n")
-		c.t.Logf("containerd's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
-	}
-}
-
 func (c *containerd) ctr(stdin io.Reader, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.sock}, args...)...)
-	cmd.Stdin = stdin
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1
-		errb.WriteString(err.Error())
-	}
-	return result{out.String(), errb.String(), code}
+	return runClient(nil, stdin, "ctr", append([]string{"--address", c.sock}, args...)...)
 }
 
 // rootfs is a fresh copy of the probe's root file system.

@@ -2,10 +2,7 @@ package oci
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,12 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 )
 
 // The engines run in network and mount namespaces of the test's own
@@ -70,9 +65,7 @@ func need(t *testing.T, tool, pkg string) string {
 // socket under a temporary directory, rumpgo-oci registered as the
 // runtime "rumpgo". It starts its own containerd.
 type dockerd struct {
-	t    *testing.T
-	dir  string
-	cmd  *exec.Cmd
+	*engine
 	sock string
 	cli  string
 }
@@ -82,79 +75,20 @@ func startDockerd(t *testing.T) *dockerd {
 	bin := need(t, "dockerd", "docker.io")
 	need(t, "containerd", "containerd")
 	need(t, "iptables", "iptables")
-	d := &dockerd{t: t, dir: t.TempDir(), cli: "/usr/bin/docker"}
+	dir := t.TempDir()
+	d := &dockerd{cli: "/usr/bin/docker", sock: filepath.Join(dir, "docker.sock")}
 	if _, err := os.Stat(d.cli); err != nil {
 		t.Fatalf("needs /usr/bin/docker (Debian package docker.io): %v", err)
 	}
-	d.sock = filepath.Join(d.dir, "docker.sock")
-	logf, err := os.Create(filepath.Join(d.dir, "dockerd.log"))
-	require.NoError(t, err)
-	d.cmd = exec.Command(bin,
-		"--data-root", filepath.Join(d.dir, "data"),
-		"--exec-root", filepath.Join(d.dir, "exec"),
-		"--pidfile", filepath.Join(d.dir, "dockerd.pid"),
-		"--host", "unix://"+d.sock,
-		"--add-runtime", "rumpgo="+runtimeBin,
-		"--log-level", "warn")
-	d.cmd.Stdout, d.cmd.Stderr = logf, logf
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	require.NoError(t, d.cmd.Start())
-	t.Cleanup(d.stop)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if out, err := d.docker("version"); err == nil {
-			_ = out
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logf.Name())
-			t.Fatalf("dockerd did not answer within 60s; its log:\n%s", log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	d.engine = startEngine(t, "dockerd", dir, bin, []string{
+		"--data-root", filepath.Join(dir, "data"),
+		"--exec-root", filepath.Join(dir, "exec"),
+		"--pidfile", filepath.Join(dir, "dockerd.pid"),
+		"--host", "unix://" + d.sock,
+		"--add-runtime", "rumpgo=" + runtimeBin,
+		"--log-level", "warn"},
+		func() bool { return d.run(nil, "version").code == 0 })
 	return d
-}
-
-// stop ends dockerd by its PID (it stops its containerd), then lets go
-// of whatever it left mounted in the test's mount namespace.
-func (d *dockerd) stop() {
-	if d.cmd.Process != nil {
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { d.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			d.cmd.Process.Kill()
-			<-done
-		}
-	}
-	unmountUnder(d.dir)
-	if d.t.Failed() {
-		log, _ := os.ReadFile(filepath.Join(d.dir, "dockerd.log"))
-		lines := strings.Split(string(log), "\n")
-		d.t.Logf("dockerd's log, last lines:\n%s", strings.Join(lines[max(0, len(lines)-40):], "\n"))
-	}
-}
-
-// unmountUnder detaches every mount below dir (this test's namespace).
-func unmountUnder(dir string) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	var points []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fl := strings.Fields(sc.Text())
-		if len(fl) > 4 && strings.HasPrefix(fl[4], dir+"/") {
-			points = append(points, fl[4])
-		}
-	}
-	for i := len(points) - 1; i >= 0; i-- {
-		unix.Unmount(points[i], unix.MNT_DETACH)
-	}
 }
 
 // docker runs the Docker client against this daemon.
@@ -167,23 +101,7 @@ func (d *dockerd) docker(args ...string) (string, error) {
 }
 
 func (d *dockerd) run(stdin io.Reader, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, d.cli, args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+d.sock)
-	cmd.Stdin = stdin
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		code = -1
-		errb.WriteString(err.Error())
-	}
-	return result{out.String(), errb.String(), code}
+	return runClient([]string{"DOCKER_HOST=unix://" + d.sock}, stdin, d.cli, args...)
 }
 
 // importImage makes an image of files (path -> content, mode from the
@@ -225,16 +143,28 @@ func probeImage(t *testing.T, d *dockerd) {
 	d.importImage("probe:1", map[string][]byte{"bin/probe": data, "etc/motd": []byte("from the image\n")})
 }
 
-// TestDockerRun: docker run --runtime=rumpgo of a static Go program
-// prints and exits as under runc, with docker run's options.
-func TestDockerRun(t *testing.T) {
+// dockerTest starts what a Docker test needs — the built binaries, KVM,
+// private namespaces, a dockerd with the probe image — and returns nil
+// in the outer run, which only relays the inner one's result.
+func dockerTest(t *testing.T) *dockerd {
+	t.Helper()
 	requireBuilt(t)
 	requireKVM(t)
 	if !inPrivateNamespaces(t) {
-		return
+		return nil
 	}
 	d := startDockerd(t)
 	probeImage(t, d)
+	return d
+}
+
+// TestDockerRun: docker run --runtime=rumpgo of a static Go program
+// prints and exits as under runc, with docker run's options.
+func TestDockerRun(t *testing.T) {
+	d := dockerTest(t)
+	if d == nil {
+		return // the run in private namespaces was the test
+	}
 	vol := t.TempDir()
 	tools := t.TempDir() // a program on a volume
 	data, err := os.ReadFile(probeBin)
@@ -277,13 +207,10 @@ func TestDockerRun(t *testing.T) {
 // container's veth), then docker logs shows its output and docker stop
 // ends it within the grace period.
 func TestDockerPublish(t *testing.T) {
-	requireBuilt(t)
-	requireKVM(t)
-	if !inPrivateNamespaces(t) {
-		return
+	d := dockerTest(t)
+	if d == nil {
+		return // the run in private namespaces was the test
 	}
-	d := startDockerd(t)
-	probeImage(t, d)
 	id, err := d.docker("run", "-d", "--runtime=rumpgo", "-p", "8080:80", "probe:1", "/bin/probe", "serve", "80")
 	require.NoError(t, err)
 	id = strings.TrimSpace(id)
@@ -326,13 +253,10 @@ func TestDockerPublish(t *testing.T) {
 // runs rumpgo-oci exec --process --detach --pid-file) prints, reads its
 // stdin and exits as the same docker exec into a runc container.
 func TestDockerExec(t *testing.T) {
-	requireBuilt(t)
-	requireKVM(t)
-	if !inPrivateNamespaces(t) {
-		return
+	d := dockerTest(t)
+	if d == nil {
+		return // the run in private namespaces was the test
 	}
-	d := startDockerd(t)
-	probeImage(t, d)
 	ids := map[string]string{}
 	for _, rt := range []string{"runc", "rumpgo"} {
 		id, err := d.docker("run", "-d", "--runtime="+rt, "-h", "probe", "-e", "PROBE_C=container", "probe:1", "/bin/probe", "sleep")
@@ -404,13 +328,10 @@ func TestDockerExec(t *testing.T) {
 // diff lists the same changes, docker export has the same files, and an
 // image committed from it has them.
 func TestDockerWritableLayer(t *testing.T) {
-	requireBuilt(t)
-	requireKVM(t)
-	if !inPrivateNamespaces(t) {
-		return
+	d := dockerTest(t)
+	if d == nil {
+		return // the run in private namespaces was the test
 	}
-	d := startDockerd(t)
-	probeImage(t, d)
 	type outcome struct{ diff, files, committed string }
 	results := map[string]outcome{}
 	for _, rt := range []string{"runc", "rumpgo"} {
@@ -463,13 +384,10 @@ func TestDockerWritableLayer(t *testing.T) {
 // guest's process a terminal on its stdio (the console socket's pty), as
 // runc's: same output, line endings included, same status.
 func TestDockerTerminal(t *testing.T) {
-	requireBuilt(t)
-	requireKVM(t)
-	if !inPrivateNamespaces(t) {
-		return
+	d := dockerTest(t)
+	if d == nil {
+		return // the run in private namespaces was the test
 	}
-	d := startDockerd(t)
-	probeImage(t, d)
 	for _, tc := range []struct {
 		name string
 		args []string

@@ -175,14 +175,8 @@ func (s *shim) run(args ...string) result {
 	cmd := exec.Command(runtimeBin, append([]string{"--root", s.root, "--log", s.log, "--log-format", "json"}, args...)...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(s.t, err)
-	}
+	code, err := exitCode(cmd.Run())
+	require.NoError(s.t, err)
 	return result{out.String(), errb.String(), code}
 }
 
