@@ -52,6 +52,13 @@ type NetConfig struct {
 	// Eth is eth0 under NetLink: its link (with Ethernet framing, ARP
 	// is answered), address and gateway.
 	Eth *inet.Eth0
+	// PublishListening listens on the host on every TCP port the guest
+	// listens on, while it does (its loopback-only ports on the host's
+	// loopback): a container on the host's network, whose servers are
+	// the host's (package oci).
+	PublishListening bool
+	// Report gets what PublishListening could not publish.
+	Report io.Writer
 }
 
 // SetMode reads a --net value: none, nat or nat,host-loopback.
@@ -219,6 +226,10 @@ func setupNet(cfg NetConfig, k *syscalls.Kernel) (func(), error) {
 			g.close()
 			return nil, err
 		}
+	}
+	if cfg.PublishListening {
+		g.wg.Add(1)
+		go g.publishListening(cfg.Report)
 	}
 	k.SetNetwork(&syscalls.Network{Inet: st, Unix: posix.NewUnixNamespace()})
 	return func() {
@@ -412,4 +423,93 @@ func (g *guestNet) serveUDP(pc *net.UDPConn, f Forward) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// publishInterval is how often publishListening looks at the guest's
+// listening sockets.
+const publishInterval = 50 * time.Millisecond
+
+// publishListening keeps a host listener on every TCP port the guest
+// listens on (read from its /proc/net/tcp and tcp6, state LISTEN), each
+// spliced to the guest as a -p forward, and closes it when the guest's
+// socket goes. A port the host has in use is reported once.
+func (g *guestNet) publishListening(report io.Writer) {
+	defer g.wg.Done()
+	published := map[string]net.Listener{}
+	refused := map[string]bool{}
+	t := time.NewTicker(publishInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			for _, ln := range published {
+				ln.Close()
+			}
+			return
+		case <-t.C:
+		}
+		want := map[string]Forward{}
+		for _, name := range []string{"tcp", "tcp6"} {
+			text, _ := g.stack.ProcNet(name)
+			for _, f := range listeningPorts(text) {
+				want[hostAddr(f)] = f
+			}
+		}
+		for addr, ln := range published {
+			if _, ok := want[addr]; !ok {
+				ln.Close()
+				delete(published, addr)
+			}
+		}
+		for addr, f := range want {
+			if published[addr] != nil || refused[addr] {
+				continue
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				refused[addr] = true
+				if report != nil {
+					fmt.Fprintf(report, "rumpgo: the guest listens on TCP %s; not published on the host: %v\n", addr, err)
+				}
+				continue
+			}
+			g.mu.Lock()
+			if g.closing {
+				g.mu.Unlock()
+				ln.Close()
+				continue
+			}
+			g.wg.Add(1)
+			g.mu.Unlock()
+			published[addr] = ln
+			go g.serveTCP(ln, f)
+		}
+	}
+}
+
+// listeningPorts reads /proc/net/tcp or tcp6 text: a forward for each
+// socket in state LISTEN (0A), on the host's loopback when the guest's
+// is bound to its loopback, else on every host address.
+func listeningPorts(text []byte) []Forward {
+	var out []Forward
+	for _, line := range strings.Split(string(text), "\n")[1:] {
+		fl := strings.Fields(line)
+		if len(fl) < 4 || fl[3] != "0A" {
+			continue
+		}
+		addr, port, ok := strings.Cut(fl[1], ":")
+		p, err := strconv.ParseUint(port, 16, 16)
+		if !ok || err != nil || p == 0 {
+			continue
+		}
+		f := Forward{HostPort: uint16(p), GuestPort: uint16(p), Proto: "tcp"}
+		switch addr {
+		case "0100007F":
+			f.HostIP = netip.MustParseAddr("127.0.0.1")
+		case "00000000000000000000000001000000":
+			f.HostIP = netip.IPv6Loopback()
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -96,3 +96,21 @@ func TestHostResolvers(t *testing.T) {
 	require.Equal(t, []string{"127.0.0.1:53", "[::1]:53"}, servers)
 	require.Empty(t, extra)
 }
+
+// TestListeningPorts: PublishListening reads the guest's /proc/net/tcp
+// and tcp6 as Linux prints them: LISTEN sockets only, loopback ones on
+// the host's loopback.
+func TestListeningPorts(t *testing.T) {
+	tcp := "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+		"   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 4 0 10 -1\n" +
+		"   1: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 0 10 -1\n" +
+		"   2: 0F02000A:1F90 0202000A:C350 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 4 0 10 -1\n"
+	tcp6 := "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+		"   0: 00000000000000000000000000000000:0BB8 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1\n" +
+		"   1: 00000000000000000000000001000000:0BB9 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5 1\n"
+	var got []string
+	for _, f := range append(listeningPorts([]byte(tcp)), listeningPorts([]byte(tcp6))...) {
+		got = append(got, f.String())
+	}
+	require.Equal(t, []string{"8080:8080/tcp", "127.0.0.1:80:80/tcp", "3000:3000/tcp", "[::1]:3001:3001/tcp"}, got)
+}

@@ -70,6 +70,9 @@ func monitorMain(args []string) int {
 		// sockets (see the docs table for what differs from runc).
 		cfg.Net.Mode = launch.NetNAT
 		cfg.Net.HostLoopback = true
+		// Its servers are the host's, as under runc: each TCP port the
+		// guest listens on is listened on in the host's namespace too.
+		cfg.Net.PublishListening, cfg.Net.Report = true, os.Stderr
 	default:
 		eth, _, err := takeOverNetwork()
 		if err != nil {

@@ -391,6 +391,12 @@ func translateLinux(p *Plan, l *Linux, warn func(string, ...any)) error {
 			p.Net = NetNew
 			if ns.Path != "" {
 				p.Net, p.NetnsPath = NetPath, ns.Path
+				// Docker's --network host names the host's own namespace
+				// (a bind mount of dockerd's): that is host networking,
+				// and its interfaces are the host's, never the guest's.
+				if sameNamespace(ns.Path, "/proc/self/ns/net") {
+					p.Net, p.NetnsPath = NetHost, ""
+				}
 			}
 		case "user":
 			return errors.New("linux.namespaces: user namespaces are not supported (the guest's users are its own already; volumes are accessed as the runtime's user)")
@@ -532,4 +538,13 @@ func applyAnnotations(c *launch.Config, an map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// sameNamespace reports whether two namespace files name one namespace.
+func sameNamespace(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }

@@ -247,6 +247,25 @@ func TestDockerPublish(t *testing.T) {
 	require.Equal(t, "2\n", code, "SIGTERM ended the guest")
 	_, err = d.docker("rm", id)
 	require.NoError(t, err)
+
+	// --network host: the server's port is the host's, under runc and
+	// rumpgo alike, and is gone with the container.
+	for _, rt := range []string{"runc", "rumpgo"} {
+		id, err := d.docker("run", "-d", "--runtime="+rt, "--network", "host", "probe:1", "/bin/probe", "serve", "8081")
+		require.NoError(t, err, rt)
+		id = strings.TrimSpace(id)
+		body, err := httpGet("http://127.0.0.1:8081/", 20*time.Second)
+		if err != nil {
+			logs := d.run(nil, "logs", id)
+			st, _ := d.docker("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Error}}", id)
+			t.Fatalf("%s: no answer on the host network's port: %v; docker logs: %s %s; state %s", rt, err, logs.stdout, logs.stderr, st)
+		}
+		require.Equal(t, "hello from ociprobe\n", body, rt)
+		_, err = d.docker("rm", "-f", id)
+		require.NoError(t, err, rt)
+		_, err = http.Get("http://127.0.0.1:8081/")
+		require.Error(t, err, "%s: the port outlived its container", rt)
+	}
 }
 
 // TestDockerExec: docker exec into a running rumpgo container (the shim
@@ -487,5 +506,20 @@ func TestDockerImages(t *testing.T) {
 			require.Equal(t, tc.code, guest.code)
 			require.Contains(t, guest.stdout, tc.has)
 		})
+	}
+}
+
+// httpGet fetches url's body, retrying until it answers or limit passes.
+func httpGet(url string, limit time.Duration) (string, error) {
+	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b), err
+		}
+		if time.Now().After(deadline) {
+			return "", err
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -811,5 +812,46 @@ func TestRefused(t *testing.T) {
 			require.Contains(t, r.stderr, tc.want)
 			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
 		})
+	}
+}
+
+// TestHostNetwork: a spec with no network namespace, or naming the
+// runtime's own (Docker's --network host), shares the host's network:
+// the guest's servers are listened on in the host's namespace (here the
+// test's own), as runc's container's are, and no longer once it ends;
+// the host's interfaces keep their addresses.
+func TestHostNetwork(t *testing.T) {
+	requireBuilt(t)
+	requireKVM(t)
+	if !inPrivateNamespaces(t) {
+		return
+	}
+	for _, args := range [][]string{{"link", "add", "host0", "type", "veth", "peer", "name", "host1"}, {"addr", "add", "10.99.0.1/24", "dev", "host0"}, {"link", "set", "host0", "up"}} {
+		out, err := exec.Command("ip", args...).CombinedOutput()
+		require.NoError(t, err, "ip %v: %s", args, out)
+	}
+	s := newShim(t)
+	for i, ns := range []map[string]any{
+		{"type": "mount"},
+		{"type": "network", "path": fmt.Sprintf("/proc/%d/ns/net", os.Getpid())},
+	} {
+		id := fmt.Sprintf("hostnet-%d", i)
+		port := strconv.Itoa(8082 + i)
+		sp := spec("/bin/probe", "serve", port)
+		sp["linux"].(map[string]any)["namespaces"] = []any{map[string]any{"type": "pid"}, ns}
+		c, r := s.create(id, bundle(t, sp))
+		require.NotNil(t, c, r.stderr)
+		t.Cleanup(func() { s.run("delete", "--force", c.id) })
+		require.Equal(t, 0, s.run("start", c.id).code)
+		body, err := httpGet("http://127.0.0.1:"+port+"/", 30*time.Second)
+		require.NoError(t, err, "no answer on the host's port; stdout %q stderr %q", c.output(), c.errors())
+		require.Equal(t, "hello from ociprobe\n", body)
+		out, err := exec.Command("ip", "-4", "addr", "show", "host0").CombinedOutput()
+		require.NoError(t, err)
+		require.Contains(t, string(out), "10.99.0.1/24", "the host's interface is not the guest's")
+		require.Equal(t, 0, s.run("kill", c.id, "KILL").code)
+		require.Equal(t, 137, c.wait(time.Minute))
+		_, err = http.Get("http://127.0.0.1:" + port + "/")
+		require.Error(t, err, "the port outlived the container")
 	}
 }
