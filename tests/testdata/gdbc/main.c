@@ -2,7 +2,9 @@
 // no argument it adds 1 to a global and exits 3; "threads" starts three
 // spinning threads and calls ready() once they run; "spin" spins in spin()
 // for a debugger to attach to; "crash" writes through NULL; "signal"
-// sends itself SIGUSR1, which its handler reports, and exits 4.
+// sends itself SIGUSR1, which its handler reports, and exits 4; "watch"
+// writes and reads watched (hardware watchpoints) from main, then has a
+// thread write it, and exits 5.
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +37,23 @@ __attribute__((noinline)) long spin(long n) {
   }
 }
 
+int watched;
+long wide[2];
+
+__attribute__((noinline)) void writes(void) {
+  for (int i = 1; i <= 3; i++) {
+    watched = i * 10;
+  }
+  wide[1] = 7;
+}
+
+__attribute__((noinline)) int reads(void) { return watched + 1; }
+
+void *writer(void *arg) {
+  watched = 99;
+  return arg;
+}
+
 static void onusr1(int sig) {
   (void)sig;
   puts("handled");
@@ -46,6 +65,15 @@ int main(int argc, char **argv) {
     kill(getpid(), SIGUSR1);
     fflush(stdout);
     return 4;
+  }
+  if (argc > 1 && strcmp(argv[1], "watch") == 0) {
+    writes();
+    int r = reads();
+    pthread_t t;
+    pthread_create(&t, 0, writer, 0);
+    pthread_join(t, 0);
+    printf("watched %d %d\n", watched, r);
+    return 5;
   }
   if (argc > 1 && strcmp(argv[1], "threads") == 0) {
     pthread_t t[3];
