@@ -542,6 +542,26 @@ static int wuntraced(void) {
 	kill(c, SIGKILL);
 	say("waitid WEXITED", waitid(P_PID, c, &si, WEXITED));
 	printf("si_code %d si_status %d\n", si.si_code, si.si_status);
+	/* A bad status pointer: EFAULT, and the stop (or continue) is
+	 * consumed all the same, as Linux's kernel_wait4 copies the status
+	 * out after do_wait took it; a bad rusage likewise. */
+	c = fork();
+	if (c == 0) {
+		raise(SIGSTOP);
+		for (;;) /* alive until killed: a zombie has no continue to report */
+			pause();
+	}
+	say("waitid WSTOPPED|WNOWAIT", waitid(P_PID, c, &si, WSTOPPED | WNOWAIT));
+	say("wait4 WUNTRACED bad status", syscall(SYS_wait4, c, (int *)1, WUNTRACED, NULL));
+	say("wait4 WUNTRACED|WNOHANG after", waitpid(c, &st, WUNTRACED | WNOHANG));
+	kill(c, SIGCONT);
+	say("waitid WCONTINUED|WNOWAIT", waitid(P_PID, c, &si, WCONTINUED | WNOWAIT));
+	say("wait4 WCONTINUED bad rusage", syscall(SYS_wait4, c, NULL, WCONTINUED, (struct rusage *)1));
+	say("wait4 WCONTINUED|WNOHANG after", waitpid(c, &st, WCONTINUED | WNOHANG));
+	kill(c, SIGKILL);
+	say("waitid WEXITED|WNOWAIT", waitid(P_PID, c, &si, WEXITED | WNOWAIT));
+	say("wait4 exit bad status", syscall(SYS_wait4, c, (int *)1, 0, NULL));
+	say("wait4 after the reap", waitpid(c, &st, WNOHANG));
 	return 0;
 }
 
