@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/rumpgo/rumpgo/image"
 	"github.com/rumpgo/rumpgo/kernel"
 	"github.com/rumpgo/rumpgo/libc/vdso"
+	"github.com/rumpgo/rumpgo/posix"
 	"github.com/rumpgo/rumpgo/rumpglue/kvm"
 )
 
@@ -72,13 +74,14 @@ func asGuestKernel(cfg Config) (Config, error) {
 	// The volumes are the kernel's, at their guest paths, and the kernel
 	// mounts those for the app: each host call of the app's file system
 	// is one of the kernel's, answered by the monitor.
-	kargv := []string{"rumpgo", "guest-kernel"}
+	kc := kernelConfig{
+		Cwd: cfg.Cwd, Strace: cfg.Strace != nil, NoVDSO: cfg.NoVDSO,
+		CPUs: cfg.CPUs, PIDs: cfg.PIDs, TmpfsSize: cfg.TmpfsSize, Hostname: cfg.Hostname,
+		Files: cfg.Files, Tmpfs: cfg.Tmpfs, Rlimits: cfg.Rlimits, Groups: cfg.Groups,
+		InitSignals: cfg.InitSignals, ForwardAll: cfg.ForwardAll,
+	}
 	for _, v := range cfg.Volumes {
-		opt := v.Guest
-		if v.ReadOnly {
-			opt += ":ro"
-		}
-		kargv = append(kargv, "-v", opt)
+		kc.Volumes = append(kc.Volumes, Volume{Host: v.Guest, Guest: v.Guest, ReadOnly: v.ReadOnly})
 	}
 	if cfg.Image != nil {
 		for _, v := range cfg.Volumes {
@@ -93,25 +96,45 @@ func asGuestKernel(cfg Config) (Config, error) {
 		// The kernel's own volumes beside the app's; the image stays the
 		// caller's to close.
 		cfg.Volumes = append(cfg.Volumes[:len(cfg.Volumes):len(cfg.Volumes)], Volume{Host: img, Guest: kernelImagePath, ReadOnly: true})
-		kargv = append(kargv, "--image", kernelImagePath)
+		kc.Image = kernelImagePath
 		cfg.Image = nil
 	} else {
 		cfg.alsoPlace = append(cfg.alsoPlace, app)
 	}
-	if cfg.Cwd != "" {
-		// The kernel starts there too (it is made in the kernel's root),
-		// but an image's app starts in / without it.
-		kargv = append(kargv, "-w", cfg.Cwd)
+	// The app's calls are the kernel's to trace; the kernel's own would
+	// be the runtime's. Its files, limits and mounts are the app's.
+	cfg.Strace = nil
+	cfg.Files, cfg.Tmpfs, cfg.Rlimits, cfg.Groups, cfg.Hostname = nil, nil, nil, nil, ""
+	cfg.InitSignals, cfg.TmpfsSize = false, 0
+	js, err := json.Marshal(kc)
+	if err != nil {
+		return cfg, err
 	}
-	if cfg.Strace != nil {
-		// The app's calls are the kernel's to trace; the kernel's own
-		// would be the runtime's.
-		kargv = append(kargv, "--strace")
-		cfg.Strace = nil
-	}
+	kargv := []string{"rumpgo", "guest-kernel", string(js)}
 	cfg.Argv = append(append(kargv, "--", app), argv...)
 	cfg.Path = self
 	return cfg, nil
+}
+
+// kernelConfig is what of a run's Config the guest kernel takes from the
+// monitor, as rumpgo guest-kernel's first argument (JSON): what the app
+// sees. The machine's settings (memory, the sandbox, signals from the
+// host, the network's host side) stay the monitor's.
+type kernelConfig struct {
+	Volumes     []Volume // at their guest paths, which are the kernel's too
+	Image       string   // the kernel's path of the app's image file
+	Cwd         string
+	Strace      bool
+	NoVDSO      bool
+	CPUs, PIDs  int
+	TmpfsSize   int64
+	Hostname    string
+	Files       map[string]string
+	Tmpfs       []TmpfsMount
+	Rlimits     map[int]posix.Rlimit
+	Groups      []uint32
+	InitSignals bool
+	ForwardAll  bool
 }
 
 // pathWithin reports whether the absolute path p is dir or below it.
@@ -144,58 +167,40 @@ func prepareGuestKernel(cfg *Config, m *kvm.Machine) error {
 	return nil
 }
 
-// GuestKernel is the guest kernel's main (rumpgo guest-kernel [--strace]
-// [-v GUEST[:ro]]... [--image FILE] [-w DIR] -- PATH ARGV...), inside the
-// VM at CPL 0: it runs the program at PATH with argv and envv as Run runs
-// a program, on a kernel.Machine, so that the app's system calls are
-// answered here, by syscalls and posix, without a VM exit. It returns the
-// app's exit status as rumpgo run would.
+// GuestKernel is the guest kernel's main (rumpgo guest-kernel CONFIG --
+// PATH ARGV..., CONFIG a kernelConfig in JSON), inside the VM at CPL 0: it
+// runs the program at PATH with argv and envv as Run runs a program, on a
+// kernel.Machine, so that the app's system calls are answered here, by
+// syscalls and posix, without a VM exit. It returns the app's exit status
+// as rumpgo run would.
 //
-// What the app gets yet: a tmpfs root holding it, or with --image the
-// tree of the image at the kernel's FILE under a tmpfs layer (PATH is
-// then the program's path in it); the kernel's volumes at the same paths,
-// the kernel's stdio and user, DIR (or the kernel's own, or / for an
-// image) as its working directory, loopback networking, one process, and
+// What the app gets: a tmpfs root holding it, or the tree of the image at
+// CONFIG's Image under a tmpfs layer (PATH is then the program's path in
+// it); the kernel's volumes at the same paths, the kernel's stdio and
+// user, CONFIG's files, mounts, limits and working directory (or the
+// kernel's own, or / for an image), loopback networking, processes, and
 // the kernel's own vDSO.
 func GuestKernel(args, envv []string, stderr io.Writer) int {
 	fail := func(code int, err error) int {
-		fmt.Fprintf(stderr, "rumpgo guest kernel: %v\n", err)
+		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
 		return code
 	}
 	p, err := kernel.ParseParams(os.Getenv(kernel.Env))
 	if err != nil {
 		return fail(125, fmt.Errorf("%v (it runs only inside rumpgo run --kernel guest)", err))
 	}
-	var vols []Volume
-	var strace io.Writer
-	var imagePath, cwd string
-	for len(args) > 0 && args[0] != "--" {
-		switch {
-		case args[0] == "--strace":
-			strace = stderr
-			args = args[1:]
-		case args[0] == "-v" && len(args) >= 2:
-			guest, ro := strings.CutSuffix(args[1], ":ro")
-			vols = append(vols, Volume{Host: guest, Guest: guest, ReadOnly: ro})
-			args = args[2:]
-		case args[0] == "--image" && len(args) >= 2:
-			imagePath = args[1]
-			args = args[2:]
-		case args[0] == "-w" && len(args) >= 2:
-			cwd = args[1]
-			args = args[2:]
-		default:
-			return fail(125, fmt.Errorf("unknown argument %q", args[0]))
-		}
+	if len(args) < 3 || args[1] != "--" {
+		return fail(125, fmt.Errorf("usage: rumpgo guest-kernel CONFIG -- PATH ARGV..."))
 	}
-	if len(args) < 2 || args[0] != "--" {
-		return fail(125, fmt.Errorf("usage: rumpgo guest-kernel [--strace] [-v GUEST[:ro]]... [--image FILE] [-w DIR] -- PATH ARGV..."))
+	var kc kernelConfig
+	if err := json.Unmarshal([]byte(args[0]), &kc); err != nil {
+		return fail(125, fmt.Errorf("CONFIG: %v", err))
 	}
-	path, argv := args[1], args[2:]
+	path, argv := args[2], args[3:]
 	var im *image.Image
-	if imagePath != "" {
+	if kc.Image != "" {
 		// Indexed here, through the kernel's own reads of the file.
-		if im, err = image.Open(imagePath); err != nil {
+		if im, err = image.Open(kc.Image); err != nil {
 			return fail(126, err)
 		}
 		defer im.Close()
@@ -212,25 +217,37 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	if err != nil {
 		return fail(125, err)
 	}
+	var strace io.Writer
+	if kc.Strace {
+		strace = stderr
+	}
 	cfg := Config{
 		Path: path, Argv: argv, Env: envv,
 		// The app's RAM is the pool; commitLimit takes the machine's
 		// reserved area off a VM's size.
 		Memory: p.PoolEnd - p.PoolStart + boot.ReservedSize,
-		CPUs:   runtime.NumCPU(), PIDs: DefaultPIDs,
-		Stdio: [3]int{0, 1, 2}, Report: stderr, Volumes: vols, Strace: strace,
-		Image: im, Cwd: cwd,
+		CPUs:   kc.CPUs, PIDs: kc.PIDs, TmpfsSize: kc.TmpfsSize,
+		Stdio: [3]int{0, 1, 2}, Report: stderr, Volumes: kc.Volumes, Strace: strace,
+		Image: im, Cwd: kc.Cwd, Hostname: kc.Hostname,
+		Files: kc.Files, Tmpfs: kc.Tmpfs, Rlimits: kc.Rlimits, Groups: kc.Groups,
 		UID: uint32(os.Getuid()), GID: uint32(os.Getgid()),
-		ForwardSignals: true, clock: kernel.Clock{},
+		ForwardSignals: true, ForwardAll: kc.ForwardAll, InitSignals: kc.InitSignals,
+		clock: kernel.Clock{},
 		// The kernel's own vDSO, or none when the kernel has none.
-		vdsoFrames: frames, NoVDSO: !shared,
+		vdsoFrames: frames, NoVDSO: kc.NoVDSO || !shared,
+	}
+	if cfg.CPUs <= 0 {
+		cfg.CPUs = runtime.NumCPU()
+	}
+	if cfg.PIDs <= 0 {
+		cfg.PIDs = DefaultPIDs
 	}
 	res, err := run(cfg, m, exe, time.Now())
 	if err != nil {
 		return fail(126, err)
 	}
 	if strace != nil && len(res.Unsupported) > 0 { // as rumpgo run --strace reports them
-		fmt.Fprintf(stderr, "rumpgo guest kernel: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
+		fmt.Fprintf(stderr, "rumpgo: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))
 	}
 	if res.Failure != nil {
 		return 125
