@@ -207,7 +207,7 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	}
 	exe, err := readExe(Config{Path: path, Image: im})
 	if err != nil {
-		return fail(126, err)
+		return Failure(stderr, path, err)
 	}
 	m, err := kernel.NewMachine(p)
 	if err != nil {
@@ -244,7 +244,7 @@ func GuestKernel(args, envv []string, stderr io.Writer) int {
 	}
 	res, err := run(cfg, m, exe, time.Now())
 	if err != nil {
-		return fail(126, err)
+		return Failure(stderr, path, err)
 	}
 	if strace != nil && len(res.Unsupported) > 0 { // as rumpgo run --strace reports them
 		fmt.Fprintf(stderr, "rumpgo: unsupported syscalls answered ENOSYS: %s\n", strings.Join(res.Unsupported, ", "))

@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
 	"os"
 	"strconv"
@@ -30,9 +29,9 @@ import (
 
 // Exit statuses of rumpgo's own failures, as a shell's for exec failures.
 const (
-	exitFailure    = 125
-	exitNotRunable = 126
-	exitNotFound   = 127
+	exitFailure    = launch.ExitFailure
+	exitNotRunable = launch.ExitNotRunnable
+	exitNotFound   = launch.ExitNotFound
 	exitTimedOut   = 124 // --timeout stopped the guest, as timeout(1)
 )
 
@@ -283,20 +282,8 @@ func guestKernelEnv() []string {
 }
 
 // failure prints the one-line reason a program did not start and picks the
-// exit status a shell would.
+// exit status a shell would (launch.Failure, which the guest kernel uses
+// too).
 func failure(stderr io.Writer, path string, err error) int {
-	var ee *boot.ExecError
-	switch {
-	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "rumpgo: %v\n", err)
-		return exitNotRunable
-	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(stderr, "rumpgo: %s: no such file\n", path)
-		return exitNotFound
-	case errors.Is(err, fs.ErrPermission):
-		fmt.Fprintf(stderr, "rumpgo: %s: permission denied\n", path)
-		return exitNotRunable
-	}
-	fmt.Fprintf(stderr, "rumpgo: %s\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-	return exitFailure
+	return launch.Failure(stderr, path, err)
 }
