@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/rumpgo/rumpgo/boot"
+	"github.com/rumpgo/rumpgo/rumpglue"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,10 +24,9 @@ type Pager struct {
 	pt  *boot.PageTable
 
 	mu      sync.Mutex
-	stale   []uint64 // frames that lost a mapping or a permission: see Shootdown
-	scratch uint64   // the frame Shootdown passes their list in
-	users   int      // app threads running in this address space
-	retired bool     // the process is gone: pool the pair once unused
+	stale   []uint64            // frames that lost a mapping or a permission: see Shootdown
+	scratch uint64              // the frame Shootdown passes their list in
+	users   rumpglue.SpaceUsers // app threads running in this address space
 }
 
 func newPager(m *Machine, mem *boot.Memory, root uint64) (*Pager, error) {
@@ -112,38 +112,14 @@ func (p *Pager) kernelRoot() uint64 { return p.pt.Root - boot.PageSize }
 // gone; its pair goes back to the machine's pool once no thread runs in
 // it. Pairs are never freed: their kernel roots stay the kernel's, so a
 // vCPU whose CR3 still holds one runs the kernel correctly.
-func (p *Pager) Retire() {
-	p.mu.Lock()
-	p.retired = true
-	free := p.users == 0
-	p.mu.Unlock()
-	if free {
-		p.pool()
-	}
-}
+func (p *Pager) Retire() { p.users.Retire(p.pool) }
 
-func (p *Pager) use() {
-	p.mu.Lock()
-	p.users++
-	p.mu.Unlock()
-}
-
-func (p *Pager) unuse() {
-	p.mu.Lock()
-	p.users--
-	free := p.users == 0 && p.retired
-	p.mu.Unlock()
-	if free {
-		p.pool()
-	}
-}
+func (p *Pager) use()   { p.users.Use() }
+func (p *Pager) unuse() { p.users.Unuse(p.pool) }
 
 // pool hands the pair to NewSpace; the first process's is the monitor's
 // own root, which serves a later process as well as any.
 func (p *Pager) pool() {
-	p.mu.Lock()
-	p.retired = false
-	p.mu.Unlock()
 	p.m.mu.Lock()
 	p.m.spare = append(p.m.spare, p)
 	p.m.mu.Unlock()

@@ -6,6 +6,7 @@ package rumpglue
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/rumpgo/rumpgo/posix/mm"
@@ -129,4 +130,38 @@ func ThreadCPUTime(tid int32) time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// SpaceUsers counts the CPUs that run on a Space's page table, for both
+// machines' Spaces: a retired table goes back to its machine's pool only
+// once none does. The zero value is ready.
+type SpaceUsers struct {
+	mu      sync.Mutex
+	n       int
+	retired bool
+}
+
+// Use counts one more CPU on the table.
+func (u *SpaceUsers) Use() { u.change(1, false, nil) }
+
+// Unuse counts one CPU less, and calls pool if that was the last of a
+// retired table's.
+func (u *SpaceUsers) Unuse(pool func()) { u.change(-1, false, pool) }
+
+// Retire marks the address space gone (mm.Pager.Retire), and calls pool
+// now if no CPU runs on it.
+func (u *SpaceUsers) Retire(pool func()) { u.change(0, true, pool) }
+
+func (u *SpaceUsers) change(d int, retire bool, pool func()) {
+	u.mu.Lock()
+	u.n += d
+	u.retired = u.retired || retire
+	free := u.n == 0 && u.retired
+	if free {
+		u.retired = false // a pooled table serves the next space afresh
+	}
+	u.mu.Unlock()
+	if free {
+		pool()
+	}
 }

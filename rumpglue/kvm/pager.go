@@ -14,10 +14,9 @@ type Pager struct {
 	m  *Machine
 	pt *boot.PageTable
 
-	mu      sync.Mutex
-	stale   []uint64 // frames that lost a mapping or a permission: see Shootdown
-	users   int      // vCPUs whose CR3 is this table
-	retired bool     // the address space is gone: pool the table once unused
+	mu    sync.Mutex
+	stale []uint64            // frames that lost a mapping or a permission: see Shootdown
+	users rumpglue.SpaceUsers // vCPUs whose CR3 is this table
 }
 
 // Pager returns the machine's first address space's page table.
@@ -58,31 +57,10 @@ func (m *Machine) pagerOf(s rumpglue.Space) (*Pager, error) {
 
 // Retire implements mm.Pager: the address space unmapped everything and
 // is gone. The table goes back to the pool once no vCPU runs on it.
-func (p *Pager) Retire() {
-	p.mu.Lock()
-	p.retired = true
-	free := p.users == 0
-	p.mu.Unlock()
-	if free {
-		p.pool()
-	}
-}
+func (p *Pager) Retire() { p.users.Retire(p.pool) }
 
-func (p *Pager) use() {
-	p.mu.Lock()
-	p.users++
-	p.mu.Unlock()
-}
-
-func (p *Pager) unuse() {
-	p.mu.Lock()
-	p.users--
-	free := p.users == 0 && p.retired
-	p.mu.Unlock()
-	if free {
-		p.pool()
-	}
-}
+func (p *Pager) use()   { p.users.Use() }
+func (p *Pager) unuse() { p.users.Unuse(p.pool) }
 
 func (p *Pager) pool() {
 	if p == p.m.pager {
