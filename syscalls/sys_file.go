@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/rumpgo/rumpgo/posix"
+	"github.com/rumpgo/rumpgo/posix/inet"
 	"github.com/rumpgo/rumpgo/posix/tty"
 	"github.com/rumpgo/rumpgo/posix/vfs"
 	"golang.org/x/sys/unix"
@@ -427,6 +428,11 @@ func sysIoctl(t *Thread, a Args) (uint64, unix.Errno) {
 		r, e := io.Ioctl(t.mm(), uint32(a[1]), a[2])
 		if e != unix.ENOTTY {
 			return r, e
+		}
+		if _, ok := f.File.(posix.Socket); ok {
+			if _, inetSock := f.File.(*inet.Socket); !inetSock {
+				return t.K.network().Inet.IfIoctl(t.mm(), uint32(a[1]), a[2])
+			}
 		}
 		if vf, ok := f.File.(*vfs.File); ok {
 			// A terminal behind /dev/tty: its host's ioctls.

@@ -44,6 +44,8 @@ func init() {
 	register(unix.SYS_SPLICE, Entry{Name: "splice", Support: Partial, Note: "copies through a buffer (no page moving); SPLICE_F_NONBLOCK honoured",
 		fn: sysSplice, args: []argKind{aFD, aPtr, aFD, aPtr, aUint, aHex}})
 	register(unix.SYS_TEE, Entry{Name: "tee", fn: sysTee, args: []argKind{aFD, aFD, aUint, aHex}})
+	register(unix.SYS_VMSPLICE, Entry{Name: "vmsplice", Support: Partial, Note: "copies the buffers (SPLICE_F_GIFT moves no pages); SPLICE_F_NONBLOCK honoured",
+		fn: sysVmsplice, args: []argKind{aFD, aPtr, aUint, aHex}})
 }
 
 // pfile is fd's file for positioned I/O: ESPIPE for files without
@@ -868,4 +870,96 @@ func sysTee(t *Thread, a Args) (uint64, unix.Errno) {
 		}
 		return uint64(w), 0
 	}
+}
+
+// sysVmsplice is Linux's vmsplice in its order of checks: the flags, the
+// descriptor and which way it was opened (a writable one takes the
+// buffers, a read-only one gives them), the iovec, nothing to move, then
+// a pipe (EBADF for anything else). Into a pipe it waits for some room
+// and moves what fits (vmsplice_to_pipe's wait_for_space, then
+// iter_to_pipe), as splice; out of one it waits for data and scatters
+// what is there (vmsplice_to_user). The bytes are copied, which a
+// program cannot tell from pages moved, unless it changes the buffers
+// after a SPLICE_F_GIFT (which promises it will not).
+func sysVmsplice(t *Thread, a Args) (uint64, unix.Errno) {
+	if a[3]&^SPLICE_F_ALL != 0 {
+		return 0, unix.EINVAL
+	}
+	f, e := t.file(a.Int(0))
+	if e != 0 {
+		return 0, e
+	}
+	write := writable(f)
+	iov, e := t.iovecs(a[1], a.Int(2))
+	if e != 0 {
+		return 0, e
+	}
+	total := uint64(0)
+	for _, v := range iov {
+		total += v.len
+	}
+	if total == 0 {
+		return 0, 0
+	}
+	pe := pipeOf(f)
+	if pe == nil {
+		return 0, unix.EBADF
+	}
+	nonblock := a[3]&SPLICE_F_NONBLOCK != 0 || f.Flags()&unix.O_NONBLOCK != 0
+	buf := make([]byte, min(total, ioChunk))
+	if write {
+		done := 0
+		for _, v := range iov {
+			if done == len(buf) {
+				break
+			}
+			c := min(uint64(len(buf)-done), v.len)
+			if e := t.mm().CopyIn(v.base, buf[done:done+int(c)]); e != 0 {
+				if done == 0 {
+					return 0, e
+				}
+				break
+			}
+			done += int(c)
+		}
+		n, e := t.spliceIntoPipe(pe, buf[:done], nonblock)
+		if n == 0 {
+			return 0, e
+		}
+		return uint64(n), 0
+	}
+	// Peeked, and consumed once copied out: what a bad buffer did not
+	// take stays in the pipe.
+	if !readable(f) {
+		return 0, unix.EBADF
+	}
+	var n int
+	for {
+		n, e = pe.Pipe().Peek(buf)
+		if e != unix.EAGAIN || nonblock {
+			break
+		}
+		if e := t.waitFor(pe, waiter.ReadEvents, time.Time{}); e != 0 {
+			return 0, e
+		}
+	}
+	if e != 0 {
+		return 0, e
+	}
+	done := 0
+	for _, v := range iov {
+		if done == n {
+			break
+		}
+		c := min(uint64(n-done), v.len)
+		if e := t.mm().CopyOut(v.base, buf[done:done+int(c)]); e != 0 {
+			if done == 0 {
+				return 0, e
+			}
+			break
+		}
+		done += int(c)
+	}
+	pe.Read(buf[:done])
+	return uint64(done), 0
 }

@@ -25,7 +25,7 @@ func init() {
 	register(unix.SYS_SOCKETPAIR, Entry{Name: "socketpair", Support: Partial, Note: "AF_UNIX only, as Linux (others EOPNOTSUPP)",
 		fn: sysSocketpair, args: []argKind{aSockDomain, aSockType, aInt, aPipeFDs}})
 	register(unix.SYS_BIND, Entry{Name: "bind", Support: Partial,
-		Note: "unix path names are socket files in the VFS",
+		Note: "unix path names are socket files in the VFS; TCP and UDP ports below 1024 need CAP_NET_BIND_SERVICE",
 		fn:   sysBind, args: []argKind{aFD, aPtr, aInt}})
 	register(unix.SYS_LISTEN, Entry{Name: "listen", fn: sysListen, args: []argKind{aFD, aInt}})
 	register(unix.SYS_ACCEPT, Entry{Name: "accept", fn: func(t *Thread, a Args) (uint64, unix.Errno) {
@@ -301,6 +301,9 @@ func sysBind(t *Thread, a Args) (uint64, unix.Errno) {
 	}
 	if path, ok := unixPath(s, sa); ok {
 		return 0, t.unixBind(s.(*posix.UnixSocket), sa, path)
+	}
+	if so, ok := s.(*inet.Socket); ok {
+		return 0, so.BindAs(sa, t.capable(posix.CAP_NET_BIND_SERVICE))
 	}
 	return 0, s.Bind(sa)
 }

@@ -28,6 +28,12 @@ import (
 // name in an unwritable parent (EEXIST), MAP_SHARED_VALIDATE; RLIMIT_FSIZE
 // for write, pwrite and truncate (EFBIG, SIGXFSZ).
 //
+// calls: vmsplice into and out of a pipe (its flags, descriptor and
+// non-blocking checks, a full pipe, no reader), clock_getres of CPU
+// clocks (thread, process, PROF's tick, bad ids), SIOCGIFINDEX and
+// SIOCGIFNAME on an AF_UNIX socket (if_nametoindex), binding ports below
+// 1024 (EACCES for the user).
+//
 // others: sched_*, setpriority/getpriority (process and group),
 // sched_setaffinity/getaffinity, rt_sigqueueinfo and kill aimed at a
 // child, and at another user's process by an unprivileged one.
@@ -118,6 +124,8 @@ func TestCLinux(t *testing.T) {
 		{"proc as user", []string{"proc", "user"}, false, false},
 		{"sys", []string{"sys"}, false, false},
 		{"sys as user", []string{"sys", "user"}, false, false},
+		{"calls", []string{"calls"}, false, false},
+		{"calls as user", []string{"calls", "user"}, false, false},
 		{"others", []string{"others"}, false, false},
 		{"others as user", []string{"others", "user"}, false, false},
 		{"memory", []string{"memory"}, false, false},

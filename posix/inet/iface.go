@@ -82,6 +82,13 @@ const (
 	ifNameSize = 16
 )
 
+// IfIoctl answers the interface requests (SIOCGIFNAME, SIOCGIFINDEX,
+// SIOCGIFCONF …) that Linux's sock_do_ioctl hands dev_ioctl for a socket
+// of any family — an AF_UNIX one too, which glibc's if_nametoindex opens.
+func (s *Stack) IfIoctl(mem posix.GuestMemory, cmd uint32, arg uint64) (uint64, unix.Errno) {
+	return s.ifIoctl(mem, cmd, arg)
+}
+
 // ifIoctl answers the interface requests any socket takes.
 func (s *Stack) ifIoctl(mem posix.GuestMemory, cmd uint32, arg uint64) (uint64, unix.Errno) {
 	switch cmd {

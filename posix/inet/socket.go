@@ -170,11 +170,25 @@ func (so *Socket) EventRegister(e *waiter.Entry) { so.q.EventRegister(e) }
 // EventUnregister implements waiter.Waitable.
 func (so *Socket) EventUnregister(e *waiter.Entry) { so.q.EventUnregister(e) }
 
-// Bind implements posix.Socket.
-func (so *Socket) Bind(sa []byte) unix.Errno {
+// Bind implements posix.Socket for a caller with CAP_NET_BIND_SERVICE.
+func (so *Socket) Bind(sa []byte) unix.Errno { return so.BindAs(sa, true) }
+
+// IPUnprivilegedPortStart is Linux's default net.ipv4.ip_unprivileged_port_start:
+// binding a TCP or UDP port below it needs CAP_NET_BIND_SERVICE.
+const IPUnprivilegedPortStart = 1024
+
+// BindAs is bind(2) for a caller that has CAP_NET_BIND_SERVICE or not:
+// without it a TCP or UDP port below IPUnprivilegedPortStart is EACCES
+// after the address's own checks, as __inet_bind and __inet6_bind
+// (ping sockets' ping_bind checks no port).
+func (so *Socket) BindAs(sa []byte, bindService bool) unix.Errno {
 	fa, e := parseAddr(so.dom, sa, false)
 	if e != 0 {
 		return e
+	}
+	if !bindService && fa.Port != 0 && fa.Port < IPUnprivilegedPortStart &&
+		(so.proto == unix.IPPROTO_TCP || so.proto == unix.IPPROTO_UDP) {
+		return unix.EACCES
 	}
 	return errno(so.ep.Bind(fa))
 }
